@@ -1,0 +1,79 @@
+"""Plain data that matching consumes and returns. No I/O anywhere in matching/.
+
+The sync engine prefetches, per page, the directory rows for the page's
+canonical addresses and registrable domains (one query each) into a
+:class:`DirectorySnapshot`; matching decides from that snapshot alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Kind(enum.StrEnum):
+    CONTACT = "contact"      # a known contact (company may be known too)
+    COMPANY = "company"      # unknown person at a known company's domain
+    INTERNAL = "internal"    # one of our own people
+    EXCLUDED = "excluded"    # blocklisted: never logged
+    UNMATCHED = "unmatched"  # external, not in the directory (kept for late matching)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    id: int
+    company_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorySnapshot:
+    """Directory rows relevant to one page, keyed by canonical form.
+
+    ``contacts`` maps canonical address -> every contact owning it (normally
+    one; several means an ambiguity that matching resolves deterministically
+    and reports). ``companies`` maps registrable domain -> company id.
+    """
+
+    contacts: Mapping[str, tuple[ContactRef, ...]] = field(default_factory=dict)
+    companies: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The matching and privacy rules from config, as plain sets."""
+
+    internal_domains: frozenset[str] = frozenset()
+    internal_addresses: frozenset[str] = frozenset()
+    free_mail_domains: frozenset[str] = frozenset()  # extra, on top of the bundled list
+    subaddress_domains: frozenset[str] = frozenset()
+    blocked_addresses: frozenset[str] = frozenset()
+    blocked_domains: frozenset[str] = frozenset()
+    allow_automated_from: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Who one address is, and why.
+
+    ``address`` is canonical; ``domain`` is the registrable domain (None for
+    an unparsable address); ``ambiguous`` lists the other contact ids when
+    several contacts own the address.
+    """
+
+    address: str
+    kind: Kind
+    reason: str
+    domain: str | None = None
+    contact_id: int | None = None
+    company_id: int | None = None
+    free_mail: bool = False
+    ambiguous: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogDecision:
+    """Whether an interaction is logged at all, and why not."""
+
+    log: bool
+    reason: str

@@ -1,0 +1,33 @@
+"""Config of the ``imap`` provider."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+
+from syncd.config.base import AccountBase
+
+
+class ImapAccount(AccountBase):
+    provider: Literal["imap"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    #: tls: implicit TLS (993); starttls: upgrade on 143; plain: tests only
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    username: str
+    #: password auth; give ``password`` or ``password_file``
+    password: SecretStr | None = None
+    #: XOAUTH2 via a token source instead of a password
+    auth: Literal["password", "xoauth2"] = "password"
+    #: explicit folders; default: INBOX and the \\Sent special-use folder
+    folders: list[str] = Field(default_factory=list)
+    connect_timeout: Annotated[float, Field(gt=0, le=300)] = 30
+    read_timeout: Annotated[float, Field(gt=0, le=3600)] = 120
+    #: UIDs fetched per page
+    page_size: Annotated[int, Field(ge=1, le=5000)] = 1000
+    idle: bool = False
+    #: IMAP keyword that marks a message private (not logged)
+    private_keyword: str | None = None
+
+

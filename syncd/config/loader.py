@@ -1,0 +1,162 @@
+"""Reading the YAML file: ``${ENV}`` substitution, ``*_file`` secrets, validation.
+
+Order of work: parse YAML → substitute ``${VAR}`` / ``${VAR:-default}`` in
+every string → replace each ``<key>_file: PATH`` by ``<key>: <file contents,
+stripped>`` → validate with :class:`syncd.config.model.Settings`. Every
+failure becomes one :class:`ConfigError` listing every problem with its key
+path (``accounts[1].password``), what was found and what is allowed.
+Secret values never appear in these messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from syncd.config.model import Settings
+from syncd.errors import ConfigError, ConfigIssue
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_HINTS = ("password", "secret", "token", "key")
+
+
+def _path(parts: tuple[Any, ...] | list[Any]) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(top level)"
+
+
+def _substitute(node: Any, where: list[Any], env: Mapping[str, str],
+                issues: list[ConfigIssue]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, [*where, k], env, issues) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, [*where, i], env, issues) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            issues.append(ConfigIssue(_path(where), f"environment variable {name} is not set",
+                                      f"export {name} or write ${{{name}:-default}}"))
+            return ""
+        return _ENV.sub(repl, node)
+    return node
+
+
+def _read_secret_files(node: Any, where: list[Any], base: Path, issues: list[ConfigIssue]) -> Any:
+    if isinstance(node, list):
+        return [_read_secret_files(v, [*where, i], base, issues) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(key, str) and key.endswith("_file") and any(
+            h in key for h in _SECRET_HINTS
+        ) and key != "service_account_file":
+            target = key[: -len("_file")]
+            if target in node:
+                issues.append(ConfigIssue(_path([*where, key]),
+                                          f"both {target} and {key} are set",
+                                          "give only one of them"))
+                continue
+            path = Path(str(value)).expanduser()
+            if not path.is_absolute():
+                path = base / path
+            try:
+                out[target] = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                issues.append(ConfigIssue(_path([*where, key]),
+                                          f"cannot read secret file {path}: {exc.strerror}",
+                                          "point it at a readable file"))
+            continue
+        out[key] = _read_secret_files(value, [*where, key], base, issues)
+    return out
+
+
+def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+    path = _path(loc)
+    kind = err["type"]
+    leaf = str(loc[-1]) if loc else ""
+    secret = any(h in leaf for h in _SECRET_HINTS)
+    value = "(hidden)" if secret else repr(err.get("input"))
+    if kind == "extra_forbidden":
+        return ConfigIssue(path, "unknown key", "remove it or check its spelling in "
+                           "config/example.yaml")
+    if kind == "missing":
+        return ConfigIssue(path, "required key is missing", "add it")
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        allowed = ctx.get("expected_tags", "")
+        return ConfigIssue(path + ".provider", f"unknown provider {ctx.get('tag')!r}",
+                           f"use one of {allowed}")
+    if kind == "union_tag_not_found":
+        return ConfigIssue(path + ".provider", "required key is missing",
+                           "add provider: local | imap | caldav | gmail | google_calendar | "
+                           "outlook_mail | outlook_calendar")
+    if kind == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return ConfigIssue(path, f"{value} is not allowed", f"use one of {allowed}")
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    return ConfigIssue(path, f"{msg} (got {value})")
+
+
+_UNION_TAGS = {"local", "imap", "caldav", "gmail", "google_calendar", "outlook_mail",
+               "outlook_calendar"}
+
+
+def parse_settings(data: Any, *, source: str = "", base: Path | None = None,
+                   env: Mapping[str, str] | None = None) -> Settings:
+    """Validate already-parsed YAML data (see module docstring)."""
+    env = os.environ if env is None else env
+    issues: list[ConfigIssue] = []
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue("(top level)", "the file must be a mapping of keys",
+                                       "start from config/example.yaml")], source=source)
+    data = _substitute(data, [], env, issues)
+    data = _read_secret_files(data, [], base or Path.cwd(), issues)
+    if issues:
+        raise ConfigError(issues, source=source)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_issue_from_pydantic(e) for e in exc.errors()], source=source) from None
+    if base is not None and not settings.state_dir.is_absolute():
+        settings = settings.model_copy(update={"state_dir": (base / settings.state_dir)})
+    return settings
+
+
+def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate a config file; raises :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(path), f"cannot read file: {exc.strerror}",
+                                       "pass --config PATH to an existing file")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown position)"
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError([ConfigIssue(where, f"YAML syntax error: {problem}",
+                                       "fix the indentation or quoting there")],
+                          source=str(path)) from None
+    return parse_settings(data, source=str(path), base=path.parent.resolve(), env=env)

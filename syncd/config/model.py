@@ -1,0 +1,134 @@
+"""The whole configuration file as one validated, frozen model.
+
+Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
+``scheduler``, ``organization``, ``matching``, ``privacy``, ``accounts``.
+``config/example.yaml`` documents every key with comments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from providers.caldav.settings import CaldavAccount
+from providers.google.settings import GmailAccount, GoogleCalendarAccount
+from providers.imap.settings import ImapAccount
+from providers.local.settings import LocalAccount
+from providers.microsoft.settings import OutlookCalendarAccount, OutlookMailAccount
+from syncd.config.base import PrivacyLevel, StrictModel
+
+Account = Annotated[
+    LocalAccount
+    | ImapAccount
+    | CaldavAccount
+    | GmailAccount
+    | GoogleCalendarAccount
+    | OutlookMailAccount
+    | OutlookCalendarAccount,
+    Field(discriminator="provider"),
+]
+
+
+class StoreSettings(StrictModel):
+    #: SQLAlchemy URL; default: SQLite file ``syncd.db`` in ``state_dir``.
+    #: PostgreSQL: ``postgresql+psycopg://user@host/db``
+    url: str | None = None
+
+
+class HealthSettings(StrictModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8089
+
+
+class LoggingSettings(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    #: auto: JSON lines unless stderr is a terminal
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class SchedulerSettings(StrictModel):
+    #: accounts synced at the same time
+    workers: Annotated[int, Field(ge=1, le=256)] = 4
+
+
+class OrganizationSettings(StrictModel):
+    name: str = ""
+    #: the organization's own domains; people there are internal, never contacts
+    internal_domains: list[str] = Field(default_factory=list)
+    #: extra internal addresses outside those domains (aliases, personal accounts of reps)
+    internal_addresses: list[str] = Field(default_factory=list)
+    timezone: str = "UTC"
+
+
+class AutoCreate(StrictModel):
+    #: create contacts from unknown people: none, sent (people reps wrote to),
+    #: sent_and_received
+    contacts: Literal["none", "sent", "sent_and_received"] = "none"
+    #: for meetings: none, organizer, participant
+    meeting_contacts: Literal["none", "organizer", "participant"] = "none"
+    #: create companies from unknown work domains
+    companies: bool = False
+
+
+class MatchingSettings(StrictModel):
+    #: extra free-mail domains on top of the bundled list
+    free_mail_domains: list[str] = Field(default_factory=list)
+    #: domains where "+tag" sub-addressing is folded (user+x@ → user@)
+    subaddress_domains: list[str] = Field(
+        default_factory=lambda: ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com",
+                                 "icloud.com", "fastmail.com", "protonmail.com", "yahoo.com"]
+    )
+    #: log bulk/automated mail anyway from these senders or domains
+    allow_automated_from: list[str] = Field(default_factory=list)
+    #: global blocklist: addresses, domains (subdomains included)
+    blocklist: list[str] = Field(default_factory=list)
+    auto_create: AutoCreate = Field(default_factory=AutoCreate)
+
+
+class PrivacySettings(StrictModel):
+    #: default privacy level: metadata, subject, snippet, full
+    level: PrivacyLevel = "subject"
+    #: secret for encrypting stored OAuth tokens: give ``token_key`` or ``token_key_file``
+    token_key: SecretStr | None = None
+
+
+class Settings(StrictModel):
+    #: where SQLite, tokens and other state live
+    state_dir: Path = Path("./state")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_ids(cls, accounts: list[Account]) -> list[Account]:
+        seen: set[str] = set()
+        for acc in accounts:
+            if acc.id in seen:
+                raise ValueError(f"account id {acc.id!r} is used twice; ids must be unique")
+            seen.add(acc.id)
+        return accounts
+
+
+    @property
+    def store_url(self) -> str:
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{(self.state_dir / 'syncd.db').resolve()}"
+
+    def account(self, account_id: str) -> Account:
+        for acc in self.accounts:
+            if acc.id == account_id:
+                return acc
+        raise KeyError(account_id)
+
+    def privacy_for(self, account: Account) -> PrivacyLevel:
+        return account.privacy or self.privacy.level

@@ -1,5 +1,8 @@
 """Reading the YAML file: ``${ENV}`` substitution, ``*_file`` secrets, validation.
 
+Relative paths in the file are relative to the file's own directory: models
+find it as ``info.context["base_dir"]`` in their validators.
+
 Order of work: parse YAML → substitute ``${VAR}`` / ``${VAR:-default}`` in
 every string → replace each ``<key>_file: PATH`` by ``<key>: <file contents,
 stripped>`` → validate with :class:`syncd.config.model.Settings`. Every
@@ -134,7 +137,7 @@ def parse_settings(data: Any, *, source: str = "", base: Path | None = None,
     if issues:
         raise ConfigError(issues, source=source)
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(data, context={"base_dir": base or Path.cwd()})
     except ValidationError as exc:
         raise ConfigError([_issue_from_pydantic(e) for e in exc.errors()], source=source) from None
     if base is not None and not settings.state_dir.is_absolute():

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr
 
 from syncd.config.base import AccountBase, StrictModel
 
+GmailCategory = Literal["promotions", "social", "updates", "forums"]
+
 
 class GoogleAuth(StrictModel):
     #: service_account: domain-wide delegation impersonating ``subject`` (default: owner)
@@ -35,8 +37,8 @@ class GmailAccount(AccountBase):
     auth: GoogleAuth = Field(default_factory=GoogleAuth)
     endpoints: GoogleEndpoints = Field(default_factory=GoogleEndpoints)
     #: skip the promotions / social categories
-    skip_categories: list[Literal["promotions", "social", "updates", "forums"]] = Field(
-        default_factory=lambda: ["promotions", "social"]
+    skip_categories: list[GmailCategory] = Field(
+        default_factory=lambda: list[GmailCategory](["promotions", "social"])
     )
     #: quota units per second for this user (Google allows 250)
     quota_units_per_second: Annotated[float, Field(gt=0, le=250)] = 240

@@ -1,0 +1,1 @@
+"""Matching: pure functions deciding who each address is. No I/O."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the interaction store (see syncd.store.database.Database.migrate)."""

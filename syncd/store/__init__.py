@@ -1,0 +1,1 @@
+"""The interaction store: schema, database access, page application, queries."""

@@ -1,0 +1,388 @@
+"""The interaction store's tables, as SQLAlchemy 2 typed models.
+
+Invariants the rest of syncd relies on:
+
+* **One interaction per real-world message or meeting.** ``interactions.
+  dedupe_key`` is unique: the RFC Message-ID for mail, ``iCalUID#instance``
+  for meetings. Who saw it, and under which provider id, lives in
+  ``sources`` (unique per account + provider id): one message in five
+  mailboxes is one interaction with five sources.
+* **History is never erased by a provider.** A provider deletion stamps
+  ``sources.deleted_at``; when every source of an interaction is deleted the
+  interaction gets ``deleted``/``deleted_at``. Rows stay.
+* **Addresses are stored canonical** (``matching.canonical_address``) in
+  ``contact_emails.address``, ``participants.address`` and
+  ``unmatched_addresses.address``; ``participants.domain`` holds the
+  registrable domain only for work domains (NULL for free mail), so
+  linking a company later never grabs gmail.com users.
+* **Late matching.** Participants keep their address even when unmatched;
+  importing a contact or company fills ``contact_id``/``company_id`` of
+  past participants (see :mod:`syncd.store.linking`).
+* All datetimes are aware UTC (:class:`~syncd.store.types.UTCDateTime`).
+
+Alembic migrations in the top-level ``migrations`` package create exactly
+these tables; change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from syncd.store.types import JSONType, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: account states (see syncd.engine for the transitions)
+ACCOUNT_STATES = ("idle", "syncing", "backing_off", "needs_reauth", "failed")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+# --------------------------------------------------------------------------- directory
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    tier: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: the account executive responsible for the company (an email address)
+    owner: Mapped[str | None] = mapped_column(String(320))
+    #: soft reference (no FK: it would make a cycle with interactions)
+    created_by_interaction_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    domains: Mapped[list[CompanyDomain]] = relationship(
+        back_populates="company", cascade="all, delete-orphan", order_by="CompanyDomain.domain"
+    )
+
+
+class CompanyDomain(Base):
+    __tablename__ = "company_domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    #: registrable domain, lower case
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+    company: Mapped[Company] = relationship(back_populates="domains")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: soft reference (no FK: it would make a cycle with interactions)
+    created_by_interaction_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    emails: Mapped[list[ContactEmail]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="ContactEmail.address"
+    )
+
+
+class ContactEmail(Base):
+    """One of a contact's addresses. An address owned by two contacts is an
+    ambiguity matching resolves and reports, so ``address`` is not unique."""
+
+    __tablename__ = "contact_emails"
+    __table_args__ = (UniqueConstraint("contact_id", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    #: canonical form (matching.canonical_address)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    #: as written in the import, for display
+    original: Mapped[str | None] = mapped_column(String(320))
+
+    contact: Mapped[Contact] = relationship(back_populates="emails")
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    stage: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(320))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- sync state
+
+
+class Account(Base):
+    """A synced mailbox or calendar and its health.
+
+    ``state``: idle | syncing | backing_off | needs_reauth | failed.
+    ``config_hash`` is the hash of the account's settings when it entered
+    ``needs_reauth``: polling resumes once the config hash differs.
+    ``lease_holder``/``lease_expires_at`` let replicas split accounts.
+    """
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str | None] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(20), default="idle")
+    last_pass_started_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    last_error_at: Mapped[datetime | None] = mapped_column()
+    last_error_code: Mapped[str | None] = mapped_column(String(40))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[float | None] = mapped_column()
+    items_synced: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_pass_items: Mapped[int] = mapped_column(Integer, default=0)
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    lease_holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncCursor(Base):
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("account_id", "resource"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    resource: Mapped[str] = mapped_column(String(1000))
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- history
+
+
+class Thread(Base):
+    """A conversation. ``key`` is global (see syncd.store.threads); the
+    last inbound/outbound times say who is waiting on whom."""
+
+    __tablename__ = "threads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(1000), unique=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    first_message_at: Mapped[datetime | None] = mapped_column()
+    last_message_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+    last_outbound_at: Mapped[datetime | None] = mapped_column()
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Interaction(Base):
+    """One email or meeting (instance), whoever saw it.
+
+    ``subject`` is None when the provider gave None (privacy level
+    ``metadata``); ``snippet``/``body`` only as far as privacy allows.
+    Meetings: ``status`` confirmed|tentative|cancelled and ``sequence``
+    (a lower sequence never overwrites a higher one).
+    """
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_kind_occurred_at", "kind", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # email | meeting
+    dedupe_key: Mapped[str] = mapped_column(String(1000), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime | None] = mapped_column()
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(Text)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
+    in_reply_to: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str | None] = mapped_column(String(20))
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    provider_updated_at: Mapped[datetime | None] = mapped_column()
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound | internal
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="SET NULL"), index=True
+    )
+    opportunity_reason: Mapped[str | None] = mapped_column(String(200))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="interaction",
+        cascade="all, delete-orphan",
+        order_by="Participant.position",
+    )
+    sources: Mapped[list[Source]] = relationship(
+        back_populates="interaction", cascade="all, delete-orphan", order_by="Source.id"
+    )
+    thread: Mapped[Thread | None] = relationship()
+
+
+class Participant(Base):
+    """One address on an interaction in one role.
+
+    ``match`` is the matching kind (contact, company, internal, unmatched)
+    and ``match_reason`` its reason; ``position`` keeps provider order so
+    replacing participants is deterministic.
+    """
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("interaction_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(12))  # from to cc bcc organizer attendee
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    match: Mapped[str] = mapped_column(String(12))
+    match_reason: Mapped[str | None] = mapped_column(String(200))
+    response_status: Mapped[str | None] = mapped_column(String(20))
+
+    interaction: Mapped[Interaction] = relationship(back_populates="participants")
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("account_id", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    provider_id: Mapped[str] = mapped_column(String(1000))
+    resource: Mapped[str | None] = mapped_column(String(1000))
+    folder: Mapped[str | None] = mapped_column(String(1000))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+    interaction: Mapped[Interaction] = relationship(back_populates="sources")
+
+
+class Reminder(Base):
+    """A derived to-do (issue 7 fills it). One per ``idempotency_key``
+    (rule + thread or meeting). ``status``: open, done, dismissed, superseded."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index("ix_reminders_status_due_at", "status", "due_at"),
+        Index("ix_reminders_owner_status", "owner", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime] = mapped_column()
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    owner: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="SET NULL")
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="SET NULL"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class QuarantineEntry(Base):
+    """An item a provider could not normalize. ``count`` and ``last_seen``
+    record sightings; ``resolved_at`` is set when the same provider id later
+    arrives as a good item."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("account_id", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    resource: Mapped[str | None] = mapped_column(String(1000))
+    provider_id: Mapped[str] = mapped_column(String(1000))
+    kind: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class UnmatchedAddress(Base):
+    """An external address seen on logged interactions but owned by no
+    contact. Aggregates are recomputed from participants, so re-applying a
+    page never inflates them; the row goes away when a contact claims it."""
+
+    __tablename__ = "unmatched_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    first_seen: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
+    interaction_count: Mapped[int] = mapped_column(Integer, default=0)

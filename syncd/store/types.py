@@ -1,0 +1,52 @@
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+* :class:`UTCDateTime` stores timezone-aware datetimes as UTC and always
+  returns aware UTC values. PostgreSQL keeps ``timestamptz``; SQLite has no
+  time zones, so values are stored as naive UTC and re-tagged on load.
+  Naive datetimes are refused on the way in: a naive value is a bug (nobody
+  knows which zone it meant), and storing it silently would shift history.
+* :data:`JSONType` is JSONB on PostgreSQL and JSON (text) elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored and returned as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use aware UTC")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):  # pragma: no cover - driver returned text
+            value = datetime.fromisoformat(str(value))
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now as aware UTC, truncated to microseconds (what both databases keep)."""
+    return datetime.now(UTC)

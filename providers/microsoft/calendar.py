@@ -1,0 +1,122 @@
+"""Outlook calendar over Graph calendarView delta (one resource: ``calendar``).
+
+State machine of the cursor ``{"v", "link", "final", "anchor", "series"}``:
+
+* none, or ``final`` with ``anchor`` more than ``reanchor_days`` before
+  ``now`` → initial round over [now - past_days, now + future_days]
+  (the window is baked into the delta links, so it has to be re-anchored
+  from time to time; the new round re-reads the window and upserts);
+* ``final: False`` → resume the round at nextLink ``link``;
+* ``final: True`` → next round from deltaLink ``link``.
+
+``series`` maps seriesMasterId → the series' iCalUId, looked up once per
+series (``GET {mailbox}/events/{id}?$select=iCalUId``) because v1.0 gives
+each occurrence its own iCalUId; it travels with the cursor so lookups are
+not repeated, and is bounded by the number of series in the window.
+
+``@removed``: Graph sends only an id, and may send ids of events that were
+never inside the window. We emit a :class:`Deletion` for every one; the
+store ignores deletions of provider ids it never saw, so events outside the
+window do no harm, and keeping an id set of the whole window in the cursor
+is avoided. (An event moved out of the window is reported removed, too:
+it is marked gone, its history kept.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
+from providers.microsoft.calendar_records import INSTANCE_TYPES, to_event
+from providers.microsoft.common import graph_client, iso_z, now_utc
+from providers.microsoft.delta import walk
+from providers.microsoft.mail_records import graph_time
+from providers.microsoft.settings import OutlookCalendarAccount
+from syncd.errors import BadItem
+
+RESOURCE = "calendar"
+CURSOR_VERSION = 1
+
+
+class OutlookCalendarProvider(Provider):
+    kind = "outlook_calendar"
+
+    def __init__(self, account: OutlookCalendarAccount, context: ProviderContext) -> None:
+        self.account = account
+        self.context = context
+        self.privacy = account.privacy or context.privacy
+        self.client = graph_client(account, context)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Prefer": f'odata.maxpagesize={self.account.page_size}, '
+                          'outlook.timezone="UTC", IdType="ImmutableId"'}
+
+    def _fresh(self, cursor: Cursor | None, now: datetime) -> bool:
+        if not cursor or cursor.get("v") != CURSOR_VERSION or not cursor.get("link"):
+            return True
+        anchor = graph_time(cursor.get("anchor"))
+        stale = anchor is None or now - anchor > timedelta(days=self.account.reanchor_days)
+        return bool(cursor.get("final")) and stale
+
+    def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        cursor = cursors.get(RESOURCE)
+        now = now_utc(self.context)
+        params: dict[str, str] | None = None
+        if self._fresh(cursor, now):
+            url = f"{self.client.mailbox}/calendarView/delta"
+            params = {"startDateTime": iso_z(now - timedelta(days=self.account.past_days)),
+                      "endDateTime": iso_z(now + timedelta(days=self.account.future_days))}
+            anchor, series = iso_z(now), {}
+        else:
+            assert cursor is not None
+            url, anchor = str(cursor["link"]), str(cursor.get("anchor"))
+            series = dict(cursor.get("series") or {})
+        for delta_page in walk(self.client, url, params=params, headers=self._headers(),
+                               resource=RESOURCE):
+            page = Page(resource=RESOURCE)
+            for item in delta_page.items:
+                self._add(page, item, series)
+            link = delta_page.delta_link if delta_page.last else delta_page.next_link
+            page.cursor = {"v": CURSOR_VERSION, "link": link, "final": delta_page.last,
+                           "anchor": anchor, "series": dict(series)}
+            yield page
+
+    def _series_uid(self, master_id: str, series: dict[str, str]) -> str | None:
+        if master_id not in series:
+            found = self.client.get_optional(f"{self.client.mailbox}/events/{master_id}",
+                                             params={"$select": "iCalUId"},
+                                             headers={"Prefer": 'IdType="ImmutableId"'},
+                                             resource=RESOURCE)
+            uid = (found or {}).get("iCalUId")
+            if not isinstance(uid, str) or not uid:
+                return None
+            series[master_id] = uid
+        return series[master_id]
+
+    def _add(self, page: Page, item: dict[str, Any], series: dict[str, str]) -> None:
+        item_id = str(item.get("id") or "")
+        if "@removed" in item:
+            if item_id:
+                page.items.append(Deletion(provider_id=item_id, kind="event"))
+            return
+        if item.get("type") == "seriesMaster":
+            return  # not part of calendarView; instances carry the data
+        try:
+            series_uid = None
+            master = item.get("seriesMasterId")
+            if item.get("type") in INSTANCE_TYPES and isinstance(master, str) and master:
+                series_uid = self._series_uid(master, series)
+            page.items.append(to_event(item, privacy=self.privacy, series_uid=series_uid))
+        except BadItem as exc:
+            page.quarantined.append(Quarantined(item_id or "(no id)", "event", exc.reason,
+                                                _excerpt(item)))
+
+
+def _excerpt(item: dict[str, Any]) -> str:
+    keys = ("id", "iCalUId", "type", "originalStart")
+    return ", ".join(f"{k}={item.get(k)!s:.80}" for k in keys if k in item)

@@ -1,0 +1,40 @@
+"""What the Outlook mail and calendar providers share: client construction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from providers.base import ProviderContext
+from providers.microsoft.auth import token_source
+from providers.microsoft.graph_http import GraphClient
+
+
+def mailbox_path(account: Any) -> str:
+    """``me`` for delegated sign-in without a mailbox, else ``users/{id}``."""
+    mailbox = account.mailbox or (None if account.auth.method == "delegated" else account.owner)
+    return "me" if mailbox is None else f"users/{quote(mailbox, safe='@.')}"
+
+
+def graph_client(account: Any, context: ProviderContext) -> GraphClient:
+    return GraphClient(
+        base_url=account.endpoints.graph,
+        mailbox=mailbox_path(account),
+        account_id=account.id,
+        tokens=token_source(account.auth, account.id, context.vault),
+        limits=account.limits,
+        max_concurrency=account.max_concurrency,
+    )
+
+
+def now_utc(context: ProviderContext) -> datetime:
+    now = context.now() if callable(context.now) else context.now
+    if now is None:
+        return datetime.now(UTC)
+    assert isinstance(now, datetime)
+    return now.astimezone(UTC)
+
+
+def iso_z(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

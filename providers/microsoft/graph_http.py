@@ -1,0 +1,229 @@
+"""The one HTTP seam to Microsoft Graph: auth header, limits, retries.
+
+Invariants
+----------
+* At most ``max_concurrency`` (≤ 4, Outlook's per-mailbox limit) requests
+  are in flight per mailbox *per process*: the slots are shared by every
+  client of the same Graph base URL and mailbox (mail and calendar alike).
+* Only GETs go through here; they are idempotent, so retrying them is safe.
+* Retries are narrow and bounded: 429, 500, 502, 503, 504 and network
+  errors, at most ``max_retries`` times per request. A ``Retry-After`` is
+  honoured (plus up to 10 % jitter) and *shared*: it closes the mailbox's
+  gate so the other in-flight workers wait too instead of each collecting
+  its own 429 (no retry storm). Without Retry-After the wait is exponential
+  from ``backoff_base`` with full jitter. A Retry-After longer than
+  ``max_retry_after`` is not slept through: the pass ends with
+  :class:`TransientError` carrying it, and the scheduler comes back later.
+* 401 gets one forced token refresh, then :class:`AuthError`; 403 is
+  :class:`AuthError` (permission or consent withdrawn); 410 and the error
+  codes ``syncStateNotFound`` / ``resyncRequired`` are
+  :class:`CursorExpired`; 404 is a :class:`ConfigError` (mailbox or folder
+  does not exist).
+* Nothing secret is logged or put in an error: no tokens, no headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from providers.microsoft.auth import TokenSource
+from providers.microsoft.settings import GraphLimits
+from syncd.errors import (
+    AuthError,
+    ConfigError,
+    ConfigIssue,
+    CursorExpired,
+    SyncdError,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+#: Outlook's documented limit of concurrent requests per app and mailbox
+MAILBOX_CONCURRENCY = 4
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
+
+
+@dataclass
+class MailboxGate:
+    """Shared by every client of one mailbox: slots and a throttle pause."""
+
+    slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: time.monotonic() before which nobody sends (server said Retry-After)
+    not_before: float = 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self.lock:
+            self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+    def wait(self, sleep: Callable[[float], None]) -> None:
+        while True:
+            with self.lock:
+                delay = self.not_before - time.monotonic()
+            if delay <= 0:
+                return
+            sleep(delay)
+
+
+_GATES: dict[str, MailboxGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def mailbox_gate(base_url: str, mailbox: str) -> MailboxGate:
+    key = f"{base_url.rstrip('/').lower()}|{mailbox.lower()}"
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = MailboxGate()
+        return gate
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error_code(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("code") or "")
+    return ""
+
+
+class GraphClient:
+    """GET JSON from Graph for one mailbox, within its limits."""
+
+    def __init__(self, *, base_url: str, mailbox: str, account_id: str, tokens: TokenSource,
+                 limits: GraphLimits | None = None, max_concurrency: int = MAILBOX_CONCURRENCY,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rng: Callable[[], float] = random.random) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.mailbox = mailbox
+        self.account_id = account_id
+        self._tokens = tokens
+        self._limits = limits or GraphLimits()
+        self._own_slots = threading.BoundedSemaphore(min(max_concurrency, MAILBOX_CONCURRENCY))
+        self._gate = mailbox_gate(self.base_url, mailbox)
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._rng = rng
+        #: requests sent (attempts, retries included); for logs and benches
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self._session.close()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def get(self, path: str, *, params: Mapping[str, str] | None = None,
+            headers: Mapping[str, str] | None = None, resource: str = "") -> dict[str, Any]:
+        """GET ``path`` (relative to the base URL, or a full next/delta link)."""
+        found = self.get_optional(path, params=params, headers=headers, resource=resource,
+                                  missing_ok=False)
+        assert found is not None
+        return found
+
+    def get_optional(self, path: str, *, params: Mapping[str, str] | None = None,
+                     headers: Mapping[str, str] | None = None, resource: str = "",
+                     missing_ok: bool = True) -> dict[str, Any] | None:
+        """Like :meth:`get`, but ``None`` for 404 when ``missing_ok``."""
+        url = self.url(path)
+        attempt = 0
+        refreshed = False
+        force_refresh = False
+        while True:
+            self._gate.wait(self._sleep)
+            resp: requests.Response | None = None
+            failure: Exception | None = None
+            with self._gate.slots, self._own_slots:
+                token = self._tokens.access_token(force_refresh=force_refresh)
+                force_refresh = False
+                sent = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                        **(headers or {})}
+                self.requests_sent += 1
+                try:
+                    resp = self._session.get(url, params=params, headers=sent,
+                                             timeout=self._limits.timeout)
+                    payload = resp.json() if resp.status_code == 200 else None
+                except (requests.ConnectionError, requests.Timeout,
+                        requests.exceptions.ChunkedEncodingError, ValueError) as exc:
+                    failure = exc
+            if failure is None and resp is not None:
+                if resp.status_code == 200 and isinstance(payload, dict):
+                    return payload
+                if resp.status_code == 401 and not refreshed:
+                    refreshed = force_refresh = True
+                    continue
+                if resp.status_code == 404 and missing_ok:
+                    return None
+                self._raise_final(resp, resource)
+            # retryable from here on: a network failure or a RETRY_STATUSES reply
+            retry_after = retry_after_seconds(resp.headers.get("Retry-After")) if (
+                resp is not None) else None
+            what = f"HTTP {resp.status_code}" if resp is not None else type(failure).__name__
+            if retry_after is not None and retry_after > self._limits.max_retry_after:
+                raise TransientError(f"account {self.account_id}: Graph throttled ({what}); "
+                                     f"asked to wait {retry_after:.0f}s", retry_after=retry_after)
+            if attempt >= self._limits.max_retries:
+                raise TransientError(f"account {self.account_id}: Graph request failed after "
+                                     f"{attempt + 1} attempts ({what})", retry_after=retry_after)
+            if retry_after is not None:
+                delay = retry_after * (1 + 0.1 * self._rng())
+                self._gate.pause(delay)  # everyone on this mailbox waits, not only us
+            else:
+                delay = self._limits.backoff_base * (2 ** attempt) * (0.5 + 0.5 * self._rng())
+                self._sleep(delay)
+            attempt += 1
+            log.info("graph retry", extra={"account": self.account_id, "reason": what,
+                                           "attempt": attempt, "delay": round(delay, 3)})
+
+    def _raise_final(self, resp: requests.Response, resource: str) -> None:
+        """Map a non-200, non-retryable reply to our error (or return to retry)."""
+        status = resp.status_code
+        if status in RETRY_STATUSES:
+            return
+        code = _error_code(resp)
+        what = f"HTTP {status}{' ' + code if code else ''}"
+        if status == 410 or code.lower() in EXPIRED_CODES:
+            raise CursorExpired(resource, f"account {self.account_id}: delta state of "
+                                          f"{resource!r} expired ({what}); full resync")
+        if status in (401, 403):
+            raise AuthError(f"account {self.account_id}: Graph refused access ({what}); "
+                            "check the app's permissions and consent, or re-authenticate")
+        if status == 404:
+            raise ConfigError([ConfigIssue(f"accounts[{self.account_id}]",
+                                           f"Graph has no {resource or 'resource'} for mailbox "
+                                           f"{self.mailbox!r} ({what})",
+                                           "check mailbox and folder names")])
+        raise SyncdError(f"account {self.account_id}: Graph rejected the request for "
+                         f"{resource or 'resource'} ({what})")

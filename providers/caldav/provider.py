@@ -1,0 +1,251 @@
+"""The CalDAV provider: calendars of one principal, synced by RFC 6578 tokens.
+
+Resources are calendar URLs (absolute). Per calendar, one pass is:
+
+initial (no cursor)
+    1. read the calendar's sync token (PROPFIND DAV:sync-token);
+    2. list the objects with an instance in the window (calendar-query with
+       a time-range) and expand them locally with
+       :func:`providers.ical.parse_calendar`;
+    3. last page carries ``{token, window, seen}`` (see :mod:`.cursor`).
+    The token is read *before* the listing, so a change racing it is
+    reported again by the next incremental pass (upserts dedupe).
+
+incremental (cursor)
+    1. sync-collection REPORT with the stored token → changed and deleted
+       hrefs (a refused token → :class:`CursorExpired`, deliberately: the
+       engine clears the cursor and calls again for a full resync; the
+       client's silent full-listing fallback is never used);
+    2. deleted hrefs → ``Deletion(href)``;
+    3. changed hrefs → calendar-multiget in chunks → events; instances that
+       vanished from a changed series → ``Deletion(<instance provider id>)``;
+    4. if the window moved (it is whole UTC days, so at most once a day, or
+       when ``past_days``/``future_days`` change), the newly uncovered slices
+       are listed with calendar-query and their objects re-expanded over the
+       whole window: that is how next month's instances of a weekly series
+       appear without the series itself changing. Re-reported instances are
+       harmless (the store upserts).
+    Nothing changed and the window did not move → no page at all.
+
+Provider ids (documented for the store)
+    ``<href>#<uid>`` for a non-recurring event, ``<href>#<uid>#<recurrence-id>``
+    for an instance (the scheme of :mod:`providers.ical`, prefix = the
+    object's href path). ``Deletion(provider_id=<href>)`` means the whole
+    object is gone: every provider id equal to ``<href>`` or starting with
+    ``<href>#``. A Deletion naming an instance id means that instance only.
+
+Reported as cancelled, not lost: STATUS:CANCELLED events and overrides (by
+the parser) and instances removed by EXDATE (:mod:`.exdates`). A meeting
+cancelled by its organizer arrives as an update of the same object with
+STATUS:CANCELLED and a higher SEQUENCE.
+
+An object the parser cannot read becomes a ``Quarantined`` entry and the
+pass goes on. ``privacy: metadata`` drops titles and locations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from providers.base import (
+    Cursor,
+    Deletion,
+    Event,
+    Item,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
+from providers.caldav.cursor import CalendarCursor, Window, key_time
+from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
+from providers.caldav.exdates import cancelled_instances
+from providers.caldav.settings import CaldavAccount
+from providers.ical import parse_calendar
+from syncd.errors import BadItem, ConfigError, ConfigIssue
+
+_EXCERPT = 200
+
+Batch = tuple[list[Item], list[Quarantined]]
+
+
+def _now(context: ProviderContext) -> datetime:
+    now: Any = context.now
+    if now is None:
+        return datetime.now(UTC)
+    if callable(now):
+        now = now()
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise TypeError("ProviderContext.now must give an aware datetime")
+    return now.astimezone(UTC)
+
+
+def _path(url: str) -> str:
+    return unquote(urlsplit(url).path).rstrip("/")
+
+
+class CaldavProvider(Provider):
+    kind = "caldav"
+
+    def __init__(self, account: CaldavAccount, context: ProviderContext) -> None:
+        self._account = account
+        self._context = context
+        self._session: DavSession | None = None
+
+    # -- Provider ----------------------------------------------------------------------
+
+    def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        window = Window.around(_now(self._context), self._account.past_days,
+                               self._account.future_days)
+        for info in self._selected(self._dav().calendars()):
+            raw = cursors.get(info.url)
+            if raw is None:
+                yield from self._initial(info, window)
+            else:
+                yield from self._incremental(info, window, CalendarCursor.from_json(info.url, raw))
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- calendars ---------------------------------------------------------------------
+
+    def _dav(self) -> DavSession:
+        if self._session is None:
+            password = self._account.password
+            self._session = DavSession(
+                self._account.url, self._account.username,
+                password.get_secret_value() if password is not None else None,
+                timeout=self._account.timeout, retries=self._account.retries,
+                verify_tls=self._account.verify_tls)
+        return self._session
+
+    def _selected(self, found: list[CalendarInfo]) -> list[CalendarInfo]:
+        """All calendars, or those named in config (display name or URL/path)."""
+        wanted = self._account.calendars
+        if not wanted:
+            return found
+        chosen: list[CalendarInfo] = []
+        missing: list[str] = []
+        for entry in wanted:
+            if "/" in entry:
+                match = [c for c in found if _path(c.url) == _path(entry)]
+            else:
+                match = [c for c in found if (c.name or "").casefold() == entry.casefold()]
+            if not match:
+                missing.append(entry)
+            chosen.extend(c for c in match if c not in chosen)
+        if missing:
+            names = ", ".join(sorted(c.name or _path(c.url) for c in found)) or "none"
+            raise ConfigError([ConfigIssue(
+                f"accounts.{self._account.id}.calendars",
+                f"no calendar matches {', '.join(map(repr, missing))}",
+                f"the principal has: {names}")])
+        return chosen
+
+    # -- passes ------------------------------------------------------------------------
+
+    def _initial(self, info: CalendarInfo, window: Window) -> Iterator[Page]:
+        dav = self._dav()
+        token = dav.current_token(info.url)
+        objects = dav.objects_in_range(info.url, window.start, window.end)
+        cursor = CalendarCursor(token=token, window=window)
+        batches = (self._normalize(obj, info, cursor, previous=None) for obj in objects)
+        yield from self._paged(info.url, batches, lambda: cursor.to_json(), always=True)
+
+    def _incremental(self, info: CalendarInfo, window: Window,
+                     old: CalendarCursor) -> Iterator[Page]:
+        dav = self._dav()
+        changes = dav.changes_since(info.url, old.token)
+        cursor = CalendarCursor(token=changes.token, window=window, seen=dict(old.seen))
+        cursor.forget_before(window.start)
+        before = old.to_json()
+
+        def batches() -> Iterator[Batch]:
+            for href in changes.deleted:
+                cursor.seen.pop(href, None)
+                yield [Deletion(provider_id=href, kind="event")], []
+            handled = set(changes.changed)
+            size = self._account.multiget_size
+            for i in range(0, len(changes.changed), size):
+                for obj in dav.objects(info.url, changes.changed[i:i + size]):
+                    yield self._normalize(obj, info, cursor, previous=cursor.seen.get(obj.href))
+            for part in window.uncovered_by(old.window):
+                for obj in dav.objects_in_range(info.url, part.start, part.end):
+                    if obj.href not in handled:
+                        handled.add(obj.href)
+                        yield self._normalize(obj, info, cursor, previous=None)
+
+        yield from self._paged(info.url, batches(), lambda: cursor.to_json(), always=False,
+                               unchanged=lambda: cursor.to_json() == before)
+
+    def _paged(self, resource: str, batches: Iterable[Batch], final_cursor: Callable[[], Cursor],
+               *, always: bool, unchanged: Callable[[], bool] | None = None) -> Iterator[Page]:
+        """Group batches into pages of ``page_size`` items; the last page has the cursor.
+
+        Intermediate pages carry no cursor: the ``seen`` map is complete only
+        at the end, and a crash mid-calendar simply redoes it.
+        """
+        page = Page(resource=resource)
+        for found, bad in batches:
+            page.items.extend(found)
+            page.quarantined.extend(bad)
+            if len(page.items) >= self._account.page_size:
+                yield page
+                page = Page(resource=resource)
+        page.cursor = final_cursor()
+        if (always or page.items or page.quarantined
+                or unchanged is None or not unchanged()):
+            yield page
+
+    # -- one object ----------------------------------------------------------------------
+
+    def _normalize(self, obj: CalendarObject, info: CalendarInfo, cursor: CalendarCursor,
+                   previous: list[str] | None) -> Batch:
+        """Events of one object; vanished instances; the cursor's ``seen`` entry."""
+        if obj.data is None:  # gone between listing and fetch: the next token reports it
+            return [], []
+        window = cursor.window
+        errors: list[BadItem] = []
+        try:
+            events = parse_calendar(obj.data, provider_id_prefix=obj.href,
+                                    window=window.as_tuple(), calendar=info.name or info.url,
+                                    errors=errors)
+        except BadItem as exc:
+            return [], [self._quarantine(obj, exc)]
+        quarantined = [self._quarantine(obj, exc) for exc in errors]
+        if events or errors:
+            known = {e.provider_id for e in events}
+            events += [e for e in cancelled_instances(
+                obj.data, provider_id_prefix=obj.href, window=window.as_tuple(),
+                calendar=info.name or info.url) if e.provider_id not in known]
+        else:
+            # a single meeting moved out of the window: still report where it went
+            events = [e for e in parse_calendar(obj.data, provider_id_prefix=obj.href,
+                                                calendar=info.name or info.url, errors=[])
+                      if e.recurrence_id is None]
+        items: list[Item] = [self._private(e) for e in events]
+        keys = sorted(e.provider_id[len(obj.href) + 1:] for e in events if e.recurrence_id)
+        for key in sorted(set(previous or ()) - set(keys)):
+            moment = key_time(key)
+            if moment is not None and window.contains(moment):
+                items.append(Deletion(provider_id=f"{obj.href}#{key}", kind="event"))
+        if keys:
+            cursor.seen[obj.href] = keys
+        else:
+            cursor.seen.pop(obj.href, None)
+        return items, quarantined
+
+    def _quarantine(self, obj: CalendarObject, exc: BadItem) -> Quarantined:
+        return Quarantined(provider_id=exc.provider_id or obj.href, kind="event",
+                           reason=exc.reason, excerpt=(obj.data or "")[:_EXCERPT])
+
+    def _private(self, event: Event) -> Event:
+        if self._context.privacy == "metadata":
+            return dataclasses.replace(event, title=None, location=None)
+        return event

@@ -20,7 +20,10 @@ class GoogleAuth(StrictModel):
     subject: str | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    #: oauth: where refresh tokens are redeemed (service accounts use their key file's token_uri)
     token_uri: str = "https://oauth2.googleapis.com/token"
+    #: oauth: where ``syncd auth google`` sends the browser for consent
+    auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
 
 
 class GoogleEndpoints(StrictModel):
@@ -30,6 +33,18 @@ class GoogleEndpoints(StrictModel):
     gmail_batch: str = "https://gmail.googleapis.com/batch/gmail/v1"
     calendar: str = "https://www.googleapis.com/calendar/v3/"
     calendar_batch: str = "https://www.googleapis.com/batch/calendar/v3"
+
+
+class GoogleTransport(StrictModel):
+    """How hard to try one HTTP call before giving up for this pass."""
+
+    #: seconds before one HTTP request is abandoned (then retried)
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60
+    #: retries of one call on throttling, 5xx and network errors (attempts = retries + 1)
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 6
+    #: first backoff in seconds; doubles per retry, full jitter, capped at ``max_backoff``
+    base_backoff: Annotated[float, Field(gt=0, le=60)] = 1.0
+    max_backoff: Annotated[float, Field(gt=0, le=600)] = 64.0
 
 
 class GmailAccount(AccountBase):
@@ -46,6 +61,9 @@ class GmailAccount(AccountBase):
     batch_size: Annotated[int, Field(ge=1, le=50)] = 50
     #: Gmail label that marks a message private (not logged)
     private_label: str | None = None
+    #: message ids per messages.list / history.list page (Gmail allows 500)
+    page_size: Annotated[int, Field(ge=1, le=500)] = 500
+    transport: GoogleTransport = Field(default_factory=GoogleTransport)
 
 
 class GoogleCalendarAccount(AccountBase):
@@ -56,3 +74,6 @@ class GoogleCalendarAccount(AccountBase):
     past_days: Annotated[int, Field(ge=0, le=3650)] = 90
     future_days: Annotated[int, Field(ge=0, le=3650)] = 180
     quota_units_per_second: Annotated[float, Field(gt=0, le=250)] = 240
+    #: events per events.list page (Calendar allows 2500)
+    page_size: Annotated[int, Field(ge=1, le=2500)] = 250
+    transport: GoogleTransport = Field(default_factory=GoogleTransport)

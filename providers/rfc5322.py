@@ -1,0 +1,509 @@
+"""RFC 5322 messages → :class:`providers.base.Message`, tolerant of real-world garbage.
+
+Every mail provider that sees raw bytes (local files, IMAP) normalizes through
+:func:`parse_message`; Gmail and Graph use the header helpers on their JSON.
+
+Invariants
+----------
+* :func:`parse_message` raises nothing but :class:`syncd.errors.BadItem`, and
+  only when the message is hopeless (no usable date and no ``fallback_date``).
+  A missing From, broken encodings, unknown charsets and 8-bit headers are
+  tolerated: the message is logged with what could be read.
+* The header helpers (:func:`decode_header_value`, :func:`parse_address_list`,
+  :func:`normalize_message_id`, :func:`parse_date`) never raise.
+* Message-IDs are returned without angle brackets or whitespace and keep their
+  case (the left part is case-sensitive). A message without one gets
+  :func:`providers.base.synthesize_message_id` over fields every copy shares,
+  so the same message seen in two mailboxes dedupes.
+* Text fields never contain NUL or other C0 control characters except
+  newline/tab in bodies (PostgreSQL rejects NUL in text).
+* Privacy: ``metadata`` → no subject, snippet or body (invite titles blanked
+  too); ``subject`` → subject only; ``snippet`` → subject and the first
+  :data:`SNIPPET_CHARS` characters of the text body; ``full`` → also the body.
+* Works on header-only bytes (IMAP ``BODY.PEEK[HEADER.FIELDS ...]``): then
+  there is simply no snippet, body or invite.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import html
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_tz
+
+from providers.base import Address, Automation, Event, Message, synthesize_message_id
+from syncd.errors import BadItem
+
+log = logging.getLogger(__name__)
+
+#: the header fields syncd reads; IMAP fetches ``BODY.PEEK[HEADER.FIELDS (...)]`` of these
+HEADER_FIELDS: tuple[str, ...] = (
+    "Message-ID", "In-Reply-To", "References", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+    "Date", "Subject", "List-Id", "List-Unsubscribe", "Auto-Submitted", "Precedence",
+    "Content-Type", "X-GM-THRID", "X-Gmail-Labels",
+)
+
+#: characters of body text kept at privacy level ``snippet``
+SNIPPET_CHARS = 200
+#: Message-IDs longer than this are treated as absent (they would not fit an index)
+MAX_MESSAGE_ID = 900
+#: bodies longer than this (characters) are cut at privacy level ``full``
+MAX_BODY_CHARS = 1_000_000
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*?)\?=")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _bytes_to_text(data: bytes, charset: str | None = None) -> str:
+    """Decode with the declared charset, else UTF-8, else Latin-1 (never fails)."""
+    if charset:
+        name = charset.strip().strip('"').split("*", 1)[0].lower()
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            name = ""
+        if name:
+            try:
+                return data.decode(name)
+            except (UnicodeDecodeError, ValueError):
+                pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _undo_surrogates(value: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogate escapes; recover the text."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    return _bytes_to_text(value.encode("utf-8", "surrogateescape"))
+
+
+def _clean_line(value: str) -> str:
+    """One line of display text: no controls, single spaces, trimmed."""
+    return _SPACES.sub(" ", _CONTROL_ALL.sub(" ", value)).strip()
+
+
+def _decode_word(encoding: str, text: str) -> bytes | None:
+    try:
+        if encoding in "bB":
+            cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
+            cleaned += "=" * (-len(cleaned) % 4)
+            return base64.b64decode(cleaned)
+        raw = text.replace("_", " ").encode("latin-1", "replace")
+        return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_header_value(value: object) -> str:
+    """A header value as display text: RFC 2047 words decoded, unfolded, cleaned.
+
+    Accepts ``str``, ``bytes``, ``email.header.Header`` or ``None``. Unknown
+    charsets and broken encodings degrade to UTF-8/Latin-1, never raise.
+    Adjacent encoded words of one charset are decoded together (a multi-byte
+    character may be split across them); whitespace between encoded words
+    is dropped as RFC 2047 says.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        text = _bytes_to_text(value)
+    else:
+        try:
+            text = str(value)
+        except Exception:  # a broken Header object must not stop a pass
+            return ""
+    text = _undo_surrogates(text)
+    text = _FOLD.sub("", text)
+    out: list[str] = []
+    pending: list[bytes] = []
+    pending_charset = ""
+    pos = 0
+    last_word_end = -1  # where the previous decoded encoded word ended
+
+    def flush() -> None:
+        nonlocal pending, pending_charset
+        if pending:
+            out.append(_bytes_to_text(b"".join(pending), pending_charset))
+            pending = []
+            pending_charset = ""
+
+    for m in _ENCODED_WORD.finditer(text):
+        decoded = _decode_word(m.group(2), m.group(3))
+        if decoded is None:
+            continue  # a malformed word stays literal text
+        between = text[pos:m.start()]
+        adjacent = pos == last_word_end and (not between or between.isspace())
+        if not adjacent:
+            flush()
+            out.append(between)
+        charset = m.group(1).split("*", 1)[0].lower()
+        if pending and charset != pending_charset:
+            flush()
+        pending.append(decoded)
+        pending_charset = charset
+        pos = last_word_end = m.end()
+    flush()
+    out.append(text[pos:])
+    return _clean_line("".join(out))
+
+
+# --------------------------------------------------------------------------- ids, dates, addresses
+
+def normalize_message_id(value: str | None) -> str | None:
+    """``<abc@x>`` → ``abc@x``; ``None`` when there is no usable id.
+
+    Takes the first bracketed id if there is one (In-Reply-To often carries
+    trailing comments), else the first whitespace-separated token. Case is
+    kept. Idempotent.
+    """
+    if not value:
+        return None
+    text = _undo_surrogates(str(value))
+    text = _CONTROL_ALL.sub(" ", text)
+    for m in _BRACKETED.finditer(text):
+        candidate = _SPACES.sub("", m.group(1))
+        if candidate:
+            return candidate if len(candidate) <= MAX_MESSAGE_ID else None
+    tokens = text.replace("<", " ").replace(">", " ").split()
+    if not tokens:
+        return None
+    return tokens[0] if len(tokens[0]) <= MAX_MESSAGE_ID else None
+
+
+def parse_references(value: str | None) -> tuple[str, ...]:
+    """All ids of a References header, in order, without duplicates."""
+    if not value:
+        return ()
+    text = _CONTROL_ALL.sub(" ", _undo_surrogates(str(value)))
+    found = [_SPACES.sub("", m.group(1)) for m in _BRACKETED.finditer(text)]
+    if not any(found):
+        found = text.replace("<", " ").replace(">", " ").split()
+    seen: dict[str, None] = {}
+    for ref in found:
+        if ref and len(ref) <= MAX_MESSAGE_ID:
+            seen.setdefault(ref, None)
+    return tuple(seen)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 (or ISO 8601) date as aware UTC; ``None`` when unusable.
+
+    A date without zone (``-0000`` or none) is taken as UTC.
+    """
+    if not value:
+        return None
+    text = _clean_line(_undo_surrogates(str(value)))
+    if not text:
+        return None
+    try:
+        parts = parsedate_tz(text)
+    except (ValueError, IndexError, TypeError, OverflowError):
+        parts = None
+    if parts is not None:
+        try:
+            offset = parts[9] or 0
+            tz = timezone(timedelta(seconds=offset)) if abs(offset) < 86_400 else UTC
+            when = datetime(*parts[:6], tzinfo=tz)
+            return _sane(when.astimezone(UTC))
+        except (ValueError, OverflowError, TypeError):
+            pass
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return _sane(when.astimezone(UTC))
+    except OverflowError:
+        return None
+
+
+def _sane(when: datetime) -> datetime | None:
+    return when if 1900 <= when.year <= 9000 else None
+
+
+def _clean_email(value: str) -> str:
+    return _CONTROL_ALL.sub("", value).strip().strip("<>").strip()
+
+
+def parse_address_list(value: str) -> tuple[Address, ...]:
+    """Mailboxes of an address header; groups flattened, junk entries dropped.
+
+    Splits before decoding RFC 2047 display names (a decoded name may contain
+    a comma). Entries without an ``@`` are dropped; duplicates (same email,
+    exact) keep their first occurrence. Never raises.
+    """
+    if not value:
+        return ()
+    text = _FOLD.sub("", _undo_surrogates(str(value)))
+    text = _CONTROL.sub(" ", text).replace("\n", " ").replace("\t", " ")
+    try:
+        pairs = getaddresses([text])
+    except Exception:  # stdlib parser bugs on hostile input must not escape
+        pairs = [("", m) for m in re.findall(r"[^\s<>,;:\"()]+@[^\s<>,;:\"()]+", text)]
+    out: list[Address] = []
+    seen: set[str] = set()
+    for name, email in pairs:
+        email = _clean_email(email)
+        if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+            continue
+        if email in seen:
+            continue
+        seen.add(email)
+        display = _unquote(decode_header_value(name)) or None
+        out.append(Address(email=email, name=display))
+    return tuple(out)
+
+
+def _unquote(name: str) -> str:
+    """Outlook writes 'Bob Smith' <bob@x>; drop one pair of surrounding quotes."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        name = name[1:-1].strip()
+    return name
+
+
+def first_address(value: str | None) -> Address | None:
+    found = parse_address_list(value or "")
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- bodies and parts
+
+def _parts(msg: EmailMessage) -> Iterator[EmailMessage]:
+    try:
+        yield from msg.walk()
+    except Exception:  # a broken MIME tree still gives us its headers
+        return
+
+
+def _payload_text(part: EmailMessage) -> str | None:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # broken transfer encodings
+        return None
+    if not isinstance(payload, bytes):
+        return None
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return _bytes_to_text(payload, charset)
+
+
+def _is_attachment(part: EmailMessage) -> bool:
+    disposition = str(part.get("Content-Disposition", "") or "").lower()
+    return disposition.startswith("attachment")
+
+
+def body_text(msg: EmailMessage) -> str | None:
+    """The message's readable text: first inline text/plain, else stripped text/html."""
+    html_text: str | None = None
+    for part in _parts(msg):
+        if part.is_multipart() or _is_attachment(part):
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain":
+            text = _payload_text(part)
+            if text is not None and text.strip():
+                return _CONTROL.sub("", text.replace("\r\n", "\n"))
+        elif ctype == "text/html" and html_text is None:
+            html_text = _payload_text(part)
+    if html_text is None:
+        return None
+    text = html.unescape(_TAGS.sub(" ", html_text))
+    return _CONTROL.sub("", text).strip() or None
+
+
+def _snippet(text: str) -> str | None:
+    line = _clean_line(text)
+    return line[:SNIPPET_CHARS] or None
+
+
+def calendar_parts(msg: EmailMessage) -> Iterator[tuple[str, str | None]]:
+    """(iCalendar text, METHOD parameter) of every text/calendar or .ics part."""
+    for part in _parts(msg):
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = ""
+        try:
+            filename = str(part.get_filename() or "")
+        except Exception:
+            filename = ""
+        if ctype in ("text/calendar", "application/ics") or filename.lower().endswith(".ics"):
+            text = _payload_text(part)
+            if text and "BEGIN:VCALENDAR" in text.upper():
+                method = part.get_param("method")
+                yield text, (str(method).upper() if isinstance(method, str) else None)
+
+
+def extract_invites(msg: EmailMessage, *, provider_id: str, privacy: str) -> tuple[Event, ...]:
+    """Meetings found in the message's calendar parts; an unparseable part is skipped."""
+    from providers import ical  # local import: ical imports nothing from here, keeps startup light
+
+    found: list[Event] = []
+    for index, (text, method) in enumerate(calendar_parts(msg)):
+        try:
+            events = ical.parse_calendar(text, provider_id_prefix=f"{provider_id}#invite{index}")
+        except BadItem as exc:
+            log.info("skipping unparseable invite part: %s", exc.reason)
+            continue
+        for ev in events:
+            changes: dict[str, object] = {}
+            if ev.method is None and method:
+                changes["method"] = method
+            if privacy == "metadata":
+                changes["title"] = None
+            found.append(_replace(ev, changes))
+    return tuple(found)
+
+
+def _replace(ev: Event, changes: dict[str, object]) -> Event:
+    if not changes:
+        return ev
+    from dataclasses import replace
+
+    return replace(ev, **changes)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the message
+
+def _header(msg: EmailMessage, name: str) -> str | None:
+    """The first raw value of header ``name`` (8-bit bytes kept as surrogate escapes).
+
+    ``get_all`` would turn 8-bit values into ``Header`` objects whose text has
+    lost the bytes; the raw value lets :func:`_undo_surrogates` recover them.
+    """
+    wanted = name.lower()
+    try:
+        for key, value in msg.raw_items():
+            if key.lower() == wanted:
+                return value if isinstance(value, str) else str(value)
+    except Exception:  # a broken header object must not stop the message
+        return None
+    return None
+
+
+def _optional_text(msg: EmailMessage, name: str) -> str | None:
+    return decode_header_value(_header(msg, name)) or None
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    provider_id: str,
+    folder: str | None = None,
+    privacy: str = "subject",
+    fallback_date: datetime | None = None,
+    tags: Iterable[str] = (),
+    thread_hint: str | None = None,
+    size: int | None = None,
+) -> Message:
+    """Normalize one message (full or header-only bytes).
+
+    ``fallback_date`` (INTERNALDATE, file mtime) is used when the Date header
+    is missing or unparseable; without either the message is a
+    :class:`BadItem`. ``size`` defaults to ``len(raw)`` only for full messages
+    a caller passes explicitly; ``None`` stays ``None``.
+    """
+    try:
+        return _parse(raw, provider_id=provider_id, folder=folder, privacy=privacy,
+                      fallback_date=fallback_date, tags=tuple(tags), thread_hint=thread_hint,
+                      size=size)
+    except BadItem:
+        raise
+    except Exception as exc:  # the invariant: only BadItem escapes
+        log.debug("unexpected parse failure", exc_info=True)
+        raise BadItem(provider_id, f"unparseable message ({type(exc).__name__})") from exc
+
+
+def _parse(raw: bytes, *, provider_id: str, folder: str | None, privacy: str,
+           fallback_date: datetime | None, tags: tuple[str, ...], thread_hint: str | None,
+           size: int | None) -> Message:
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise BadItem(provider_id, "message is not bytes")
+    msg = message_from_bytes(bytes(raw), policy=compat32)
+
+    sent_at = parse_date(_header(msg, "Date"))
+    if sent_at is None and fallback_date is not None:
+        sent_at = (fallback_date.replace(tzinfo=UTC) if fallback_date.tzinfo is None
+                   else fallback_date.astimezone(UTC))
+    if sent_at is None:
+        raise BadItem(provider_id, "no usable Date header and no receive time")
+
+    sender = first_address(_header(msg, "From")) or first_address(_header(msg, "Sender"))
+    to = parse_address_list(_header(msg, "To") or "")
+    cc = parse_address_list(_header(msg, "Cc") or "")
+    bcc = parse_address_list(_header(msg, "Bcc") or "")
+    subject = decode_header_value(_header(msg, "Subject"))
+
+    message_id = normalize_message_id(_header(msg, "Message-ID"))
+    if message_id is None:
+        message_id = synthesize_message_id(
+            sender.email if sender else None,
+            sent_at.isoformat(),
+            subject,
+            ",".join(a.email for a in to),
+            ",".join(a.email for a in cc),
+        )
+
+    automation = Automation(
+        list_id=_optional_text(msg, "List-Id"),
+        list_unsubscribe=_optional_text(msg, "List-Unsubscribe"),
+        auto_submitted=_optional_text(msg, "Auto-Submitted"),
+        precedence=_optional_text(msg, "Precedence"),
+    )
+
+    snippet: str | None = None
+    body: str | None = None
+    if privacy in ("snippet", "full"):
+        text = body_text(msg)
+        if text:
+            snippet = _snippet(text)
+            if privacy == "full":
+                body = text[:MAX_BODY_CHARS]
+
+    invites: tuple[Event, ...] = ()
+    if msg.is_multipart() or msg.get_content_type() in ("text/calendar", "application/ics"):
+        invites = extract_invites(msg, provider_id=provider_id, privacy=privacy)
+
+    return Message(
+        provider_id=provider_id,
+        message_id=message_id,
+        sent_at=sent_at,
+        sender=sender,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=None if privacy == "metadata" else subject,
+        folder=folder,
+        tags=tuple(_clean_line(t) for t in tags if t and _clean_line(t)),
+        thread_hint=thread_hint,
+        in_reply_to=normalize_message_id(_header(msg, "In-Reply-To")),
+        references=parse_references(_header(msg, "References")),
+        automation=automation,
+        size=size,
+        snippet=snippet,
+        body=body,
+        invites=invites,
+    )

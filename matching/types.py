@@ -77,3 +77,55 @@ class LogDecision:
 
     log: bool
     reason: str
+
+
+class Direction(enum.StrEnum):
+    """Whether one of our reps sent the interaction or received it."""
+
+    SENT = "sent"          # the sender (or meeting organizer) is internal
+    RECEIVED = "received"  # an external party wrote to us
+
+
+@dataclass(frozen=True, slots=True)
+class AutoCreatePolicy:
+    """``matching.auto_create`` from config as plain values.
+
+    ``contacts``: none | sent (people a rep wrote to) | sent_and_received
+    (also people who wrote to a rep). ``meeting_contacts``: none | organizer
+    | participant. ``companies``: create companies for unknown work domains
+    of people we engaged with (never free-mail or internal domains).
+    """
+
+    contacts: str = "none"
+    meeting_contacts: str = "none"
+    companies: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AutoCreateDecision:
+    """Whether to create a contact and/or a company for one participant, and why."""
+
+    contact: bool
+    company: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityRef:
+    """One opportunity of a company as matching needs it.
+
+    ``owner`` is the owning rep's address (or name) from the import.
+    """
+
+    id: int
+    owner: str | None = None
+    open: bool = True
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityChoice:
+    """Which opportunity an interaction is linked to (None: none), and why."""
+
+    opportunity_id: int | None
+    reason: str

@@ -36,7 +36,7 @@ class Response:
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Response:
-        text = json.dumps(data, sort_keys=False, indent=None, default=_json_default)
+        text = json.dumps(data, sort_keys=False, indent=None, default=json_default)
         return cls(status, (text + "\n").encode("utf-8"))
 
     @classmethod
@@ -57,7 +57,7 @@ def utc_iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_iso(value)
     return str(value)

@@ -1,0 +1,523 @@
+"""The ``syncd`` command line: for people (rich tables) and scripts (``--format json``).
+
+Every command loads the config lazily (``--help`` never needs one) through
+:class:`App`. Errors never show a traceback: a :class:`ConfigError` prints
+its key paths and exits 2, any other :class:`SyncdError` prints
+:func:`describe` and exits 1. Exit statuses: 0 ok, 1 something failed
+(an account, an import row, the store), 2 bad configuration or usage.
+
+JSON output has stable keys and ISO-8601 UTC times ending in ``Z``; tables
+are for eyes only and may change.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from syncd import __version__
+from syncd.config import Settings, load_settings
+from syncd.errors import ConfigError, SyncdError, describe
+from syncd.logs import configure_logging, get_logger, redact_text
+
+if TYPE_CHECKING:
+    from syncd.engine import SyncEngine
+    from syncd.store import Database
+
+log = get_logger("syncd.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = "syncd.yaml"
+
+
+class App:
+    """Per-invocation state: where the config is, and lazily built services."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+        self._database: Database | None = None
+        # off a terminal rich assumes 80 columns; let tables be as wide as they need
+        self.stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        self.stderr = Console(stderr=True, highlight=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+            configure_logging(self._settings.logging.level, self._settings.logging.format)
+        return self._settings
+
+    def load(self) -> Settings:
+        """Load and validate the config now (raises ConfigError)."""
+        return self.settings
+
+    def database(self, *, migrate: bool = True) -> Database:
+        """The store; migrated to the latest schema unless ``migrate`` is false."""
+        if self._database is None:
+            settings = self.settings  # config errors first, before importing the store
+            from syncd.store import Database
+
+            if settings.store.url is None:
+                settings.state_dir.mkdir(parents=True, exist_ok=True)
+            self._database = Database(settings.store_url)
+            if migrate:
+                self._database.migrate()
+        return self._database
+
+    def engine(self) -> SyncEngine:
+        from syncd.engine import SyncEngine
+        from syncd.secrets import FileTokenVault
+
+        settings = self.settings
+        token_key = settings.privacy.token_key
+        vault = (FileTokenVault(settings.state_dir / "tokens", token_key.get_secret_value())
+                 if token_key is not None else None)
+        return SyncEngine(self.database(), settings, vault=vault)
+
+    def close(self) -> None:
+        if self._database is not None:
+            dispose = getattr(self._database, "dispose", None) or getattr(
+                self._database, "close", None)
+            if callable(dispose):
+                dispose()
+            self._database = None
+
+
+class SyncdGroup(click.Group):
+    """Turns syncd's own errors into one message and an exit status, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(redact_text(describe(exc)), err=True)
+            ctx.exit(EXIT_CONFIG)
+        except SyncdError as exc:
+            click.echo(f"error: {redact_text(describe(exc))}", err=True)
+            ctx.exit(EXIT_FAILED)
+        finally:
+            app = ctx.obj
+            if isinstance(app, App):
+                app.close()
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=SyncdGroup, context_settings=CONTEXT)
+@click.option("--config", "-c", "config_path", envvar="SYNCD_CONFIG", show_envvar=True,
+              default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML config file (every key is documented in config/example.yaml).")
+@click.version_option(__version__, prog_name="syncd")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path) -> None:
+    """syncd: sync mailboxes and calendars into one CRM interaction history.
+
+    Polls each configured account, matches every message and meeting to CRM
+    contacts and companies, and writes them to the interaction store.
+    Typical use: `syncd check-config`, `syncd import companies FILE`,
+    `syncd import contacts FILE`, then `syncd run` (or `syncd sync --once`).
+
+    Exit status: 0 ok, 1 something failed, 2 bad configuration or usage.
+    """
+    ctx.obj = App(config_path)
+
+
+def _app(ctx: click.Context) -> App:
+    app = ctx.find_object(App)
+    assert app is not None
+    return app
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                      show_default=True,
+                      help="table for people; json (stable keys, UTC ISO-8601 times) for scripts.")
+
+
+# ---------------------------------------------------------------------- check-config
+@cli.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the config file and print a summary of its accounts.
+
+    Checks every key (unknown keys, types, allowed values, ${ENV} variables,
+    *_file secrets) without touching the store or any server. Exits 2 with
+    the key path of every problem. Secrets are never printed.
+    """
+    app = _app(ctx)
+    settings = app.settings
+    out = app.stdout
+    out.print(f"[bold]configuration OK[/bold]: {app.config_path}")
+    out.print(f"  state_dir      {settings.state_dir}")
+    out.print(f"  store          {redact_text(settings.store_url)}")
+    health = (f"http://{settings.health.host}:{settings.health.port}"
+              if settings.health.enabled else "disabled")
+    out.print(f"  health         {health}")
+    out.print(f"  workers        {settings.scheduler.workers}")
+    out.print(f"  log            {settings.logging.level} ({settings.logging.format})")
+    internal = ", ".join(settings.organization.internal_domains) or "(none)"
+    out.print(f"  internal       {internal}")
+    table = Table(title=f"{len(settings.accounts)} account(s)", title_justify="left")
+    for column in ("id", "provider", "owner", "interval", "privacy", "enabled"):
+        table.add_column(column)
+    for account in settings.accounts:
+        table.add_row(account.id, account.provider, account.owner, _seconds(account.interval),
+                      settings.privacy_for(account), "yes" if account.enabled else "no")
+    out.print(table)
+
+
+def _seconds(value: float) -> str:
+    value = float(value)
+    if value >= 3600 and value % 3600 == 0:
+        return f"{int(value // 3600)}h"
+    if value >= 60 and value % 60 == 0:
+        return f"{int(value // 60)}m"
+    return f"{value:g}s"
+
+
+# ---------------------------------------------------------------------- migrate
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the store's tables to the latest schema (Alembic).
+
+    Safe to run any time; `run`, `sync` and `import` do it on start anyway.
+    """
+    app = _app(ctx)
+    app.database(migrate=True)
+    app.stdout.print(f"store is at the latest schema: {redact_text(app.settings.store_url)}")
+
+
+# ---------------------------------------------------------------------- import
+@cli.group("import", cls=SyncdGroup)
+def import_group() -> None:
+    """Load the CRM directory (companies, contacts) from CSV files.
+
+    Re-importing updates existing rows and never duplicates them. A bad row
+    is reported with its line number; good rows still import; the exit
+    status is 1 if any row failed.
+    """
+
+
+@import_group.command("companies")
+@click.argument("csv_file", metavar="FILE.csv",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_companies_cmd(ctx: click.Context, csv_file: Path) -> None:
+    """Import companies from FILE.csv.
+
+    Columns: name (required), domains (required; several separated by ';'),
+    plus optional columns such as tier and owner — see README "Directory
+    import" for the full list.
+    """
+    _app(ctx).load()  # config errors first, before importing the store
+    from syncd.directory import import_companies
+
+    _run_import(ctx, "companies", csv_file, import_companies)
+
+
+@import_group.command("contacts")
+@click.argument("csv_file", metavar="FILE.csv",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_contacts_cmd(ctx: click.Context, csv_file: Path) -> None:
+    """Import contacts from FILE.csv.
+
+    Columns: name, emails (required; several addresses separated by ';'),
+    optional company (a domain or name of an imported company) — see README
+    "Directory import" for the full list.
+    """
+    _app(ctx).load()  # config errors first, before importing the store
+    from syncd.directory import import_contacts
+
+    _run_import(ctx, "contacts", csv_file, import_contacts)
+
+
+def _run_import(ctx: click.Context, what: str, csv_file: Path, importer: Any) -> None:
+    app = _app(ctx)
+    report = importer(app.database(), csv_file)
+    created = int(getattr(report, "created", 0))
+    updated = int(getattr(report, "updated", 0))
+    unchanged = getattr(report, "unchanged", None)
+    errors = list(getattr(report, "errors", []) or [])
+    tail = f", {int(unchanged)} unchanged" if unchanged is not None else ""
+    app.stdout.print(f"{what}: {created} created, {updated} updated{tail}, "
+                     f"{len(errors)} failed ({csv_file})")
+    for error in errors:
+        line = getattr(error, "line", None)
+        message = describe(error) if isinstance(error, BaseException) else str(error)
+        if line is not None and not message.startswith("line "):
+            message = f"line {line}: {message}"
+        click.echo(f"{csv_file}: {message}", err=True)
+    if errors:
+        ctx.exit(EXIT_FAILED)
+
+
+# ---------------------------------------------------------------------- sync
+@cli.command()
+@click.option("--once", is_flag=True,
+              help="Run exactly one pass per account and exit (required; the continuous "
+                   "loop is `syncd run`).")
+@click.option("--account", "account_ids", multiple=True, metavar="ID",
+              help="Sync only this account (repeatable). Default: every enabled account.")
+@click.pass_context
+def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
+    """Run one sync pass per account now, then print a summary.
+
+    Migrates the store first. Shows a progress bar when stderr is a terminal.
+    Exits 1 if any account failed (its error is in the summary and in
+    `syncd status`). Ctrl-C stops after the current page.
+    """
+    if not once:
+        raise click.UsageError("sync needs --once (for continuous syncing use `syncd run`)")
+    app = _app(ctx)
+    settings = app.settings
+    if account_ids:
+        known = {a.id for a in settings.accounts}
+        unknown = [a for a in account_ids if a not in known]
+        if unknown:
+            raise click.BadParameter(f"no account with id {', '.join(unknown)}; known: "
+                                     f"{', '.join(sorted(known)) or '(none)'}",
+                                     param_hint="--account")
+        accounts = [a for a in settings.accounts if a.id in account_ids]
+    else:
+        accounts = [a for a in settings.accounts if a.enabled]
+    engine = app.engine()
+    stop = threading.Event()
+    results: list[tuple[str, str, Any, str | None]] = []
+    with _progress(app, enabled=sys.stderr.isatty()) as progress:
+        for account in accounts:
+            if stop.is_set():
+                break
+            reporter = progress.for_account(account.id) if progress else None
+            try:
+                result = engine.sync_account(account, progress=reporter, stop=stop)
+            except KeyboardInterrupt:
+                stop.set()
+                results.append((account.id, account.provider, None, "interrupted"))
+                break
+            except SyncdError as exc:
+                results.append((account.id, account.provider, None, describe(exc)))
+                continue
+            from syncd.daemon import pass_failed
+
+            error = _result_error(result) if pass_failed(result) else None
+            results.append((account.id, account.provider, result, error))
+            if progress:
+                progress.finish(account.id)
+    failed = [r for r in results if r[3] is not None]
+    _print_sync_summary(app, results)
+    if failed or stop.is_set():
+        ctx.exit(EXIT_FAILED)
+
+
+def _result_error(result: Any) -> str:
+    error = getattr(result, "error", None)
+    if isinstance(error, BaseException):
+        return describe(error)
+    message = getattr(result, "error_message", None) or error
+    return redact_text(str(message)) if message else "failed"
+
+
+def _result_counts(result: Any) -> dict[str, Any]:
+    if result is None:
+        return {}
+    to_dict = getattr(result, "to_dict", None)
+    if callable(to_dict):
+        data = to_dict()
+        if isinstance(data, dict):
+            return data
+    return {k: v for k, v in vars(result).items() if not k.startswith("_")} if hasattr(
+        result, "__dict__") else {}
+
+
+def _print_sync_summary(app: App, results: list[tuple[str, str, Any, str | None]]) -> None:
+    table = Table(title="sync summary", title_justify="left")
+    count_keys: list[str] = []
+    for _, _, result, _ in results:
+        for key, value in _result_counts(result).items():
+            if isinstance(value, int) and not isinstance(value, bool) and key not in count_keys:
+                count_keys.append(key)
+    for column in ("account", "provider", "result", *count_keys):
+        table.add_column(column)
+    for account_id, provider, result, error in results:
+        counts = _result_counts(result)
+        table.add_row(account_id, provider,
+                      "[green]ok[/green]" if error is None else f"[red]{error}[/red]",
+                      *(str(counts.get(k, "")) for k in count_keys))
+    app.stdout.print(table)
+
+
+class _Progress:
+    """A rich progress bar per account, fed by the engine's progress callback."""
+
+    def __init__(self, app: App) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), console=app.stderr, transient=False)
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def for_account(self, account_id: str) -> Any:
+        task = self._progress.add_task(account_id, total=None)
+        self._tasks[account_id] = task
+
+        def report(done: int | None = None, total: int | None = None, **_: Any) -> None:
+            self._progress.update(task, completed=done, total=total)
+
+        return report
+
+    def finish(self, account_id: str) -> None:
+        task = self._tasks.get(account_id)
+        if task is not None:
+            t = self._progress.tasks[task]
+            self._progress.update(task, total=t.completed or 1, completed=t.completed or 1)
+
+
+@contextmanager
+def _progress(app: App, *, enabled: bool) -> Iterator[_Progress | None]:
+    if not enabled:
+        yield None
+        return
+    with _Progress(app) as progress:
+        yield progress
+
+
+# ---------------------------------------------------------------------- run
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: sync every enabled account on its interval until stopped.
+
+    Migrates the store, schedules one job per account (interval and jitter
+    from the config, never two passes of one account at once), and serves
+    /healthz and /status on health.host:health.port. SIGTERM or Ctrl-C stops
+    after the current page and exits 0.
+    """
+    app = _app(ctx)
+    app.load()  # config errors first, before importing the store
+    from syncd.daemon import Daemon
+    from syncd.store.queries import account_statuses
+
+    database = app.database()
+    daemon = Daemon(app.settings, app.engine(),
+                    statuses=lambda: [s.to_dict() for s in account_statuses(database)])
+    ctx.exit(daemon.run())
+
+
+# ---------------------------------------------------------------------- timeline
+@cli.command()
+@click.option("--contact", metavar="EMAIL", help="Show the history of the contact who owns "
+              "this address (any of their addresses).")
+@click.option("--company", metavar="DOMAIN", help="Show the history of the company with this "
+              "domain (any of its domains).")
+@FORMAT
+@click.pass_context
+def timeline(ctx: click.Context, contact: str | None, company: str | None, fmt: str) -> None:
+    """Show the interactions (emails, meetings) with one contact or company.
+
+    Give exactly one of --contact or --company. Newest first.
+    """
+    if (contact is None) == (company is None):
+        raise click.UsageError("give exactly one of --contact EMAIL or --company DOMAIN")
+    app = _app(ctx)
+    app.load()  # config errors first, before importing the store
+    from syncd.store.queries import timeline as query_timeline
+
+    entries = query_timeline(app.database(migrate=False), contact=contact, company=company)
+    rows = [e.to_dict() for e in entries]
+    if fmt == "json":
+        _echo_json({"query": {"contact": contact, "company": company}, "interactions": rows})
+        return
+    title = f"timeline of {contact or company}: {len(rows)} interaction(s)"
+    table = Table(title=title, title_justify="left")
+    columns = _columns(rows, preferred=("when", "occurred_at", "sent_at", "start", "kind",
+                                        "subject", "title", "direction", "from", "contacts",
+                                        "companies"))
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    app.stdout.print(table)
+
+
+# ---------------------------------------------------------------------- status
+@cli.command()
+@FORMAT
+@click.pass_context
+def status(ctx: click.Context, fmt: str) -> None:
+    """Show per-account sync status from the store.
+
+    Last success, last error (class and message, never secrets), items
+    synced and cursor age: what /status serves, readable without the daemon.
+    """
+    app = _app(ctx)
+    app.load()  # config errors first, before importing the store
+    from syncd.daemon import status_document
+    from syncd.store.queries import account_statuses
+
+    stored = [s.to_dict() for s in account_statuses(app.database(migrate=False))]
+    doc = status_document(stored, None, generated_at=datetime.now(UTC))
+    if fmt == "json":
+        _echo_json(doc)
+        return
+    accounts = doc["accounts"]
+    table = Table(title=f"{len(accounts)} account(s)", title_justify="left")
+    columns = _columns(accounts, preferred=("account", "provider", "state", "last_success_at",
+                                            "last_error_code", "last_error",
+                                            "items_synced", "cursor_age_s"))
+    for column in columns:
+        table.add_column(column)
+    for row in accounts:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    app.stdout.print(table)
+
+
+def _columns(rows: list[dict[str, Any]], *, preferred: tuple[str, ...]) -> list[str]:
+    present: list[str] = []
+    for row in rows:
+        for key, value in row.items():
+            if key not in present and not isinstance(value, dict | list):
+                present.append(key)
+    chosen = [c for c in preferred if c in present]
+    return chosen or present[:8]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _echo_json(data: Any) -> None:
+    from syncd.health import json_default
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=json_default))
+
+
+def main() -> None:
+    """Console-script entry point (``syncd``)."""
+    cli(prog_name="syncd")

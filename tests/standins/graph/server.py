@@ -1,0 +1,380 @@
+"""The stand-in: one local HTTP server for the identity platform and Graph.
+
+Real wire protocol over a real socket (stdlib ``ThreadingHTTPServer`` in a
+thread, HTTP/1.1 keep-alive), so the code under test runs unchanged through
+msal and requests. Test controls (all thread-safe):
+
+* seeding: :meth:`add_message`, :meth:`update_message`, :meth:`remove_message`,
+  :meth:`add_event`, :meth:`remove_event`;
+* delta expiry: :meth:`expire_delta` (410, or 400 ``syncStateNotFound`` /
+  ``resyncRequired``, per ``expire_mode``);
+* auth: :meth:`register_app`, :meth:`revoke_consent`, :meth:`approve_device_code`;
+* faults on Graph requests: :meth:`throttle` (429 + Retry-After for the
+  next N requests), :meth:`rate_limit` (429 beyond N requests per window),
+  :meth:`inject` (a status such as 500/503, ``drop`` = close the connection
+  without a reply, ``slow`` = extra delay), :attr:`latency` per request;
+* observation: :attr:`requests` (mailbox, path, status), :meth:`max_in_flight`.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from tests.generate import EventSpec
+from tests.standins.graph.calendarstore import CalendarStore
+from tests.standins.graph.identity import Identity, Reply
+from tests.standins.graph.mailstore import MailStore
+from tests.standins.graph.tokens import decode, encode
+
+AUTHORITY_HOST = "https://login.microsoftonline.com"
+TENANT = "contoso-tenant"
+DEFAULT_PAGE = 10
+
+
+@dataclass
+class Fault:
+    kind: str  # "status" | "drop" | "slow"
+    remaining: int
+    mailbox: str | None = None
+    status: int = 503
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    mailbox: str
+    path: str
+    status: int
+    at: float
+    query: str = ""
+
+
+def _graph_error(status: int, code: str, message: str = "") -> Reply:
+    body = {"error": {"code": code, "message": message or code,
+                      "innerError": {"request-id": "standin", "date": "2026-11-22T00:00:00"}}}
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _ok(body: dict[str, Any]) -> Reply:
+    return 200, {"Content-Type": "application/json; odata.metadata=minimal"}, json.dumps(
+        body).encode()
+
+
+def _prefer(header: str | None) -> dict[str, str]:
+    out = {}
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key:
+            out[key.lower()] = value.strip().strip('"')
+    return out
+
+
+class GraphStandIn:
+    def __init__(self, *, authority_host: str = AUTHORITY_HOST, tenant: str = TENANT) -> None:
+        self.identity = Identity(authority_host, tenant)
+        self.mail = MailStore()
+        self.calendars = CalendarStore()
+        self.latency = 0.0
+        self.expire_mode = "gone"  # gone | syncStateNotFound | resyncRequired
+        self.requests: list[Seen] = []
+        self._faults: list[Fault] = []
+        self._rates: dict[str, tuple[int, float, float]] = {}
+        self._accepted: dict[str, collections.deque[float]] = {}
+        self._in_flight: dict[str, int] = {}
+        self._max_in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._query = threading.local()  # raw query of the request this thread serves
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> GraphStandIn:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                standin._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                standin._serve(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> GraphStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.url}/v1.0"
+
+    @property
+    def tenant(self) -> str:
+        return self.identity.tenant
+
+    # ------------------------------------------------------------------ seeding
+    def register_app(self, client_id: str, secret: str | None = None) -> None:
+        self.identity.register_app(client_id, secret)
+
+    def revoke_consent(self, client_id: str) -> None:
+        self.identity.revoke_consent(client_id)
+
+    def approve_device_code(self, user_code: str, user: str, decline: bool = False) -> None:
+        self.identity.approve_device_code(user_code, user, decline)
+
+    def add_message(self, mailbox: str, folder: str, raw: bytes, *,
+                    categories: list[str] | None = None,
+                    received: datetime | None = None) -> str:
+        """Deliver RFC 5322 bytes; returns the Graph message id."""
+        return self.mail.add(mailbox, folder, raw, list(categories or ()), received)
+
+    def update_message(self, mailbox: str, message_id: str, **changes: Any) -> None:
+        self.mail.update(mailbox, message_id, **changes)
+
+    def remove_message(self, mailbox: str, message_id: str) -> None:
+        self.mail.remove(mailbox, message_id)
+
+    def message_id_of(self, mailbox: str, internet_message_id: str) -> str:
+        return self.mail.find(mailbox, internet_message_id)
+
+    def add_event(self, mailbox: str, spec: EventSpec) -> None:
+        self.calendars.add(mailbox, spec)
+
+    def remove_event(self, mailbox: str, uid: str) -> None:
+        self.calendars.remove(mailbox, uid)
+
+    def expire_delta(self, mailbox: str) -> None:
+        """Every delta/skip token issued so far for the mailbox stops working."""
+        self.mail.expire(mailbox)
+        self.calendars.expire(mailbox)
+
+    # ------------------------------------------------------------------ faults
+    def throttle(self, count: int, *, retry_after: float = 1.0, mailbox: str | None = None
+                 ) -> None:
+        self.inject("status", count, status=429, retry_after=retry_after, mailbox=mailbox)
+
+    def inject(self, kind: str, count: int = 1, *, status: int = 503,
+               retry_after: float | None = None, delay: float = 0.0,
+               mailbox: str | None = None) -> None:
+        with self._lock:
+            self._faults.append(Fault(kind, count, mailbox.lower() if mailbox else None,
+                                      status, retry_after, delay))
+
+    def rate_limit(self, mailbox: str, limit: int, per_seconds: float,
+                   retry_after: float = 1.0) -> None:
+        with self._lock:
+            self._rates[mailbox.lower()] = (limit, per_seconds, retry_after)
+
+    def max_in_flight(self, mailbox: str) -> int:
+        with self._lock:
+            return self._max_in_flight.get(mailbox.lower(), 0)
+
+    def graph_requests(self, mailbox: str | None = None) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.requests
+                    if s.mailbox != "(login)" and (mailbox is None or s.mailbox == mailbox)]
+
+    # ------------------------------------------------------------------ HTTP plumbing
+    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        split = urlsplit(handler.path)
+        path = unquote(split.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        self._query.value = unquote(split.query)
+        base = f"http://{handler.headers.get('Host')}"
+        reply: Reply | str | None
+        if path.startswith("/v1.0/"):
+            reply = self._graph(handler, method, path, query, base)
+        else:
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            reply = self.identity.handle(method, path, form)
+            with self._lock:
+                self.requests.append(Seen("(login)", path, reply[0] if reply else 404,
+                                          time.monotonic()))
+        if reply == "drop":
+            handler.close_connection = True
+            return
+        if reply is None or isinstance(reply, str):
+            reply = _graph_error(404, "ResourceNotFound", "unknown path")
+        status, headers, payload = reply
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _graph(self, handler: BaseHTTPRequestHandler, method: str, path: str,
+               query: dict[str, str], base: str) -> Reply | str:
+        parts = path.strip("/").split("/")[1:]  # drop "v1.0"
+        auth = handler.headers.get("Authorization") or ""
+        grant = self.identity.grant_for(auth[7:]) if auth.startswith("Bearer ") else None
+        if grant is None:
+            return self._record("(anonymous)", path, _graph_error(
+                401, "InvalidAuthenticationToken", "Access token is empty or invalid."))
+        if parts[:1] == ["me"] and grant.user:
+            mailbox, rest = grant.user.lower(), parts[1:]
+        elif parts[:1] == ["users"] and len(parts) > 1 and (
+                grant.user is None or grant.user.lower() == parts[1].lower()):
+            mailbox, rest = parts[1].lower(), parts[2:]
+        else:
+            return self._record("(anonymous)", path, _graph_error(
+                403, "ErrorAccessDenied", "Access is denied."))
+        with self._lock:
+            self._in_flight[mailbox] = self._in_flight.get(mailbox, 0) + 1
+            self._max_in_flight[mailbox] = max(self._max_in_flight.get(mailbox, 0),
+                                               self._in_flight[mailbox])
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            fault = self._take_fault(mailbox)
+            if fault is not None:
+                if fault.kind == "slow":
+                    time.sleep(fault.delay)
+                elif fault.kind == "drop":
+                    self._record(mailbox, path, (0, {}, b""))
+                    return "drop"
+                else:
+                    headers = {"Content-Type": "application/json"}
+                    if fault.retry_after is not None:
+                        headers["Retry-After"] = f"{fault.retry_after:g}"
+                    code = "TooManyRequests" if fault.status == 429 else "ServiceUnavailable"
+                    _, _, payload = _graph_error(fault.status, code)
+                    return self._record(mailbox, path, (fault.status, headers, payload))
+            limited = self._rate_limited(mailbox)
+            if limited is not None:
+                return self._record(mailbox, path, limited)
+            reply = self._route(method, mailbox, parts[0] if parts[0] == "me" else
+                                f"users/{parts[1]}", rest, query, handler.headers.get("Prefer"),
+                                base)
+            return self._record(mailbox, path, reply)
+        finally:
+            with self._lock:
+                self._in_flight[mailbox] -= 1
+
+    def _record(self, mailbox: str, path: str, reply: Reply) -> Reply:
+        query = self._query.value if hasattr(self._query, "value") else ""
+        with self._lock:
+            self.requests.append(Seen(mailbox, path, reply[0], time.monotonic(), query))
+        return reply
+
+    def _take_fault(self, mailbox: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.mailbox in (None, mailbox):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def _rate_limited(self, mailbox: str) -> Reply | None:
+        with self._lock:
+            rule = self._rates.get(mailbox)
+            if rule is None:
+                return None
+            limit, window, retry_after = rule
+            seen = self._accepted.setdefault(mailbox, collections.deque())
+            now = time.monotonic()
+            while seen and seen[0] <= now - window:
+                seen.popleft()
+            if len(seen) >= limit:
+                _, _, payload = _graph_error(429, "ApplicationThrottled",
+                                             "Application is over its MailboxConcurrency limit.")
+                return 429, {"Content-Type": "application/json",
+                             "Retry-After": f"{retry_after:g}"}, payload
+            seen.append(now)
+            return None
+
+    # ------------------------------------------------------------------ Graph routes
+    def _route(self, method: str, mailbox: str, prefix: str, rest: list[str],
+               query: dict[str, str], prefer_header: str | None, base: str) -> Reply:
+        if method != "GET":
+            return _graph_error(405, "MethodNotAllowed")
+        prefer = _prefer(prefer_header)
+        size = int(prefer.get("odata.maxpagesize") or DEFAULT_PAGE)
+        if len(rest) == 4 and rest[0] == "mailFolders" and rest[2:] == ["messages", "delta"]:
+            link = f"{base}/v1.0/{prefix}/mailFolders/{quote(rest[1])}/messages/delta"
+            return self._delta(self.mail, query, size, link,
+                               lambda: self.mail.start_round(mailbox, rest[1], query))
+        if rest == ["calendarView", "delta"]:
+            link = f"{base}/v1.0/{prefix}/calendarView/delta"
+            if "$deltatoken" not in query and "$skiptoken" not in query and not (
+                    query.get("startDateTime") and query.get("endDateTime")):
+                return _graph_error(400, "ErrorInvalidParameter",
+                                    "startDateTime and endDateTime are required")
+            return self._delta(self.calendars, query, size, link,
+                               lambda: self.calendars.start_round(
+                                   mailbox, query.get("startDateTime", ""),
+                                   query.get("endDateTime", "")))
+        if len(rest) == 2 and rest[0] == "events":
+            found = self.calendars.master(mailbox, rest[1])
+            if found is None:
+                return _graph_error(404, "ErrorItemNotFound")
+            select = [s for s in query.get("$select", "").split(",") if s]
+            return _ok({k: v for k, v in found.items()
+                        if not select or k in select or k == "id"})
+        return _graph_error(404, "ResourceNotFound", "unknown Graph path")
+
+    def _delta(self, store: Any, query: dict[str, str], size: int, link: str,
+               start: Any) -> Reply:
+        if "$skiptoken" in query or "$deltatoken" in query:
+            state = decode(query.get("$skiptoken") or query.get("$deltatoken") or "")
+            if state is None:
+                return _graph_error(400, "BadRequest", "malformed token")
+            if not store.valid(state):
+                return self._expired()
+            if "$deltatoken" in query:
+                state = store.refresh_upto(state)
+        else:
+            try:
+                state = start()
+            except ValueError as exc:
+                return _graph_error(400, "ErrorInvalidUrlQueryFilter", str(exc))
+        try:
+            items, next_state, delta_state = store.page(state, size)
+        except ValueError as exc:
+            return _graph_error(400, "ErrorInvalidUrlQueryFilter", str(exc))
+        body: dict[str, Any] = {"@odata.context": "standin", "value": items}
+        if next_state is not None:
+            body["@odata.nextLink"] = f"{link}?$skiptoken={encode(next_state)}"
+        else:
+            body["@odata.deltaLink"] = f"{link}?$deltatoken={encode(delta_state)}"
+        return _ok(body)
+
+    def _expired(self) -> Reply:
+        if self.expire_mode == "gone":
+            return _graph_error(410, "SyncStateNotFound", "The sync state is not found.")
+        return _graph_error(400, self.expire_mode, "The sync state cannot be used; resync.")

@@ -32,8 +32,12 @@ system-deps:
 	  for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo "warning: $$p is not installed (run make test as root, or apt-get install $$p)"; done; \
 	fi
 
+# Imports the demo directory (idempotent), then runs the daemon on the demo
+# mailbox and calendar: state in ./state, health on http://127.0.0.1:8089.
 run: $(STAMP)
-	$(BIN)/syncd --config $(DEMO_CONFIG) demo
+	$(BIN)/syncd --config $(DEMO_CONFIG) import companies config/demo/companies.csv
+	$(BIN)/syncd --config $(DEMO_CONFIG) import contacts config/demo/contacts.csv
+	$(BIN)/syncd --config $(DEMO_CONFIG) run
 
 lint: $(STAMP)
 	$(BIN)/ruff check syncd providers matching tests bench migrations

@@ -32,7 +32,7 @@ from syncd.logs import configure_logging, get_logger, redact_text
 
 if TYPE_CHECKING:
     from syncd.engine import SyncEngine
-    from syncd.store import Database
+    from syncd.store.database import Database
 
 log = get_logger("syncd.cli")
 
@@ -66,10 +66,8 @@ class App:
         """The store; migrated to the latest schema unless ``migrate`` is false."""
         if self._database is None:
             settings = self.settings  # config errors first, before importing the store
-            from syncd.store import Database
+            from syncd.store.database import Database
 
-            if settings.store.url is None:
-                settings.state_dir.mkdir(parents=True, exist_ok=True)
             self._database = Database(settings.store_url)
             if migrate:
                 self._database.migrate()
@@ -87,10 +85,7 @@ class App:
 
     def close(self) -> None:
         if self._database is not None:
-            dispose = getattr(self._database, "dispose", None) or getattr(
-                self._database, "close", None)
-            if callable(dispose):
-                dispose()
+            self._database.dispose()
             self._database = None
 
 

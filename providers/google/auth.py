@@ -26,15 +26,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import google.oauth2.credentials
 import google.oauth2.service_account
 from google.auth.credentials import Credentials
 
 from providers.base import TokenVault
-from providers.google.settings import GoogleAuth
 from syncd.errors import AuthError, ConfigError, ConfigIssue
+
+if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
+    from providers.google.settings import GoogleAuth
 
 GMAIL_SCOPES = ("https://www.googleapis.com/auth/gmail.readonly",)
 CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
 
@@ -42,9 +42,11 @@ from providers.google.auth import CALENDAR_SCOPES, load_credentials
 from providers.google.calendar_records import to_record, utc_iso
 from providers.google.clients import build_service
 from providers.google.pacing import bucket_for
-from providers.google.settings import GoogleCalendarAccount
 from providers.google.transport import Caller, RetryPolicy
 from syncd.errors import CursorExpired
+
+if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
+    from providers.google.settings import GoogleCalendarAccount
 
 #: quota units we charge ourselves per events.list call
 LIST_COST = 1

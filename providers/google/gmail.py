@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
 
@@ -40,10 +40,12 @@ from providers.google.auth import GMAIL_SCOPES, load_credentials
 from providers.google.clients import build_service
 from providers.google.gmail_records import EXCLUDED_LABELS, category_label, to_message
 from providers.google.pacing import bucket_for
-from providers.google.settings import GmailAccount
 from providers.google.transport import Caller, RetryPolicy
 from providers.rfc5322 import HEADER_FIELDS
 from syncd.errors import CursorExpired
+
+if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
+    from providers.google.settings import GmailAccount
 
 log = logging.getLogger(__name__)
 

@@ -110,7 +110,7 @@ class SyncdGroup(click.Group):
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=SyncdGroup, context_settings=CONTEXT)
+@click.group(name="syncd", cls=SyncdGroup, context_settings=CONTEXT)
 @click.option("--config", "-c", "config_path", envvar="SYNCD_CONFIG", show_envvar=True,
               default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(dir_okay=False, path_type=Path),

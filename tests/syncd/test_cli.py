@@ -1,0 +1,145 @@
+"""The command line itself: help on everything, usage errors, entry points.
+
+Store-backed commands (migrate, import, sync, status, timeline) run here on
+SQLite and PostgreSQL through the ``db_url`` fixture; the full demo flow is
+tests/test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from syncd.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[
+        tuple[tuple[str, ...], click.Command]]:
+    out: list[tuple[tuple[str, ...], click.Command]] = [(prefix, group)]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            out.extend(all_commands(command, (*prefix, name)))
+        else:
+            out.append(((*prefix, name), command))
+    return out
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    commands = all_commands(cli)
+    names = {" ".join(path) for path, _ in commands}
+    assert {"check-config", "migrate", "import companies", "import contacts", "sync", "run",
+            "timeline", "status"} <= names
+    for path, command in commands:
+        assert command.help and len(command.help) > 40, f"{path}: no real help text"
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name not in ("help", "version"):
+                assert param.help, f"{' '.join(path)} {param.opts}: option without help"
+
+
+@pytest.mark.parametrize("args", [[], ["check-config"], ["import"], ["import", "contacts"],
+                                  ["sync"], ["run"], ["timeline"], ["status"], ["migrate"]])
+def test_help_works_without_a_config(args: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, [*args, "--help"], env={"SYNCD_CONFIG": str(tmp_path / "x")})
+    assert result.exit_code == 0, result.output
+    assert "Usage: syncd" in result.stdout
+
+
+def test_top_level_help_names_the_config_and_exit_statuses() -> None:
+    out = CliRunner().invoke(cli, ["--help"]).stdout
+    assert "--config" in out and "SYNCD_CONFIG" in out and "syncd.yaml" in out
+    assert "Exit status" in out
+
+
+def local_config(tmp_path: Path, store_url: str | None = None) -> Path:
+    (tmp_path / "mail" / "cur").mkdir(parents=True)
+    store = f"store: {{url: '{store_url}'}}\n" if store_url else ""
+    path = tmp_path / "syncd.yaml"
+    path.write_text(store + textwrap.dedent("""
+        state_dir: state
+        organization: {internal_domains: [ourco.example]}
+        accounts:
+          - id: rita-local
+            provider: local
+            owner: rita@ourco.example
+            maildirs: [mail]
+        """))
+    return path
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+def test_sync_without_once_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(local_config(tmp_path), "sync")
+    assert result.exit_code == 2 and "--once" in result.stderr and "syncd run" in result.stderr
+
+
+def test_sync_unknown_account_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(local_config(tmp_path), "sync", "--once", "--account", "nobody")
+    assert result.exit_code == 2
+    assert "nobody" in result.stderr and "rita-local" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["timeline"], ["timeline", "--contact", "a@b.example", "--company", "b.example"]])
+def test_timeline_needs_exactly_one_target(tmp_path: Path, args: list[str]) -> None:
+    result = invoke(local_config(tmp_path), *args)
+    assert result.exit_code == 2 and "exactly one of" in result.stderr
+
+
+def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(local_config(tmp_path), "status", "--format", "xml")
+    assert result.exit_code == 2 and "'xml' is not one of" in result.stderr
+
+
+def test_import_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(local_config(tmp_path), "import", "companies", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_python_dash_m_and_console_script(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "syncd", "--version"], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0 and "syncd" in proc.stdout
+    script = Path(sys.executable).parent / "syncd"
+    if script.exists():  # installed with pip -e (make test does this)
+        proc = subprocess.run([str(script), "--help"], capture_output=True, text=True,
+                              timeout=60, env=env)
+        assert proc.returncode == 0 and "check-config" in proc.stdout
+
+
+# ------------------------------------------------------------------ store-backed commands
+def test_migrate_then_status_on_an_empty_store(tmp_path: Path, db_url: str) -> None:
+    config = local_config(tmp_path, db_url)
+    result = invoke(config, "migrate")
+    assert result.exit_code == 0, result.output
+    assert "latest schema" in result.stdout
+    result = invoke(config, "migrate")  # idempotent
+    assert result.exit_code == 0, result.output
+    result = invoke(config, "status", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["generated_at"].endswith("Z")
+    assert isinstance(doc["accounts"], list)
+
+
+def test_store_password_is_never_printed(tmp_path: Path) -> None:
+    config = local_config(tmp_path, "postgresql+psycopg://syncd:Hunter2Secret@127.0.0.1:1/x")
+    result = invoke(config, "check-config")
+    assert result.exit_code == 0 and "Hunter2Secret" not in result.output
+    result = invoke(config, "migrate")  # nothing listens on port 1
+    assert result.exit_code == 1, result.output
+    assert "Hunter2Secret" not in result.output and "Traceback" not in result.output
+    assert result.stderr.startswith("error: ")

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from matching.canonical import canonical_address, canonical_domain, subaddress_domains
+from matching.canonical import canonical_address, canonical_domain
+from matching.canonical import subaddress_domains as canonical_subaddress
 from matching.types import AutoCreatePolicy, Policy
 
 CONTACT_LEVELS = ("none", "sent", "sent_and_received")
@@ -69,7 +70,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     allow_addresses, allow_domains = _split(policy.allow_automated_from, policy)
     return CompiledPolicy(
         policy=policy,
-        subaddress=subaddress_domains(policy),
+        subaddress=canonical_subaddress(policy),
         internal_domains=domains(policy.internal_domains),
         internal_addresses=addresses(policy.internal_addresses),
         free_mail=bundled_free_mail() | domains(policy.free_mail_domains),
@@ -111,7 +112,10 @@ def build_policy(
     plus the rep's own); ``*.example.com`` is accepted as ``example.com``
     (subdomains are always included).
     """
-    subaddress = _valid_domains("subaddress_domains", subaddress_domains)
+    # googlemail.com is gmail.com: store the form canonical_address produces.
+    subaddress = canonical_subaddress(
+        Policy(subaddress_domains=_valid_domains("subaddress_domains", subaddress_domains))
+    )
     # Addresses are canonicalized under the final sub-addressing rules, so a
     # blocked "john+news@gmail.com" blocks every tag of john@gmail.com.
     base = Policy(subaddress_domains=subaddress)

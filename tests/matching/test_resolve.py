@@ -1,0 +1,174 @@
+"""matching.resolve: the order of checks, contacts, companies, ambiguity, free mail."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import (
+    ContactRef,
+    Decision,
+    DirectorySnapshot,
+    Kind,
+    build_policy,
+    resolve,
+)
+
+POLICY = build_policy(
+    internal_domains=["ourco.com"],
+    internal_addresses=["rep.private@gmail.com"],
+    subaddress_domains=["gmail.com"],
+    blocklist=["spouse@yahoo.com", "lawfirm.example"],
+    free_mail_domains=["isp.example"],
+)
+SNAPSHOT = DirectorySnapshot(
+    contacts={
+        "anna@acme.co.uk": (ContactRef(12, 3),),
+        "anna.private@yahoo.com": (ContactRef(12, 3),),        # second address, same contact
+        "ben@acme.co.uk": (ContactRef(13, None),),              # no company on the contact
+        "carl@gmail.com": (ContactRef(14, None),),              # free-mail contact
+        "shared@acme.co.uk": (ContactRef(30, 3), ContactRef(21, 3), ContactRef(25, None)),
+        "dup@acme.co.uk": (ContactRef(40, None), ContactRef(40, 3)),
+        "colleague@ourco.com": (ContactRef(50, None),),        # imported by mistake
+        "lawyer@lawfirm.example": (ContactRef(60, None),),
+        "sub@eu.globex.com": (ContactRef(70, None),),
+    },
+    companies={
+        "acme.co.uk": 3,
+        "globex.com": 4,
+        "eu.globex.com": 5,   # a subsidiary owning a subdomain
+        "gmail.com": 99,      # a bad import must never put free mail on a company
+    },
+)
+
+
+def one(address: str) -> Decision:
+    return resolve([address], SNAPSHOT, POLICY)[address]
+
+
+@pytest.mark.parametrize(
+    ("address", "kind", "contact", "company", "reason"),
+    [
+        ("Anna@ACME.co.uk", Kind.CONTACT, 12, 3,
+         "address matches contact 12; company 3 from the contact"),
+        ("Anna.Private@Yahoo.com", Kind.CONTACT, 12, 3,
+         "address matches contact 12; company 3 from the contact"),
+        ("ben@acme.co.uk", Kind.CONTACT, 13, 3,
+         "address matches contact 13; domain acme.co.uk belongs to company 3"),
+        ("C.Arl+crm@googlemail.com", Kind.CONTACT, 14, None,
+         "address matches contact 14; no company: gmail.com is a free-mail domain"),
+        ("sub@eu.globex.com", Kind.CONTACT, 70, 5,
+         "address matches contact 70; domain eu.globex.com belongs to company 5"),
+        ("dora@eu.mail.acme.co.uk", Kind.COMPANY, None, 3,
+         "domain acme.co.uk belongs to company 3"),
+        ("x@eu.globex.com", Kind.COMPANY, None, 5, "domain eu.globex.com belongs to company 5"),
+        ("x@us.globex.com", Kind.COMPANY, None, 4, "domain globex.com belongs to company 4"),
+        ("stranger@gmail.com", Kind.UNMATCHED, None, None,
+         "gmail.com is a free-mail domain and no contact has this address"),
+        ("x@mail.isp.example", Kind.UNMATCHED, None, None,
+         "isp.example is a free-mail domain and no contact has this address"),
+        ("x@initech.io", Kind.UNMATCHED, None, None,
+         "no contact has this address and no company owns initech.io"),
+        ("me@ourco.com", Kind.INTERNAL, None, None, "domain ourco.com is internal"),
+        ("me@eu.ourco.com", Kind.INTERNAL, None, None, "domain ourco.com is internal"),
+        ("colleague@ourco.com", Kind.INTERNAL, None, None, "domain ourco.com is internal"),
+        ("rep.private+x@gmail.com", Kind.INTERNAL, None, None,
+         "address repprivate@gmail.com is an internal alias"),
+        ("spouse@yahoo.com", Kind.EXCLUDED, None, None, "address spouse@yahoo.com is blocklisted"),
+        ("lawyer@lawfirm.example", Kind.EXCLUDED, None, None,
+         "domain lawfirm.example is blocklisted"),
+        ("x@mail.lawfirm.example", Kind.EXCLUDED, None, None,
+         "domain lawfirm.example is blocklisted"),
+        ("undisclosed-recipients:;", Kind.UNMATCHED, None, None,
+         "'undisclosed-recipients:;' is not an email address"),
+    ],
+)
+def test_resolve_table(
+    address: str, kind: Kind, contact: int | None, company: int | None, reason: str
+) -> None:
+    decision = one(address)
+    assert (decision.kind, decision.contact_id, decision.company_id, decision.reason) == (
+        kind, contact, company, reason,
+    )
+
+
+def test_decision_fields_for_each_kind() -> None:
+    assert one("Anna@ACME.co.uk").address == "anna@acme.co.uk"
+    assert one("dora@eu.mail.acme.co.uk").domain == "acme.co.uk"
+    assert one("stranger@gmail.com").free_mail is True
+    assert one("x@initech.io").free_mail is False
+    assert one("C.Arl@googlemail.com").free_mail is True
+    invalid = one("  not an address ")
+    assert invalid.domain is None and invalid.address == "  not an address "
+
+
+def test_shared_address_picks_lowest_id_and_records_the_others() -> None:
+    decision = one("shared@acme.co.uk")
+    assert decision.contact_id == 21
+    assert decision.ambiguous == (25, 30)
+    assert decision.reason == (
+        "address matches contacts 21, 25, 30; chose 21 (lowest id), ambiguous with 25, 30; "
+        "company 3 from the contact"
+    )
+
+
+def test_duplicate_rows_of_one_contact_are_not_an_ambiguity() -> None:
+    decision = one("dup@acme.co.uk")
+    assert (decision.contact_id, decision.company_id, decision.ambiguous) == (40, 3, ())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 10_000), min_size=1, max_size=8))
+def test_ambiguity_is_deterministic_whatever_the_row_order(ids: list[int]) -> None:
+    refs = tuple(ContactRef(i, i % 3 or None) for i in ids)
+    decisions = [
+        resolve(["x@acme.io"], DirectorySnapshot(contacts={"x@acme.io": order}), POLICY)[
+            "x@acme.io"
+        ]
+        for order in (refs, tuple(reversed(refs)), tuple(sorted(refs, key=lambda r: -r.id)))
+    ]
+    assert len(set(decisions)) == 1
+    assert decisions[0].contact_id == min(ids)
+    assert decisions[0].ambiguous == tuple(sorted(set(ids) - {min(ids)}))
+
+
+def test_result_is_keyed_by_every_input_string() -> None:
+    inputs = ["Anna@acme.co.uk", "anna@acme.co.uk", "<anna@acme.co.uk>", "junk", "junk"]
+    result = resolve(inputs, SNAPSHOT, POLICY)
+    assert list(result) == ["Anna@acme.co.uk", "anna@acme.co.uk", "<anna@acme.co.uk>", "junk"]
+    assert {d.contact_id for k, d in result.items() if k != "junk"} == {12}
+
+
+def test_empty_input_and_empty_directory() -> None:
+    assert resolve([], SNAPSHOT, POLICY) == {}
+    decision = resolve(["anna@acme.co.uk"], DirectorySnapshot(), POLICY)["anna@acme.co.uk"]
+    assert decision.kind is Kind.UNMATCHED and decision.domain == "acme.co.uk"
+
+
+def test_the_same_address_under_another_policy_is_decided_again() -> None:
+    """Per-address caching must not leak a verdict across policies."""
+    address = "colleague@ourco.com"
+    assert resolve([address], SNAPSHOT, POLICY)[address].kind is Kind.INTERNAL
+    other = build_policy(blocklist=["ourco.com"])
+    assert resolve([address], SNAPSHOT, other)[address].kind is Kind.EXCLUDED
+    plain = build_policy()
+    assert resolve([address], SNAPSHOT, plain)[address].kind is Kind.CONTACT
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.text(max_size=30),
+    st.sampled_from([*SNAPSHOT.contacts, "x@acme.co.uk", "me@ourco.com", "y@gmail.com"]),
+), max_size=10))
+def test_resolve_never_raises_and_always_explains(addresses: list[str]) -> None:
+    result = resolve(addresses, SNAPSHOT, POLICY)
+    assert set(result) == set(addresses)
+    for decision in result.values():
+        assert decision.reason
+        if decision.kind is Kind.CONTACT:
+            assert decision.contact_id is not None
+        if decision.free_mail:
+            assert decision.company_id is None or decision.kind is Kind.CONTACT
+        if decision.kind is Kind.COMPANY:
+            assert decision.company_id is not None and not decision.free_mail

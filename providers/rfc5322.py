@@ -6,7 +6,8 @@ Every mail provider that sees raw bytes (local files, IMAP) normalizes through
 Invariants
 ----------
 * :func:`parse_message` raises nothing but :class:`syncd.errors.BadItem`, and
-  only when the message is hopeless (no usable date and no ``fallback_date``).
+  only when the message is hopeless: no usable date and no ``fallback_date``,
+  or none of From/Sender/To/Cc/Bcc/Date/Subject/Message-ID (not a message).
   A missing From, broken encodings, unknown charsets and 8-bit headers are
   tolerated: the message is logged with what could be read.
 * The header helpers (:func:`decode_header_value`, :func:`parse_address_list`,
@@ -51,6 +52,8 @@ HEADER_FIELDS: tuple[str, ...] = (
     "Content-Type", "X-GM-THRID", "X-Gmail-Labels",
 )
 
+#: a message must carry at least one of these to be a message at all
+_IDENTIFYING = frozenset({"from", "sender", "to", "cc", "bcc", "date", "subject", "message-id"})
 #: characters of body text kept at privacy level ``snippet``
 SNIPPET_CHARS = 200
 #: Message-IDs longer than this are treated as absent (they would not fit an index)
@@ -404,6 +407,28 @@ def _header(msg: EmailMessage, name: str) -> str | None:
     return None
 
 
+def read_headers(raw: bytes, names: Iterable[str]) -> dict[str, str]:
+    """First raw value of each wanted header (lowercased names), from the header block only.
+
+    For provider-specific headers parse_message does not map (Takeout's
+    ``X-GM-THRID`` and ``X-Gmail-Labels``). Never raises.
+    """
+    wanted = {n.lower() for n in names}
+    end = raw.find(b"\n\n")
+    end_crlf = raw.find(b"\r\n\r\n")
+    cut = min(e for e in (end, end_crlf, len(raw)) if e >= 0)
+    out: dict[str, str] = {}
+    try:
+        msg = message_from_bytes(raw[:cut] + b"\n\n", policy=compat32)
+        for key, value in msg.raw_items():
+            low = key.lower()
+            if low in wanted and low not in out:
+                out[low] = _undo_surrogates(_FOLD.sub("", str(value)))
+    except Exception:  # headers we cannot read are simply absent
+        return out
+    return out
+
+
 def _optional_text(msg: EmailMessage, name: str) -> str | None:
     return decode_header_value(_header(msg, name)) or None
 
@@ -443,6 +468,10 @@ def _parse(raw: bytes, *, provider_id: str, folder: str | None, privacy: str,
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise BadItem(provider_id, "message is not bytes")
     msg = message_from_bytes(bytes(raw), policy=compat32)
+    present = {key.lower() for key, _ in msg.raw_items()}
+    if not present & _IDENTIFYING:
+        raise BadItem(provider_id, "not an email message: none of From, To, Date, Subject, "
+                                   "Message-ID")
 
     sent_at = parse_date(_header(msg, "Date"))
     if sent_at is None and fallback_date is not None:

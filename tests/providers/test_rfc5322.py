@@ -270,9 +270,27 @@ def test_parse_message_raises_only_bad_item(raw: bytes) -> None:
 
 
 @given(st.binary(max_size=500))
-def test_parse_message_with_fallback_never_fails(raw: bytes) -> None:
-    msg = parse_message(raw, provider_id="p", fallback_date=BASE_TIME, privacy="full")
+def test_parse_message_with_fallback_fails_only_without_headers(raw: bytes) -> None:
+    try:
+        msg = parse_message(raw, provider_id="p", fallback_date=BASE_TIME, privacy="full")
+    except BadItem as exc:
+        assert exc.reason.startswith("not an email message")
+        return
     assert msg.message_id and "\x00" not in (msg.subject or "")
+
+
+@given(st.binary(max_size=300))
+def test_any_body_after_a_from_header_parses_with_fallback(tail: bytes) -> None:
+    msg = parse_message(b"From: a@x.example\r\n" + tail, provider_id="p",
+                        fallback_date=BASE_TIME, privacy="full")
+    assert msg.message_id
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x00\x01garbage", b"just text\n\nmore",
+                                 b"X-Foo: bar\r\n\r\nbody"])
+def test_not_a_message_is_a_bad_item_even_with_fallback(raw: bytes) -> None:
+    with pytest.raises(BadItem, match="not an email message"):
+        parse_message(raw, provider_id="p", fallback_date=BASE_TIME)
 
 
 def test_invite_in_mail_becomes_an_event_with_method() -> None:

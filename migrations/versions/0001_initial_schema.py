@@ -221,6 +221,7 @@ def upgrade() -> None:
         sa.Column("location", sa.Text(), nullable=True),
         sa.Column("thread_id", sa.Integer(), nullable=True),
         sa.Column("in_reply_to", sa.String(length=1000), nullable=True),
+        sa.Column("thread_hint", sa.String(length=1000), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=True),
         sa.Column("provider_updated_at", TIMESTAMP, nullable=True),

@@ -237,6 +237,8 @@ class Interaction(Base):
         ForeignKey("threads.id", ondelete="SET NULL"), index=True
     )
     in_reply_to: Mapped[str | None] = mapped_column(String(1000))
+    #: the provider's own thread id (per mailbox: Gmail threadId, Graph conversationId)
+    thread_hint: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str | None] = mapped_column(String(20))
     sequence: Mapped[int | None] = mapped_column(Integer)
     provider_updated_at: Mapped[datetime | None] = mapped_column()

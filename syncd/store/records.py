@@ -1,0 +1,205 @@
+"""From a provider page plus matching decisions to plain rows to write.
+
+Pure functions, no database: :func:`build_records` turns the items of one
+page into :class:`InteractionRecord` values (one per message, event, and
+calendar invite inside a message) that :mod:`syncd.store.apply` upserts.
+
+Rules fixed here:
+
+* Participants are kept in provider order (``position``); blocklisted
+  (``excluded``) addresses are never stored. ``match`` is the matching
+  kind, or ``invalid`` for a string that is not an address.
+* ``participants.domain`` is the registrable domain, NULL for free mail, so
+  linking a company later can never claim gmail.com users.
+* Direction: ``outbound`` when the sender / organizer is internal,
+  ``internal`` when nobody external takes part, else ``inbound``.
+* Thread key (global, so copies in different mailboxes agree): the root of
+  References; else the thread of the In-Reply-To parent (resolved by
+  apply); else the message's own Message-ID. The provider's thread hint
+  (Gmail threadId, Graph conversationId) is per mailbox, so it is stored
+  on the interaction for later refinement but not used as the key.
+* An invite inside a message becomes a meeting record with the source
+  provider id ``<message provider id>#invite#<iCalUID#instance>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from matching.types import Decision, Kind
+from providers.base import Address, Event, Message
+
+ROLE_ORDER = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "organizer": 0, "attendee": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRow:
+    role: str
+    address: str
+    domain: str | None
+    display_name: str | None
+    contact_id: int | None
+    company_id: int | None
+    match: str
+    match_reason: str | None
+    response_status: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.role, self.address)
+
+
+@dataclass(slots=True)
+class InteractionRecord:
+    kind: str  # email | meeting
+    dedupe_key: str
+    provider_id: str
+    folder: str | None
+    occurred_at: datetime
+    direction: str
+    participants: list[ParticipantRow]
+    ends_at: datetime | None = None
+    all_day: bool = False
+    timezone: str | None = None
+    subject: str | None = None
+    snippet: str | None = None
+    body: str | None = None
+    location: str | None = None
+    status: str | None = None
+    sequence: int | None = None
+    provider_updated_at: datetime | None = None
+    method: str | None = None
+    in_reply_to: str | None = None
+    thread_root: str | None = None  # References root, for the thread key
+    thread_hint: str | None = None
+
+
+def invite_provider_id(message: Message, event: Event) -> str:
+    return f"{message.provider_id}#invite#{event.dedupe_key}"
+
+
+def participant_rows(
+    pairs: Iterable[tuple[str, Address, str | None]], decisions: Mapping[str, Decision]
+) -> list[ParticipantRow]:
+    """Rows for (role, address, response status) triples, minus excluded people.
+
+    A (role, address) pair listed twice is kept once.
+    """
+    rows: list[ParticipantRow] = []
+    seen: set[tuple[str, str]] = set()
+    for role, addr, status in pairs:
+        decision = decisions.get(addr.email)
+        if decision is None:
+            address = addr.email.strip().lower()
+            decision = Decision(address=address, kind=Kind.UNMATCHED, reason="not resolved")
+        if decision.kind == Kind.EXCLUDED:
+            continue
+        if (role, decision.address) in seen:
+            continue
+        seen.add((role, decision.address))
+        # not an address at all: kept as written, never matched later
+        match = str(decision.kind) if decision.domain is not None else "invalid"
+        rows.append(
+            ParticipantRow(
+                role=role,
+                address=decision.address[:320],
+                domain=None if decision.free_mail else decision.domain,
+                display_name=(addr.name or None),
+                contact_id=decision.contact_id,
+                company_id=decision.company_id,
+                match=match,
+                match_reason=decision.reason[:200] if decision.reason else None,
+                response_status=status,
+            )
+        )
+    return rows
+
+
+def direction_of(initiator: Address | None, decisions: Mapping[str, Decision],
+                 everyone: Iterable[Address]) -> str:
+    kinds = [_kind(a, decisions) for a in everyone]
+    if kinds and all(k == Kind.INTERNAL for k in kinds if k != Kind.EXCLUDED):
+        return "internal"
+    if initiator is not None and _kind(initiator, decisions) == Kind.INTERNAL:
+        return "outbound"
+    return "inbound"
+
+
+def _kind(addr: Address, decisions: Mapping[str, Decision]) -> Kind:
+    decision = decisions.get(addr.email)
+    return decision.kind if decision is not None else Kind.UNMATCHED
+
+
+def message_record(message: Message, decisions: Mapping[str, Decision]) -> InteractionRecord:
+    pairs = [(role, addr, None) for role, addr in message.participants]
+    return InteractionRecord(
+        kind="email",
+        dedupe_key=message.message_id,
+        provider_id=message.provider_id,
+        folder=message.folder,
+        occurred_at=message.sent_at,
+        direction=direction_of(message.sender, decisions, [a for _, a in message.participants]),
+        participants=participant_rows(pairs, decisions),
+        subject=message.subject,
+        snippet=message.snippet,
+        body=message.body,
+        in_reply_to=message.in_reply_to,
+        thread_root=message.references[0] if message.references else None,
+        thread_hint=message.thread_hint,
+    )
+
+
+def event_record(
+    event: Event,
+    decisions: Mapping[str, Decision],
+    *,
+    provider_id: str | None = None,
+    folder: str | None = None,
+) -> InteractionRecord:
+    pairs: list[tuple[str, Address, str | None]] = []
+    if event.organizer is not None:
+        pairs.append(("organizer", event.organizer, None))
+    pairs.extend(("attendee", att.address, att.status) for att in event.attendees)
+    everyone = [a for _, a, _ in pairs]
+    method = (event.method or "").upper() or None
+    status = "cancelled" if method == "CANCEL" else event.status
+    return InteractionRecord(
+        kind="meeting",
+        dedupe_key=event.dedupe_key,
+        provider_id=provider_id or event.provider_id,
+        folder=folder if folder is not None else event.calendar,
+        occurred_at=event.start,
+        ends_at=event.end,
+        all_day=event.all_day,
+        timezone=event.timezone,
+        direction=direction_of(event.organizer, decisions, everyone),
+        participants=participant_rows(pairs, decisions),
+        subject=event.title,
+        location=event.location,
+        status=status,
+        sequence=event.sequence,
+        provider_updated_at=event.updated,
+        method=method,
+    )
+
+
+def addresses_of(items: Iterable[object]) -> list[str]:
+    """Every address string (as found) on the messages, events and invites."""
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, Message):
+            out.extend(a.email for _, a in item.participants)
+            for invite in item.invites:
+                out.extend(_event_addresses(invite))
+        elif isinstance(item, Event):
+            out.extend(_event_addresses(item))
+    return out
+
+
+def _event_addresses(event: Event) -> list[str]:
+    found = [a.address.email for a in event.attendees]
+    if event.organizer is not None:
+        found.append(event.organizer.email)
+    return found

@@ -1,0 +1,58 @@
+"""Small portable SQL helpers: dialect-specific INSERT and bounded IN lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from syncd.errors import StoreError
+
+T = TypeVar("T")
+
+#: IN-list and multi-row INSERT batch size: far below SQLite's 32,766 and
+#: PostgreSQL's 65,535 bind parameters even for wide rows
+BATCH = 500
+
+
+def chunks(values: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a mapped class (typed, for mypy)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def dialect_insert(session: Session, table: Table) -> Any:
+    """``INSERT`` with ``on_conflict_do_nothing/do_update`` for our two databases."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise StoreError(f"unsupported database dialect {name!r}", permanent=True)
+
+
+def insert_ignoring_conflicts(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert rows; rows whose ``keys`` already exist (even concurrently) are skipped."""
+    for batch in chunks(rows, 200):
+        stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt, batch)

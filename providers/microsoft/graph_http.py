@@ -162,10 +162,12 @@ class GraphClient:
         refreshed = False
         force_refresh = False
         while True:
-            self._gate.wait(self._sleep)
             resp: requests.Response | None = None
             failure: Exception | None = None
             with self._gate.slots, self._own_slots:
+                # checked with a slot in hand: a worker queued on the slots
+                # must not send during a pause another worker just started
+                self._gate.wait(self._sleep)
                 token = self._tokens.access_token(force_refresh=force_refresh)
                 force_refresh = False
                 sent = {"Authorization": f"Bearer {token}", "Accept": "application/json",

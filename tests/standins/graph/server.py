@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import collections
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from tests.generate import EventSpec
 from tests.standins.graph.calendarstore import CalendarStore
@@ -102,6 +103,12 @@ class GraphStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in two writes; without NODELAY the
+                # second waits for a delayed ACK (~40 ms) on every response
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
                 standin._serve(self, "GET")
@@ -194,7 +201,10 @@ class GraphStandIn:
                                       status, retry_after, delay))
 
     def rate_limit(self, mailbox: str, limit: int, per_seconds: float,
-                   retry_after: float = 1.0) -> None:
+                   retry_after: float = 0.0) -> None:
+        """At most ``limit`` accepted requests per ``per_seconds``; beyond: 429
+        with a Retry-After of the time until the window has room (at least
+        ``retry_after``)."""
         with self._lock:
             self._rates[mailbox.lower()] = (limit, per_seconds, retry_after)
 
@@ -214,7 +224,7 @@ class GraphStandIn:
         split = urlsplit(handler.path)
         path = unquote(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        self._query.value = unquote(split.query)
+        self._query.value = unquote_plus(split.query)
         base = f"http://{handler.headers.get('Host')}"
         reply: Reply | str | None
         if path.startswith("/v1.0/"):
@@ -311,10 +321,12 @@ class GraphStandIn:
             while seen and seen[0] <= now - window:
                 seen.popleft()
             if len(seen) >= limit:
+                # like Exchange: the wait until the window has room again
+                wait = max(retry_after, seen[0] + window - now)
                 _, _, payload = _graph_error(429, "ApplicationThrottled",
                                              "Application is over its MailboxConcurrency limit.")
                 return 429, {"Content-Type": "application/json",
-                             "Retry-After": f"{retry_after:g}"}, payload
+                             "Retry-After": f"{wait:.3f}"}, payload
             seen.append(now)
             return None
 

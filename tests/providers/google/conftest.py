@@ -43,19 +43,29 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def trust(server: GoogleStandIn, rsa_key: rsa.RSAPrivateKey) -> GoogleStandIn:
+    """Register the test service account's public key with a stand-in."""
+    server.add_service_account(SA_EMAIL, rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return server
+
+
 @pytest.fixture
 def standin(rsa_key: rsa.RSAPrivateKey) -> Iterator[GoogleStandIn]:
     with GoogleStandIn() as server:
-        server.add_service_account(SA_EMAIL, rsa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-        yield server
+        server.add_user(REP)  # the Workspace directory knows the rep, even with no mail
+        yield trust(server, rsa_key)
 
 
 @pytest.fixture
 def key_file(tmp_path: Path, rsa_key: rsa.RSAPrivateKey, standin: GoogleStandIn) -> Path:
+    return write_key_file(tmp_path / "service-account.json", rsa_key, standin)
+
+
+def write_key_file(path: Path, rsa_key: rsa.RSAPrivateKey, standin: GoogleStandIn) -> Path:
+    """A service-account JSON key whose token_uri is the stand-in's."""
     pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
-    path = tmp_path / "service-account.json"
     path.write_text(json.dumps({
         "type": "service_account", "project_id": "ourco-project", "private_key_id": "k1",
         "private_key": pem, "client_email": SA_EMAIL, "client_id": "1234567890",

@@ -8,7 +8,8 @@ answered 429 (or 403 ``userRateLimitExceeded`` if so configured) with
 Faults are rules consumed in order: ``fail`` answers a *call* (a plain
 request or one part of a batch) with an HTTP status; ``drop`` closes the
 connection without answering; ``slow`` delays the answer. Each rule fires
-``times`` times, optionally only for paths containing ``path``.
+``times`` times, optionally only for paths containing ``path``; a ``fail``
+rule for ``"/batch"`` fails a whole batch request instead of its parts.
 """
 
 from __future__ import annotations
@@ -83,11 +84,17 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def take(self, kind: str, path: str) -> Rule | None:
+    def take(self, kind: str, path: str, *, explicit: bool = False) -> Rule | None:
+        """Consume the first live rule of ``kind`` for ``path``.
+
+        ``explicit``: only rules naming a path match (a batch envelope is failed
+        only by a rule for ``"/batch"``; rules without a path hit calls).
+        """
         with self._lock:
             for rule in self.rules:
-                if rule.kind == kind and rule.times > 0 and (rule.path is None
-                                                              or rule.path in path):
+                if rule.kind != kind or rule.times <= 0:
+                    continue
+                if (rule.path is None and not explicit) or (rule.path and rule.path in path):
                     rule.times -= 1
                     self.fired[kind] += 1
                     return rule

@@ -157,7 +157,7 @@ class Mailbox:
 
     def expire_history(self) -> None:
         """Forget all history so far: any stored startHistoryId now gets 404."""
-        self.history_floor = self.history_id + 1
+        self.history_floor = self.history_id
         self.history.clear()
 
     # -- reads ------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ class GoogleStandIn:
         self.calendars: dict[tuple[str, str], CalendarData] = {}
         self.lock = threading.RLock()
         self.http_requests = 0
+        self.unauthorized = 0  # calls answered 401
         self.batches = 0
         self.batch_parts: list[int] = []
         self._server: ThreadingHTTPServer | None = None
@@ -232,6 +233,8 @@ class GoogleStandIn:
         with self.lock:
             user = self.oauth.user_for(headers.get("authorization"))
         if user is None:
+            with self.lock:
+                self.unauthorized += 1
             return error(401, "Request had invalid authentication credentials.", "authError",
                          headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
         if method != "GET":
@@ -483,6 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(reply)
             return
         if path.startswith("/batch"):
+            rule = self.owner.faults.take("fail", path, explicit=True)
+            if rule is not None:
+                self._send(error(rule.status, "Injected failure", "backendError"))
+                return
             self._send(self.owner.batch(self.headers.get("Content-Type", ""), body))
             return
         self._send(error(404, f"Not found: {path}", "notFound"))

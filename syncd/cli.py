@@ -27,7 +27,7 @@ from rich.table import Table
 
 from syncd import __version__
 from syncd.config import Settings, load_settings
-from syncd.errors import ConfigError, SyncdError, describe
+from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger, redact_text
 
 if TYPE_CHECKING:
@@ -68,9 +68,14 @@ class App:
             settings = self.settings  # config errors first, before importing the store
             from syncd.store.database import Database
 
-            self._database = Database(settings.store_url)
+            database = Database(settings.store_url)
+            self._database = database
             if migrate:
-                self._database.migrate()
+                database.migrate()
+            elif database.current_revision() is None:
+                raise StoreError(f"the store {database.safe_url} has no tables yet; run "
+                                 "`syncd migrate` (or `syncd run` / `syncd sync --once`) first",
+                                 permanent=True)
         return self._database
 
     def engine(self) -> SyncEngine:
@@ -100,6 +105,12 @@ class SyncdGroup(click.Group):
             ctx.exit(EXIT_CONFIG)
         except SyncdError as exc:
             click.echo(f"error: {redact_text(describe(exc))}", err=True)
+            ctx.exit(EXIT_FAILED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: traceback to the (redacting) log, one line to people
+            log.exception("command failed", command=ctx.invoked_subcommand)
+            click.echo(f"error: {describe(exc)}", err=True)
             ctx.exit(EXIT_FAILED)
         finally:
             app = ctx.obj
@@ -319,39 +330,29 @@ def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
 
 
 def _result_error(result: Any) -> str:
-    error = getattr(result, "error", None)
-    if isinstance(error, BaseException):
-        return describe(error)
-    message = getattr(result, "error_message", None) or error
-    return redact_text(str(message)) if message else "failed"
-
-
-def _result_counts(result: Any) -> dict[str, Any]:
-    if result is None:
-        return {}
-    to_dict = getattr(result, "to_dict", None)
-    if callable(to_dict):
-        data = to_dict()
-        if isinstance(data, dict):
-            return data
-    return {k: v for k, v in vars(result).items() if not k.startswith("_")} if hasattr(
-        result, "__dict__") else {}
+    """The failure of a PassResult as one line (code: message), secrets masked."""
+    code = getattr(result, "error_code", None)
+    message = getattr(result, "error_message", None)
+    text = f"{code}: {message}" if code and message else (message or code or "failed")
+    return redact_text(str(text))
 
 
 def _print_sync_summary(app: App, results: list[tuple[str, str, Any, str | None]]) -> None:
     table = Table(title="sync summary", title_justify="left")
-    count_keys: list[str] = []
-    for _, _, result, _ in results:
-        for key, value in _result_counts(result).items():
-            if isinstance(value, int) and not isinstance(value, bool) and key not in count_keys:
-                count_keys.append(key)
-    for column in ("account", "provider", "result", *count_keys):
-        table.add_column(column)
+    counts = ("items", "created", "updated", "skipped", "quarantined", "pages")
+    for column in ("account", "provider", "result", *counts, "seconds"):
+        table.add_column(column, justify="right" if column in (*counts, "seconds") else "left")
     for account_id, provider, result, error in results:
-        counts = _result_counts(result)
-        table.add_row(account_id, provider,
-                      "[green]ok[/green]" if error is None else f"[red]{error}[/red]",
-                      *(str(counts.get(k, "")) for k in count_keys))
+        if error is not None:
+            outcome = f"[red]{error}[/red]"
+        elif getattr(result, "stopped", False):
+            outcome = "[yellow]stopped[/yellow]"
+        else:
+            outcome = "[green]ok[/green]"
+        duration = getattr(result, "duration_s", None)
+        table.add_row(account_id, provider, outcome,
+                      *(str(getattr(result, c, "")) if result is not None else "" for c in counts),
+                      f"{duration:.1f}" if isinstance(duration, float) else "")
     app.stdout.print(table)
 
 
@@ -376,7 +377,9 @@ class _Progress:
         task = self._progress.add_task(account_id, total=None)
         self._tasks[account_id] = task
 
-        def report(done: int | None = None, total: int | None = None, **_: Any) -> None:
+        def report(_account: str, done: int, total_hint: int | None) -> None:
+            # total_hint counts what is left in the current resource: items so far + that
+            total = done + total_hint if total_hint is not None else None
             self._progress.update(task, completed=done, total=total)
 
         return report
@@ -443,16 +446,36 @@ def timeline(ctx: click.Context, contact: str | None, company: str | None, fmt: 
     if fmt == "json":
         _echo_json({"query": {"contact": contact, "company": company}, "interactions": rows})
         return
-    title = f"timeline of {contact or company}: {len(rows)} interaction(s)"
+    title = f"timeline of {contact or company}: {len(rows)} interaction(s), newest first"
     table = Table(title=title, title_justify="left")
-    columns = _columns(rows, preferred=("when", "occurred_at", "sent_at", "start", "kind",
-                                        "subject", "title", "direction", "from", "contacts",
-                                        "companies"))
-    for column in columns:
+    for column in ("when (UTC)", "kind", "direction", "subject", "people", "seen by"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(_when(row.get("occurred_at")), str(row.get("kind", "")),
+                      str(row.get("direction", "")),
+                      (row.get("subject") or "") + (" [dim](deleted)[/dim]" if row.get("deleted")
+                                                    else ""),
+                      _people(row.get("participants") or []),
+                      ", ".join(row.get("sources") or []))
     app.stdout.print(table)
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ").removesuffix("Z")[:16] if iso else ""
+
+
+def _people(participants: list[dict[str, Any]]) -> str:
+    """External participants as 'Name (Company)'; colleagues are left out."""
+    out: list[str] = []
+    for p in participants:
+        if p.get("match") == "internal":
+            continue
+        who = p.get("contact_name") or p.get("name") or p.get("address") or "?"
+        company = p.get("company_name")
+        label = f"{who} ({company})" if company else str(who)
+        if label not in out:
+            out.append(label)
+    return ", ".join(out)
 
 
 # ---------------------------------------------------------------------- status
@@ -477,34 +500,22 @@ def status(ctx: click.Context, fmt: str) -> None:
         return
     accounts = doc["accounts"]
     table = Table(title=f"{len(accounts)} account(s)", title_justify="left")
-    columns = _columns(accounts, preferred=("account", "provider", "state", "last_success_at",
-                                            "last_error_code", "last_error",
-                                            "items_synced", "cursor_age_s"))
-    for column in columns:
+    for column in ("account", "provider", "state", "last success (UTC)", "last error",
+                   "items synced", "cursor age"):
         table.add_column(column)
     for row in accounts:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        error = row.get("last_error") or {}
+        table.add_row(str(row.get("account", "")), str(row.get("provider", "")),
+                      str(row.get("state", "")), _when(row.get("last_success_at")),
+                      f"{error.get('code')}: {error.get('message')}" if error else "",
+                      str(row.get("items_synced", "")), _age(row.get("cursor_age_s")))
     app.stdout.print(table)
 
 
-def _columns(rows: list[dict[str, Any]], *, preferred: tuple[str, ...]) -> list[str]:
-    present: list[str] = []
-    for row in rows:
-        for key, value in row.items():
-            if key not in present and not isinstance(value, dict | list):
-                present.append(key)
-    chosen = [c for c in preferred if c in present]
-    return chosen or present[:8]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
+def _age(seconds: float | None) -> str:
+    if seconds is None:
         return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
-    return str(value)
+    return _seconds(float(round(seconds)))
 
 
 def _echo_json(data: Any) -> None:

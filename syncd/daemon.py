@@ -53,7 +53,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.config.model import Account, Settings
-from syncd.errors import describe
+from syncd.errors import SyncdError, describe
 from syncd.health import HealthServer, Response, utc_iso
 from syncd.logs import get_logger
 
@@ -70,6 +70,8 @@ class Engine(Protocol):
     """What the daemon needs from :class:`syncd.engine.SyncEngine`."""
 
     def should_poll(self, account: Any) -> bool: ...
+
+    def register_accounts(self, accounts: Iterable[Any] | None = None) -> None: ...
 
     def sync_account(self, account: Any, *, progress: Any = None,
                      stop: threading.Event | None = None) -> Any: ...
@@ -164,6 +166,10 @@ class Daemon:
         """
         self.settings = settings
         wanted = {a.id: a for a in settings.accounts if a.enabled}
+        try:  # so /status lists every account before its first pass
+            self.engine.register_accounts(list(wanted.values()))
+        except SyncdError as exc:  # the first pass registers it anyway
+            log.warning("cannot register accounts in the store yet", error=describe(exc))
         for account_id in list(self._accounts):
             if account_id not in wanted:
                 if self._scheduler.get_job(account_id) is not None:

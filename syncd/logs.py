@@ -156,7 +156,8 @@ def configure_logging(level: str = "info", fmt: str = "auto", *,
     root.addHandler(handler)
     root.setLevel(_LEVELS.get(level, logging.INFO))
     # chatty libraries: their debug output is not ours to show at info level
-    for name in ("apscheduler", "sqlalchemy.engine", "urllib3", "googleapiclient", "msal"):
+    for name in ("alembic", "apscheduler", "sqlalchemy.engine", "urllib3", "googleapiclient",
+                 "msal"):
         logging.getLogger(name).setLevel(max(logging.WARNING, _LEVELS.get(level, logging.INFO)))
 
     structlog.configure(

@@ -1,0 +1,106 @@
+"""Pieces shared by the Maildir, mbox and .ics readers of the local provider."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from providers.base import Item, Page, Quarantined
+
+#: a directory/file mtime this close to the wall clock may still change within its tick
+MTIME_SETTLE_NS = 2_000_000_000
+#: characters of a bad item kept in its quarantine entry (headers only, never bodies)
+EXCERPT_CHARS = 300
+
+
+def now_of(context_now: Any) -> datetime:
+    """``ProviderContext.now`` may be a callable, a datetime or None."""
+    value = context_now() if callable(context_now) else context_now
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def settled(mtime_ns: int) -> int | None:
+    """``mtime_ns`` if it is old enough to be trusted as "nothing changed since", else None."""
+    return mtime_ns if time.time_ns() - mtime_ns > MTIME_SETTLE_NS else None
+
+
+def header_excerpt(raw: bytes) -> str:
+    """The start of the header block, for people reading the quarantine."""
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    text = head[:EXCERPT_CHARS].decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in text)
+
+
+class SeenSet:
+    """A compact set of item keys: 8-byte BLAKE2b digests, sorted, base64 in the cursor.
+
+    8 bytes keep the chance of two keys of a 10-million-message Maildir colliding
+    below 1e-5; a collision would only hide one message.
+    """
+
+    __slots__ = ("_digests",)
+
+    def __init__(self, digests: Iterable[bytes] = ()) -> None:
+        self._digests: set[bytes] = set(digests)
+
+    @staticmethod
+    def digest(key: str) -> bytes:
+        return hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.digest(key) in self._digests
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def add(self, key: str) -> None:
+        self._digests.add(self.digest(key))
+
+    def encode(self) -> str:
+        return base64.b64encode(b"".join(sorted(self._digests))).decode("ascii")
+
+    @classmethod
+    def decode(cls, text: Any) -> SeenSet:
+        if not isinstance(text, str) or not text:
+            return cls()
+        try:
+            blob = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return cls()
+        return cls(blob[i:i + 8] for i in range(0, len(blob) - len(blob) % 8, 8))
+
+
+@dataclass
+class PageBuilder:
+    """Collects items of one resource until ``page_size`` is reached."""
+
+    resource: str
+    page_size: int
+    items: list[Item]
+    quarantined: list[Quarantined]
+
+    @classmethod
+    def start(cls, resource: str, page_size: int) -> PageBuilder:
+        return cls(resource, page_size, [], [])
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) + len(self.quarantined) >= self.page_size
+
+    @property
+    def empty(self) -> bool:
+        return not self.items and not self.quarantined
+
+    def take(self, cursor: dict[str, Any] | None, total_hint: int | None = None) -> Page:
+        page = Page(resource=self.resource, items=self.items, quarantined=self.quarantined,
+                    cursor=cursor, total_hint=total_hint)
+        self.items, self.quarantined = [], []
+        return page

@@ -1,0 +1,162 @@
+""".ics files: one resource per file (a configured folder contributes each ``*.ics`` in it).
+
+Window
+    Recurring series are expanded over [day(now) - past_days, day(now) +
+    future_days + 1 day), whole UTC days so it moves once a day, not on every
+    poll. Non-recurring events outside the window are left out too.
+
+Cursor per file
+    ``{"v": 1, "mtime_ns", "size", "sha256", "window": [lo, hi], "events": {key: digest}}``
+    where ``key`` is ``uid`` or ``uid#recurrence_id`` and ``digest`` a short
+    hash of the normalized event. A pass
+
+    1. skips the file without reading it when mtime, size and window are unchanged;
+    2. reads and hashes it; same content and window → only the cursor moves;
+    3. otherwise parses it over [min(old lo, lo), hi) (so events that just left the
+       window are still seen and not mistaken for deletions) and emits every event
+       that is new or whose digest changed, and — only when the content changed —
+       a :class:`Deletion` for every key the file no longer has;
+    4. stores the keys of events overlapping the current window.
+
+    A file that cannot be parsed at all is quarantined once (its hash is
+    remembered) and its previous events are kept, never deleted. A bad event
+    inside a good file is quarantined and the others still sync. A file that
+    disappears (but had a cursor) reports all its events deleted, once.
+
+Pages are bounded by ``page_size``; only the last page of a file carries its
+cursor (a crash mid-file redoes the file, harmlessly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from providers.base import Cursor, Deletion, Event, Item, Page, Quarantined
+from providers.ical import parse_calendar
+from providers.local.common import PageBuilder, settled
+from syncd.errors import BadItem, TransientError
+
+
+@dataclass(frozen=True)
+class Options:
+    page_size: int
+    window: tuple[datetime, datetime]
+
+
+def calendar_window(now: datetime, past_days: int, future_days: int
+                    ) -> tuple[datetime, datetime]:
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=past_days), day + timedelta(days=future_days + 1)
+
+
+def discover(path: Path) -> list[Path]:
+    """The .ics files a configured path stands for."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix.lower() == ".ics" and p.is_file())
+    raise TransientError(f"calendar path {path} does not exist")
+
+
+def event_key(event: Event) -> str:
+    return event.uid + (f"#{event.recurrence_id}" if event.recurrence_id else "")
+
+
+def event_digest(event: Event) -> str:
+    return hashlib.sha256(repr(event).encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _window_json(window: tuple[datetime, datetime]) -> list[str]:
+    return [window[0].isoformat(), window[1].isoformat()]
+
+
+def _old_lo(state: Mapping[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(state["window"][0])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def sync_file(path: Path, cursor: Cursor | None, options: Options) -> Iterator[Page]:
+    resource = str(path)
+    state: Mapping[str, Any] = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else {}
+    window_json = _window_json(options.window)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        yield from vanished(resource, state)
+        return
+    if state and (st.st_mtime_ns, st.st_size) == (state.get("mtime_ns"), state.get("size")) \
+            and state.get("window") == window_json:
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TransientError(f"cannot read {path}: {exc.strerror}") from exc
+    sha = hashlib.sha256(data).hexdigest()
+    old_events: dict[str, str] = dict(state.get("events") or {})
+    base: Cursor = {"v": 1, "mtime_ns": settled(st.st_mtime_ns), "size": st.st_size,
+                    "sha256": sha, "window": window_json}
+    content_changed = sha != state.get("sha256")
+    if state and not content_changed and state.get("window") == window_json:
+        yield Page(resource=resource, cursor={**base, "events": old_events})
+        return
+
+    builder = PageBuilder.start(resource, options.page_size)
+    lo, hi = options.window
+    old_lo = _old_lo(state)
+    parse_window = (min(lo, old_lo) if old_lo else lo, hi)
+    errors: list[BadItem] = []
+    try:
+        events = parse_calendar(data, provider_id_prefix=resource, window=parse_window,
+                                calendar=path.stem, errors=errors)
+    except BadItem as exc:
+        builder.quarantined.append(Quarantined(provider_id=resource, kind="event",
+                                               reason=exc.reason,
+                                               excerpt=data[:300].decode("utf-8", "replace")))
+        yield builder.take({**base, "events": old_events})
+        return
+
+    pages: list[Page] = []
+    out: list[Item] = []
+    new_events: dict[str, str] = {}
+    parsed: set[str] = set()
+    for event in events:
+        key, digest = event_key(event), event_digest(event)
+        parsed.add(key)
+        if event.start < hi and event.end >= lo:
+            new_events[key] = digest
+        if old_events.get(key) != digest:
+            out.append(event)
+    if content_changed:
+        out.extend(Deletion(provider_id=f"{resource}#{key}", kind="event")
+                   for key in sorted(old_events) if key not in parsed)
+    quarantined = [Quarantined(provider_id=e.provider_id, kind="event", reason=e.reason)
+                   for e in errors]
+    for item in out:
+        builder.items.append(item)
+        if builder.full:
+            pages.append(builder.take(None))
+    for bad in quarantined:
+        builder.quarantined.append(bad)
+        if builder.full:
+            pages.append(builder.take(None))
+    pages.append(builder.take({**base, "events": new_events}))
+    yield from (p for p in pages if p.items or p.quarantined or p.cursor is not None)
+
+
+def vanished(resource: str, state: Mapping[str, Any]) -> Iterator[Page]:
+    """A file that had a cursor is gone: its events are reported deleted, once."""
+    old_events = state.get("events") or {}
+    if not state or state.get("gone"):
+        return
+    yield Page(resource=resource,
+               items=[Deletion(provider_id=f"{resource}#{key}", kind="event")
+                      for key in sorted(old_events)],
+               cursor={"v": 1, "gone": True, "events": {}})

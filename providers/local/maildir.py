@@ -1,0 +1,186 @@
+"""Maildir folders: one resource per folder (the root is INBOX, ``.Name`` subfolders).
+
+Message key
+    The unique part of the file name, before ``:`` (``1700000000.M1P2.host,S=42``).
+    A move from new/ to cur/ or a flag change renames the file but keeps the
+    key, so it is never re-emitted.
+
+Cursor per folder
+    ``{"v": 1, "seen": <SeenSet>, "cur": mtime_ns | None, "new": mtime_ns | None}``.
+    A pass first compares the mtimes of cur/ and new/ with the cursor: equal →
+    nothing changed, no listing, no page. Otherwise it lists both, reads only
+    keys not in ``seen`` (in key order, which is delivery-time order for
+    conventional names), and yields a page per ``page_size`` items whose cursor
+    adds them to ``seen``. Intermediate pages store ``None`` mtimes so a pass
+    interrupted after a page always relists; the last page stores the mtimes
+    taken *before* listing (and only once they are settled, see
+    :func:`providers.local.common.settled`), so anything delivered during the
+    pass is found next time.
+
+Messages older than the account's backfill window (``backfill_days`` > 0) and
+quarantined ones are added to ``seen`` too: a bad file is reported once, not
+on every poll. Files removed from the Maildir are not reported (local files
+are an import, not a mailbox we mirror).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from providers.base import Cursor, Page, Quarantined
+from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled
+from providers.rfc5322 import parse_message
+from syncd.errors import BadItem, TransientError
+
+#: Maildir info flags → the IMAP system flags the rest of syncd knows
+FLAGS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged", "T": "\\Deleted", "D": "\\Draft",
+         "P": "$Forwarded"}
+
+
+@dataclass(frozen=True)
+class MaildirFolder:
+    path: Path
+    #: folder name as IMAP would show it: "INBOX", "Sent", "Projects/Acme"
+    name: str
+
+    @property
+    def resource(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class Options:
+    page_size: int
+    privacy: str
+    #: messages sent before this are skipped (None: no limit)
+    not_before: datetime | None
+
+
+def is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() or (path / "new").is_dir()
+
+
+def discover(root: Path, skip: set[str]) -> list[MaildirFolder]:
+    """The root Maildir and its ``.Name`` subfolders, minus skipped names."""
+    if not root.is_dir():
+        raise TransientError(f"Maildir {root} does not exist or is not a directory")
+    folders: list[MaildirFolder] = []
+    if is_maildir(root):
+        folders.append(MaildirFolder(root, "INBOX"))
+    for child in sorted(root.iterdir()):
+        if not child.name.startswith(".") or child.name in (".", "..") or not is_maildir(child):
+            continue
+        parts = child.name[1:].split(".")
+        if any(p.lower() in skip for p in parts):
+            continue
+        folders.append(MaildirFolder(child, "/".join(parts)))
+    if not folders:
+        raise TransientError(f"{root} is not a Maildir (no cur/ or new/ directory)")
+    return folders
+
+
+def message_key(filename: str) -> str:
+    return filename.split(":", 1)[0]
+
+
+def flags_of(filename: str) -> tuple[str, ...]:
+    _, sep, info = filename.partition(":2,")
+    if not sep:
+        return ()
+    return tuple(FLAGS[f] for f in sorted(set(info)) if f in FLAGS)
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _listing(folder: MaildirFolder, seen: SeenSet) -> list[tuple[str, str, str]]:
+    """(key, subdir, filename) of every message not yet seen, in key order."""
+    pending: dict[str, tuple[str, str, str]] = {}
+    for sub in ("new", "cur"):
+        try:
+            names = os.listdir(folder.path / sub)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TransientError(f"cannot list {folder.path / sub}: {exc.strerror}") from exc
+        for name in names:
+            if name.startswith("."):
+                continue
+            key = message_key(name)
+            if key not in seen:
+                pending.setdefault(key, (key, sub, name))  # same key in both: first wins
+    return sorted(pending.values())
+
+
+def _read(folder: MaildirFolder, sub: str, name: str) -> tuple[bytes, str, float] | None:
+    """The file's bytes, its current name and mtime; follows a concurrent rename."""
+    path = folder.path / sub / name
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), name, os.fstat(fh.fileno()).st_mtime
+    except FileNotFoundError:
+        pass
+    key = message_key(name)
+    for other in ("cur", "new"):  # moved new/ → cur/ or re-flagged since the listing
+        try:
+            for candidate in os.listdir(folder.path / other):
+                if message_key(candidate) == key:
+                    with open(folder.path / other / candidate, "rb") as fh:
+                        return fh.read(), candidate, os.fstat(fh.fileno()).st_mtime
+        except FileNotFoundError:
+            continue
+    return None  # deleted since the listing
+
+
+def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
+                ) -> Iterator[Page]:
+    state: Mapping[str, Any] = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else {}
+    cur_mtime, new_mtime = _mtime_ns(folder.path / "cur"), _mtime_ns(folder.path / "new")
+    if state and (cur_mtime, new_mtime) == (state.get("cur"), state.get("new")) and (
+            cur_mtime is not None or new_mtime is not None):
+        return
+    seen = SeenSet.decode(state.get("seen"))
+    pending = _listing(folder, seen)
+    builder = PageBuilder.start(folder.resource, options.page_size)
+
+    def cursor_now(final: bool) -> Cursor:
+        return {
+            "v": 1,
+            "seen": seen.encode(),
+            "cur": settled(cur_mtime) if final and cur_mtime is not None else None,
+            "new": settled(new_mtime) if final and new_mtime is not None else None,
+        }
+
+    for index, (key, sub, name) in enumerate(pending):
+        found = _read(folder, sub, name)
+        if found is None:
+            continue
+        raw, current_name, mtime = found
+        provider_id = f"{folder.resource}#{key}"
+        try:
+            message = parse_message(
+                raw, provider_id=provider_id, folder=folder.name, privacy=options.privacy,
+                fallback_date=datetime.fromtimestamp(mtime, UTC),
+                tags=flags_of(current_name), size=len(raw))
+        except BadItem as exc:
+            builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
+                                                   reason=exc.reason,
+                                                   excerpt=header_excerpt(raw)))
+        else:
+            if options.not_before is None or message.sent_at >= options.not_before:
+                builder.items.append(message)
+        seen.add(key)
+        if builder.full:
+            yield builder.take(cursor_now(final=False), total_hint=len(pending) - index - 1)
+    final = cursor_now(final=True)
+    if not builder.empty or final != dict(state):
+        yield builder.take(final, total_hint=0)

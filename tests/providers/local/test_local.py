@@ -1,0 +1,357 @@
+"""The local provider: the shared contract on Maildir/.ics files, plus mbox, flags, quarantine."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers import create_provider
+from providers.base import Cursor, Deletion, Provider, ProviderContext
+from providers.local import LocalProvider
+from providers.local.settings import LocalAccount
+from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ics
+from tests.providers.contract import (
+    CalendarContract,
+    MailContract,
+    events,
+    items,
+    messages,
+    sync_all,
+)
+
+OLD = time.time() - 3600  # an mtime old enough to count as settled
+
+
+def account(tmp_path: Path, **keys: Any) -> LocalAccount:
+    return LocalAccount.model_validate(
+        {"id": "local-test", "provider": "local", "owner": "rita@ourco.example",
+         "backfill_days": 0, **keys},
+        context={"base_dir": tmp_path})
+
+
+@dataclass
+class LocalBackend:
+    """Maildir + folder of .ics files under tmp_path; one provider per sync."""
+
+    root: Path
+    page_size: int = 10
+    privacy: str = "subject"
+    counter: int = 0
+
+    def __post_init__(self) -> None:
+        for sub in ("cur", "new", "tmp"):
+            (self.root / "Maildir" / sub).mkdir(parents=True, exist_ok=True)
+        (self.root / "calendars").mkdir(exist_ok=True)
+
+    def provider(self) -> Provider:
+        acct = account(self.root, maildirs=["Maildir"], calendars=["calendars"],
+                       page_size=self.page_size)
+        return create_provider(acct, ProviderContext(privacy=self.privacy,
+                                                     now=lambda: BASE_TIME))
+
+    def add_message(self, raw: bytes, *, folder: str = "", name: str | None = None) -> Path:
+        self.counter += 1
+        base = self.root / "Maildir" / folder
+        for sub in ("cur", "new", "tmp"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        name = name or f"{1790000000 + self.counter}.M{self.counter}P1.test"
+        tmp = base / "tmp" / name
+        tmp.write_bytes(raw)
+        target = base / "new" / name
+        os.rename(tmp, target)  # Maildir delivery: write to tmp/, rename into new/
+        return target
+
+    def add_event(self, spec: EventSpec) -> None:
+        path = self.root / "calendars" / f"{spec.uid}.ics"
+        path.write_text(to_ics(spec), encoding="utf-8")
+
+
+@pytest.fixture
+def local_backend(tmp_path: Path) -> LocalBackend:
+    return LocalBackend(tmp_path)
+
+
+class TestLocalMailContract(MailContract):
+    @pytest.fixture
+    def backend(self, local_backend: LocalBackend) -> Iterator[LocalBackend]:
+        yield local_backend
+
+
+class TestLocalCalendarContract(CalendarContract):
+    @pytest.fixture
+    def backend(self, local_backend: LocalBackend) -> Iterator[LocalBackend]:
+        yield local_backend
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> None:
+    acct = account(tmp_path, maildirs=["mail", "/abs/box"], mboxes=["~/t.mbox"])
+    assert acct.maildirs == [tmp_path / "mail", Path("/abs/box")]
+    assert acct.mboxes == [Path("~/t.mbox").expanduser()]
+    assert (acct.past_days, acct.future_days) == (90, 180)
+    assert isinstance(create_provider(acct, ProviderContext()), LocalProvider)
+
+
+def test_missing_path_is_a_transient_error(tmp_path: Path) -> None:
+    from syncd.errors import TransientError
+
+    provider = LocalProvider(account(tmp_path, maildirs=["nope"]), ProviderContext())
+    with pytest.raises(TransientError, match="does not exist"):
+        list(provider.sync({}))
+
+
+# --------------------------------------------------------------------------- Maildir
+
+
+def age(path: Path) -> None:
+    """Make a directory's mtime old (settled), as on a mailbox not touched for a while."""
+    os.utime(path, (OLD, OLD))
+
+
+def test_move_to_cur_with_flags_is_not_re_emitted(local_backend: LocalBackend) -> None:
+    delivered = local_backend.add_message(make_message(1))
+    _, cursors = sync_all(local_backend)
+    os.rename(delivered, local_backend.root / "Maildir" / "cur" / f"{delivered.name}:2,S")
+    pages, cursors = sync_all(local_backend, cursors)
+    assert messages(pages) == []
+    flagged = local_backend.root / "Maildir" / "cur" / f"{delivered.name}:2,FRS"
+    os.rename(local_backend.root / "Maildir" / "cur" / f"{delivered.name}:2,S", flagged)
+    assert messages(sync_all(local_backend, cursors)[0]) == []
+
+
+def test_flags_become_tags_and_subfolders_are_folders(local_backend: LocalBackend) -> None:
+    path = local_backend.add_message(make_message(1), folder=".Sent")
+    os.rename(path, path.parent.parent / "cur" / f"{path.name}:2,RS")
+    local_backend.add_message(make_message(2), folder=".Trash")
+    local_backend.add_message(make_message(3), folder=".Projects.Acme")
+    got = {m.message_id: m for m in messages(sync_all(local_backend)[0])}
+    assert set(got) == {message_id(1), message_id(3)}  # Trash is skipped by default
+    assert got[message_id(1)].folder == "Sent"
+    assert got[message_id(1)].tags == ("\\Answered", "\\Seen")
+    assert got[message_id(3)].folder == "Projects/Acme"
+
+
+def test_unchanged_maildir_is_not_even_listed(local_backend: LocalBackend) -> None:
+    local_backend.add_message(make_message(1))
+    for sub in ("cur", "new"):
+        age(local_backend.root / "Maildir" / sub)
+    _, cursors = sync_all(local_backend)
+    resource = str(local_backend.root / "Maildir")
+    assert cursors[resource]["new"] is not None  # settled mtimes are trusted
+    # a file dropped in without touching the directory mtime is invisible: proof of no listing
+    (local_backend.root / "Maildir" / "new" / "sneaky").write_bytes(make_message(2))
+    age(local_backend.root / "Maildir" / "new")
+    assert sync_all(local_backend, cursors)[0] == []
+    # a real delivery changes the directory mtime, and both new files are found
+    local_backend.add_message(make_message(3))
+    got = sorted(m.message_id for m in messages(sync_all(local_backend, cursors)[0]))
+    assert got == [message_id(2), message_id(3)]
+
+
+def test_interrupted_pass_resumes_without_skipping(local_backend: LocalBackend) -> None:
+    for n in range(1, 26):
+        local_backend.add_message(make_message(n))
+    for sub in ("cur", "new"):
+        age(local_backend.root / "Maildir" / sub)
+    provider = local_backend.provider()
+    first = next(iter(provider.sync({})))  # engine saves page 1, then the process dies
+    assert len(first.items) == 10 and first.cursor is not None
+    pages, _ = sync_all(local_backend, {first.resource: first.cursor})
+    got = {m.message_id for m in messages(pages)}
+    assert got == {message_id(n) for n in range(1, 26)} - {m.message_id for m in first.items}
+
+
+def test_malformed_message_is_quarantined_and_the_pass_goes_on(
+        local_backend: LocalBackend) -> None:
+    local_backend.add_message(make_message(1))
+    bad = local_backend.add_message(b"\x00\x01\x02 this is not mail\n\nat all")
+    local_backend.add_message(make_message(2))
+    pages, cursors = sync_all(local_backend)
+    assert sorted(m.message_id for m in messages(pages)) == [message_id(1), message_id(2)]
+    (q,) = [q for p in pages for q in p.quarantined]
+    assert q.kind == "message" and q.provider_id.endswith(bad.name)
+    assert "not an email message" in q.reason
+    again, _ = sync_all(local_backend, cursors)
+    assert [q for p in again for q in p.quarantined] == []  # reported once
+
+
+def test_encoded_and_8bit_headers(local_backend: LocalBackend) -> None:
+    local_backend.add_message(
+        b"From: =?iso-8859-1?q?J=FCrgen_M=FCller?= <j@acme.example>\r\n"
+        b"To: \"Ren\xc3\xa9e\" <renee@ourco.example>\r\n"
+        b"Subject: =?utf-8?b?w5xiZXIgZGllIExpZWZlcnVuZw==?=\r\n"
+        b"Date: Tue, 03 Nov 2026 10:00:00 +0100\r\n"
+        b"Message-ID: <enc-1@acme.example>\r\n\r\nHallo\r\n")
+    (msg,) = messages(sync_all(local_backend)[0])
+    assert msg.sender is not None and msg.sender.name == "Jürgen Müller"
+    assert msg.to[0].name == "Renée" and msg.subject == "Über die Lieferung"
+    assert msg.sent_at == datetime(2026, 11, 3, 9, tzinfo=UTC)
+
+
+def test_privacy_snippet_reaches_local_messages(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path, privacy="snippet")
+    backend.add_message(make_message(1, body="Let us talk pricing on Monday."))
+    (msg,) = messages(sync_all(backend)[0])
+    assert msg.snippet == "Let us talk pricing on Monday." and msg.body is None
+
+
+def test_backfill_window_leaves_out_old_mail(tmp_path: Path) -> None:
+    (tmp_path / "Maildir" / "new").mkdir(parents=True)
+    (tmp_path / "Maildir" / "new" / "1.old").write_bytes(
+        make_message(1, when=BASE_TIME - timedelta(days=100)))
+    (tmp_path / "Maildir" / "new" / "2.new").write_bytes(
+        make_message(2, when=BASE_TIME - timedelta(days=10)))
+    provider = LocalProvider(account(tmp_path, maildirs=["Maildir"], backfill_days=30),
+                             ProviderContext(now=BASE_TIME))
+    got = [m.message_id for p in provider.sync({}) for m in p.items]
+    assert got == [message_id(2)]
+
+
+# --------------------------------------------------------------------------- mbox (Takeout)
+
+
+def takeout_entry(n: int, labels: str, thread: str, **kw: Any) -> bytes:
+    raw = make_message(n, headers={"X-GM-THRID": thread, "X-Gmail-Labels": labels}, **kw)
+    sep = f"From {1780000000000000000 + n}@xxx Mon Nov 02 09:00:00 +0000 2026\n".encode()
+    return sep + raw.replace(b"\r\n", b"\n") + b"\n"
+
+
+def mbox_provider(tmp_path: Path, path: Path, page_size: int = 500) -> LocalProvider:
+    return LocalProvider(account(tmp_path, mboxes=[str(path)], page_size=page_size),
+                         ProviderContext(now=BASE_TIME))
+
+
+def run(provider: Provider, cursors: dict[str, Cursor] | None = None
+        ) -> tuple[list[Any], dict[str, Cursor]]:
+    from tests.providers.contract import drain
+
+    pages, cursors = drain(provider, cursors)
+    return items(pages), cursors
+
+
+def test_takeout_mbox_threads_labels_and_skips_spam(tmp_path: Path) -> None:
+    box = tmp_path / "All mail Including Spam and Trash.mbox"
+    box.write_bytes(
+        takeout_entry(1, "Inbox,Important,=?UTF-8?Q?Kunden/M=C3=BCller?=", "17001")
+        + takeout_entry(2, "Spam", "17002")
+        + takeout_entry(3, "Sent", "17001", body="Hi\nFrom here on we agree.\n>From escaped\n"))
+    got, cursors = run(mbox_provider(tmp_path, box))
+    assert [m.message_id for m in got] == [message_id(1), message_id(3)]
+    first, third = got
+    assert first.thread_hint == "17001" == third.thread_hint
+    assert first.tags == ("Inbox", "Important", "Kunden/Müller")
+    assert first.folder == "All mail Including Spam and Trash"
+    assert third.tags == ("Sent",)
+    assert cursors[str(box)]["offset"] == box.stat().st_size
+
+
+def test_mbox_body_from_lines_and_fallback_date(tmp_path: Path) -> None:
+    box = tmp_path / "plain.mbox"
+    body = b"Date: garbage\nFrom: a@x.example\nSubject: s\n\nline\n>From the desk\nFrom me\n"
+    box.write_bytes(b"From a@x.example Tue Nov  3 08:00:00 2026\n" + body)
+    provider = LocalProvider(account(tmp_path, mboxes=[str(box)]),
+                             ProviderContext(now=BASE_TIME, privacy="full"))
+    (msg,), _ = run(provider)
+    assert msg.sent_at == datetime(2026, 11, 3, 8, tzinfo=UTC)
+    assert msg.body == "line\nFrom the desk\nFrom me\n"
+
+
+def test_mbox_appended_reads_only_the_new_part(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    box.write_bytes(b"".join(takeout_entry(n, "Inbox", "1") for n in range(1, 4)))
+    got, cursors = run(mbox_provider(tmp_path, box, page_size=2))
+    assert len(got) == 3
+    assert run(mbox_provider(tmp_path, box), cursors)[0] == []
+    with open(box, "ab") as fh:
+        fh.write(takeout_entry(4, "Inbox", "1") + takeout_entry(5, "Inbox", "1"))
+    got, cursors = run(mbox_provider(tmp_path, box), cursors)
+    assert [m.message_id for m in got] == [message_id(4), message_id(5)]
+
+
+def test_mbox_replaced_or_truncated_is_read_again(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    box.write_bytes(b"".join(takeout_entry(n, "Inbox", "1") for n in range(1, 4)))
+    _, cursors = run(mbox_provider(tmp_path, box))
+    box.write_bytes(takeout_entry(7, "Inbox", "1"))  # shorter: truncated/rewritten in place
+    got, cursors = run(mbox_provider(tmp_path, box), cursors)
+    assert [m.message_id for m in got] == [message_id(7)]
+    replacement = tmp_path / "new.mbox"  # a fresh export moved over the old file, longer
+    replacement.write_bytes(b"".join(takeout_entry(n, "Inbox", "1") for n in (8, 9, 10, 11)))
+    os.replace(replacement, box)
+    got, _ = run(mbox_provider(tmp_path, box), cursors)
+    assert [m.message_id for m in got] == [message_id(n) for n in (8, 9, 10, 11)]
+
+
+# --------------------------------------------------------------------------- .ics files
+
+
+def combine(*specs: EventSpec) -> str:
+    """One VCALENDAR holding every spec's components."""
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(to_ics(specs[0]))
+    for spec in specs[1:]:
+        for component in icalendar.Calendar.from_ical(to_ics(spec)).subcomponents:
+            if component.name == "VEVENT":
+                cal.add_component(component)
+    return str(cal.to_ical().decode("utf-8"))
+
+
+def ics_provider(tmp_path: Path, now: datetime = BASE_TIME, **keys: Any) -> LocalProvider:
+    return LocalProvider(account(tmp_path, calendars=["cal"], **keys),
+                         ProviderContext(now=now))
+
+
+def test_event_removed_from_file_becomes_a_deletion(tmp_path: Path) -> None:
+    (tmp_path / "cal").mkdir()
+    path = tmp_path / "cal" / "team.ics"
+    keep = EventSpec(uid="keep@test", title="Keep", start=BASE_TIME + timedelta(days=1))
+    drop = EventSpec(uid="drop@test", title="Drop", start=BASE_TIME + timedelta(days=2),
+                     rrule="FREQ=DAILY;COUNT=2")
+    path.write_text(combine(keep, drop), encoding="utf-8")
+    got, cursors = run(ics_provider(tmp_path))
+    assert sorted(e.dedupe_key for e in got) == [
+        "drop@test#2026-11-04T09:00:00Z", "drop@test#2026-11-05T09:00:00Z", "keep@test#"]
+    path.write_text(to_ics(keep), encoding="utf-8")
+    got, cursors = run(ics_provider(tmp_path), cursors)
+    assert got == [Deletion(provider_id=f"{path}#drop@test#2026-11-04T09:00:00Z", kind="event"),
+                   Deletion(provider_id=f"{path}#drop@test#2026-11-05T09:00:00Z", kind="event")]
+    path.unlink()
+    got, cursors = run(ics_provider(tmp_path), cursors)
+    assert got == [Deletion(provider_id=f"{path}#keep@test", kind="event")]
+    assert run(ics_provider(tmp_path), cursors)[0] == []
+
+
+def test_moving_window_emits_only_instances_that_entered_it(tmp_path: Path) -> None:
+    (tmp_path / "cal").mkdir()
+    spec = EventSpec(uid="daily@test", title="Standup", start=BASE_TIME, rrule="FREQ=DAILY")
+    (tmp_path / "cal" / "s.ics").write_text(to_ics(spec), encoding="utf-8")
+    got, cursors = run(ics_provider(tmp_path, past_days=0, future_days=2))
+    assert len(got) == 3
+    assert run(ics_provider(tmp_path, past_days=0, future_days=2), cursors)[0] == []
+    later = BASE_TIME + timedelta(days=1)
+    got, _ = run(ics_provider(tmp_path, now=later, past_days=0, future_days=2), cursors)
+    assert [e.start for e in got] == [BASE_TIME + timedelta(days=3)]
+
+
+def test_bad_event_is_quarantined_and_the_rest_sync(tmp_path: Path) -> None:
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "mixed.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:bad\r\nSUMMARY:no start\r\n"
+        "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20261103T100000Z\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    (tmp_path / "cal" / "junk.ics").write_text("this is not a calendar", encoding="utf-8")
+    pages = list(ics_provider(tmp_path).sync({}))
+    assert [e.uid for e in events(pages)] == ["good"]
+    reasons = sorted((q.provider_id.rsplit("/", 1)[-1], q.reason)
+                     for p in pages for q in p.quarantined)
+    assert [r[0] for r in reasons] == ["junk.ics", "mixed.ics#bad"]

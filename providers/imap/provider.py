@@ -71,6 +71,12 @@ def _chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(uids[start:start + size])
 
 
+def _state(info: Mapping[bytes, Any]) -> tuple[int, int, int | None]:
+    modseq = info.get(b"HIGHESTMODSEQ")
+    return (int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT") or 0),
+            None if modseq is None else int(modseq))
+
+
 def _imap_date(day: str) -> str:
     year, month, mday = (int(x) for x in day.split("-"))
     return f"{mday}-{_MONTHS[month - 1]}-{year}"
@@ -91,6 +97,10 @@ class ImapProvider(Provider):
         self.max_reconnects = max_reconnects
         self._client: IMAPClient | None = None
         self._folders: list[str] | None = None
+        #: INBOX (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) as of the last completed pass
+        self._inbox_seen: tuple[int, int, int | None] | None = None
+        #: seconds between EXAMINEs in wait_for_changes when the server lacks IDLE
+        self.poll_fallback_seconds = POLL_FALLBACK_SECONDS
         #: counts for benches and tests: connections opened, message FETCHes sent
         self.stats: dict[str, int] = {"connects": 0, "fetches": 0}
 
@@ -157,6 +167,9 @@ class ImapProvider(Provider):
                     if page.cursor is not None:
                         committed = page.cursor
                     attempt = 0
+                done = FolderCursor.from_dict(committed)
+                if folder == "INBOX" and done is not None and not done.backfilling:
+                    self._inbox_seen = (done.uidvalidity, done.uidnext, done.highestmodseq)
                 return
             except RECONNECTABLE as exc:
                 self._drop()
@@ -353,14 +366,17 @@ class ImapProvider(Provider):
     def wait_for_changes(self, timeout: float) -> bool:
         """Block until INBOX changes or ``timeout`` seconds pass; True if it changed.
 
-        IDLE when the server offers it, else EXAMINE every few seconds. A
-        dropped connection ends the wait early with True, so the caller runs
-        a pass (which reconnects) instead of trusting a dead socket.
+        IDLE when the server offers it, else EXAMINE every few seconds. Mail
+        that arrived after the last pass (before this call) counts: True at
+        once. A dropped connection ends the wait early with True too, so the
+        caller runs a pass (which reconnects) instead of trusting a dead socket.
         """
         deadline = time.monotonic() + timeout
         try:
             client = self._conn()
             before = self._examine(client, "INBOX")
+            if self._inbox_seen is not None and self._inbox_seen != _state(before):
+                return True
             if not client.has_capability("IDLE"):
                 return self._poll_for_changes(client, before, deadline)
             return self._idle(client, deadline)
@@ -390,7 +406,7 @@ class ImapProvider(Provider):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            time.sleep(min(remaining, POLL_FALLBACK_SECONDS))
+            time.sleep(min(remaining, self.poll_fallback_seconds))
             now = self._examine(client, "INBOX")
             if any(now.get(k) != before.get(k) for k in keys):
                 return True

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from providers.base import TokenVault
 from providers.microsoft.settings import GRAPH_SCOPE, MicrosoftAuth
@@ -143,7 +144,7 @@ class AppTokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self._auth.client_id, client_credential=secret.get_secret_value(),
                     authority=authority_url(self._auth), http_client=self._http)
-            except requests.RequestException as exc:
+            except (requests.RequestException, MsalServiceError) as exc:
                 raise _network(self._account_id, exc) from None
             except ValueError:
                 raise _discovery_error(self._auth, self._account_id) from None
@@ -156,7 +157,7 @@ class AppTokenSource:
                 app.remove_tokens_for_client()
             try:
                 result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
-            except requests.RequestException as exc:
+            except (requests.RequestException, MsalServiceError) as exc:
                 raise _network(self._account_id, exc) from None
             if not result or "access_token" not in result:
                 raise error_from_result(result or {}, account_id=self._account_id)
@@ -169,7 +170,7 @@ def _public_app(auth: MicrosoftAuth, cache: msal.SerializableTokenCache,
     try:
         return msal.PublicClientApplication(auth.client_id, authority=authority_url(auth),
                                             token_cache=cache, http_client=http)
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise _network(account_id, exc) from None
     except ValueError:
         raise _discovery_error(auth, account_id) from None
@@ -218,7 +219,7 @@ class DelegatedTokenSource:
             try:
                 result = self._app.acquire_token_silent_with_error(
                     list(self._auth.scopes), account=accounts[0], force_refresh=force_refresh)
-            except requests.RequestException as exc:
+            except (requests.RequestException, MsalServiceError) as exc:
                 raise _network(self._account_id, exc) from None
             finally:
                 _persist(self._cache, self._vault, self._account_id)
@@ -265,7 +266,7 @@ def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str]
         prompt(str(flow.get("message") or f"Enter code {flow['user_code']} at "
                                            f"{flow.get('verification_uri')}"))
         result = app.acquire_token_by_device_flow(flow)
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise _network(account.id, exc) from None
     if "access_token" not in result:
         raise error_from_result(result, account_id=account.id)

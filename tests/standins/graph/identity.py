@@ -66,6 +66,8 @@ class Identity:
     refresh: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     devices: dict[str, DeviceCode] = field(default_factory=dict)
     token_requests: int = 0
+    #: every access and refresh token ever issued (tests assert none leaks)
+    issued: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     token_lifetime: int = 3600
 
@@ -98,6 +100,8 @@ class Identity:
     # ------------------------------------------------------------------ HTTP
     def handle(self, method: str, path: str, form: dict[str, str]) -> Reply | None:
         parts = path.strip("/").split("/")
+        if method == "GET" and parts == ["common", "discovery", "instance"]:
+            return _json(200, self._instance_metadata())
         if len(parts) < 2 or parts[0] != self.tenant:
             return None
         rest = "/".join(parts[1:])
@@ -110,6 +114,15 @@ class Identity:
         if method == "POST" and rest == "oauth2/v2.0/devicecode":
             return self._device_code(form)
         return None
+
+    def _instance_metadata(self) -> dict[str, Any]:
+        """Instance discovery (msal asks after a failed silent acquisition)."""
+        host = self.authority_host.split("://", 1)[-1]
+        return {"tenant_discovery_endpoint":
+                f"{self.authority_host}/{{tenant}}/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [{"preferred_network": host, "preferred_cache": host,
+                              "aliases": [host, "login.windows.net", "sts.windows.net"]}]}
 
     def _openid_configuration(self) -> dict[str, Any]:
         base = f"{self.authority_host}/{self.tenant}"
@@ -141,11 +154,13 @@ class Identity:
     def _issue(self, client_id: str, user: str | None, scopes: str) -> dict[str, Any]:
         token = "at-" + secrets.token_urlsafe(24)
         self.tokens[token] = Grant(client_id, user, time.time() + self.token_lifetime, scopes)
+        self.issued.append(token)
         body: dict[str, Any] = {"token_type": "Bearer", "expires_in": self.token_lifetime,
                                 "ext_expires_in": self.token_lifetime, "access_token": token}
         if user is not None:
             rt = "rt-" + secrets.token_urlsafe(24)
             self.refresh[rt] = (client_id, user, scopes)
+            self.issued.append(rt)
             oid = "oid-" + b64url(user.encode())
             now = int(time.time())
             claims = {"iss": f"{self.authority_host}/{self.tenant}/v2.0", "sub": oid,

@@ -423,6 +423,7 @@ def _parse_http(text: str) -> tuple[str, str, dict[str, str]]:
 class _Handler(BaseHTTPRequestHandler):
     owner: GoogleStandIn
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass

@@ -224,9 +224,9 @@ def import_group() -> None:
 def import_companies_cmd(ctx: click.Context, csv_file: Path) -> None:
     """Import companies from FILE.csv.
 
-    Columns: name (required), domains (required; several separated by ';'),
-    plus optional columns such as tier and owner — see README "Directory
-    import" for the full list.
+    Columns: name and domains (both required; several domains separated by
+    ';'), optional tier (e.g. strategic), tags (';'-separated) and owner (the
+    responsible rep's address). Other columns are ignored.
     """
     _app(ctx).load()  # config errors first, before importing the store
     from syncd.directory import import_companies
@@ -241,9 +241,9 @@ def import_companies_cmd(ctx: click.Context, csv_file: Path) -> None:
 def import_contacts_cmd(ctx: click.Context, csv_file: Path) -> None:
     """Import contacts from FILE.csv.
 
-    Columns: name, emails (required; several addresses separated by ';'),
-    optional company (a domain or name of an imported company) — see README
-    "Directory import" for the full list.
+    Columns: emails (required; several addresses separated by ';'), optional
+    name, company_domain (a domain of an imported company), title and tags.
+    Past interactions of these addresses are linked to the contact.
     """
     _app(ctx).load()  # config errors first, before importing the store
     from syncd.directory import import_contacts
@@ -252,22 +252,16 @@ def import_contacts_cmd(ctx: click.Context, csv_file: Path) -> None:
 
 
 def _run_import(ctx: click.Context, what: str, csv_file: Path, importer: Any) -> None:
+    from syncd.policy import global_policy
+
     app = _app(ctx)
-    report = importer(app.database(), csv_file)
-    created = int(getattr(report, "created", 0))
-    updated = int(getattr(report, "updated", 0))
-    unchanged = getattr(report, "unchanged", None)
-    errors = list(getattr(report, "errors", []) or [])
-    tail = f", {int(unchanged)} unchanged" if unchanged is not None else ""
-    app.stdout.print(f"{what}: {created} created, {updated} updated{tail}, "
-                     f"{len(errors)} failed ({csv_file})")
-    for error in errors:
-        line = getattr(error, "line", None)
-        message = describe(error) if isinstance(error, BaseException) else str(error)
-        if line is not None and not message.startswith("line "):
-            message = f"line {line}: {message}"
-        click.echo(f"{csv_file}: {message}", err=True)
-    if errors:
+    report = importer(app.database(), csv_file, policy=global_policy(app.settings))
+    app.stdout.print(f"{what}: {report.created} created, {report.updated} updated, "
+                     f"{report.unchanged} unchanged, {len(report.errors)} failed "
+                     f"({csv_file}); {report.linked} past participant(s) linked")
+    for error in report.errors:
+        click.echo(f"{csv_file}:{error.line}: {error.message}", err=True)
+    if report.errors:
         ctx.exit(EXIT_FAILED)
 
 

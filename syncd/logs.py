@@ -146,7 +146,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", *,
         foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
         processors=final,
     )
-    handler = logging.StreamHandler(out)
+    handler = _Handler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -171,6 +171,26 @@ def configure_logging(level: str = "info", fmt: str = "auto", *,
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``stream``, or to whatever ``sys.stderr`` is at the time of each record.
+
+    Resolving stderr late keeps logging working when it is swapped (test
+    runners, daemonizing) instead of writing to a closed stream.
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        super().__init__(stream)
+        self._fixed = stream
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._fixed if self._fixed is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str] | None) -> None:
+        self._fixed = value
 
 
 def get_logger(name: str) -> Any:

@@ -127,6 +127,17 @@ class MailContract:
         pages, _ = sync_all(backend)
         assert len(messages(pages)) == 29
         assert all(p.cursor is not None for p in pages if p.items)
+        # a backend that knows its provider's page size (optional attribute) gets it checked
+        limit = getattr(backend, "page_size", None)
+        if isinstance(limit, int):
+            assert all(len(p.items) + len(p.quarantined) <= limit for p in pages)
+
+    def test_provider_ids_are_stable_across_passes(self, backend: Backend) -> None:
+        for n in range(1, 4):
+            backend.add_message(make_message(n))
+        first = {m.message_id: m.provider_id for m in messages(sync_all(backend)[0])}
+        second = {m.message_id: m.provider_id for m in messages(sync_all(backend)[0])}
+        assert first == second and len(set(first.values())) == 3
 
 
 class CalendarContract:
@@ -176,6 +187,21 @@ class CalendarContract:
         starts = sorted(e.start for e in live.values())
         assert starts == [start, start + 2 * week + timedelta(days=1), start + 3 * week]
         assert all(e.recurrence_id for e in live.values())
+
+    def test_instance_keys_are_unique_and_ids_stable(self, backend: Backend) -> None:
+        backend.add_event(EventSpec(uid="daily@test", title="Standup",
+                                    start=BASE_TIME + timedelta(days=1, hours=1),
+                                    rrule="FREQ=DAILY;COUNT=3"))
+        first = [e for e in events(sync_all(backend)[0]) if e.uid == "daily@test"]
+        second = [e for e in events(sync_all(backend)[0]) if e.uid == "daily@test"]
+        keys = [e.dedupe_key for e in first]
+        assert len(keys) == len(set(keys)) == 3
+        # one instance-key format everywhere, so the same meeting dedupes across providers
+        assert sorted(e.recurrence_id or "" for e in first) == [
+            (BASE_TIME + timedelta(days=d, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for d in (1, 2, 3)]
+        assert {e.dedupe_key: e.provider_id for e in first} == {
+            e.dedupe_key: e.provider_id for e in second}
 
     def test_update_shows_up_incrementally(self, backend: Backend) -> None:
         spec = EventSpec(uid="evt-3@test", title="Demo", start=BASE_TIME + timedelta(days=1))

@@ -16,6 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -88,7 +89,11 @@ class OAuthServer:
             out["refresh_token"] = refresh
         return out
 
-    def token(self, form: dict[str, str]) -> dict[str, Any]:
+    def token(self, form: dict[str, str], authorization: str | None = None) -> dict[str, Any]:
+        if authorization and authorization.lower().startswith("basic "):
+            # RFC 6749 2.3.1: client credentials may come as HTTP Basic auth
+            client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            form = {"client_id": unquote(client_id), "client_secret": unquote(secret), **form}
         grant = form.get("grant_type", "")
         self.grants.append(grant)
         if grant == "refresh_token":

@@ -480,7 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
             form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
             try:
                 with self.owner.lock:
-                    reply = ok(self.owner.oauth.token(form))
+                    reply = ok(self.owner.oauth.token(form, self.headers.get("Authorization")))
             except GrantError as exc:
                 reply = (exc.status, {"Content-Type": JSON}, json.dumps(
                     {"error": exc.error, "error_description": exc.description}).encode())

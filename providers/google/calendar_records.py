@@ -104,6 +104,6 @@ def to_record(resource: Mapping[str, Any], *, calendar: str
             organizer=_address(resource.get("organizer")), attendees=attendees,
             status=status, sequence=int(resource.get("sequence") or 0), calendar=calendar,
             updated=parse_rfc3339(str(updated)) if updated else None)
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         return Quarantined(provider_id=pid, kind="event",
                            reason=f"unusable event resource ({type(exc).__name__}: {exc})"[:200])

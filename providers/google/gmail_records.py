@@ -58,7 +58,11 @@ def to_message(resource: Mapping[str, Any], *, privacy: str,
     """One messages.get resource as a Message, or Quarantined when hopeless."""
     provider_id = str(resource.get("id", ""))
     label_ids = [str(x) for x in resource.get("labelIds") or []]
-    headers = (resource.get("payload") or {}).get("headers") or []
+    payload = resource.get("payload")
+    headers = payload.get("headers") if isinstance(payload, dict) else None
+    if not isinstance(headers, list):
+        headers = []
+    headers = [h for h in headers if isinstance(h, dict)]
     size = resource.get("sizeEstimate")
     try:
         msg = parse_message(

@@ -433,6 +433,11 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
+        # per-request latency models server processing time: the call was admitted
+        # (and charged against the quota) on arrival; the answer leaves after it
+        delay = self.owner.faults.delay()
+        if delay:
+            time.sleep(delay)
         status, headers, body = reply
         self.send_response(status)
         for k, v in headers.items():
@@ -442,17 +447,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _faults(self) -> bool:
-        """Apply latency/slow/drop; False when the connection was dropped."""
+        """Apply slow/drop faults; False when the connection was dropped."""
         standin = self.owner
         with standin.lock:
             standin.http_requests += 1
         path = urlsplit(self.path).path
-        delay = standin.faults.delay()
         slow = standin.faults.take("slow", path)
         if slow is not None:
-            delay += slow.seconds
-        if delay:
-            time.sleep(delay)
+            time.sleep(slow.seconds)
         if standin.faults.take("drop", path) is not None:
             self.close_connection = True
             return False

@@ -66,6 +66,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _BRACKETED = re.compile(r"<([^<>]*)>")
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
@@ -93,7 +94,7 @@ def _bytes_to_text(data: bytes, charset: str | None = None) -> str:
 
 def _undo_surrogates(value: str) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogate escapes; recover the text."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if value.isascii() or _SURROGATE.search(value) is None:
         return value
     return _bytes_to_text(value.encode("utf-8", "surrogateescape"))
 
@@ -134,6 +135,8 @@ def decode_header_value(value: object) -> str:
         except Exception:  # a broken Header object must not stop a pass
             return ""
     text = _undo_surrogates(text)
+    if "=?" not in text:
+        return _clean_line(text)
     text = _FOLD.sub("", text)
     out: list[str] = []
     pending: list[bytes] = []
@@ -259,10 +262,12 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
         return ()
     text = _FOLD.sub("", _undo_surrogates(str(value)))
     text = _CONTROL.sub(" ", text).replace("\n", " ").replace("\t", " ")
-    try:
-        pairs = getaddresses([text])
-    except Exception:  # stdlib parser bugs on hostile input must not escape
-        pairs = [("", m) for m in re.findall(r"[^\s<>,;:\"()]+@[^\s<>,;:\"()]+", text)]
+    pairs = _simple_addresses(text)
+    if pairs is None:
+        try:
+            pairs = getaddresses([text])
+        except Exception:  # stdlib parser bugs on hostile input must not escape
+            pairs = [("", m) for m in re.findall(r"[^\s<>,;:\"()]+@[^\s<>,;:\"()]+", text)]
     out: list[Address] = []
     seen: set[str] = set()
     for name, email in pairs:
@@ -275,6 +280,77 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
         display = _unquote(decode_header_value(name)) or None
         out.append(Address(email=email, name=display))
     return tuple(out)
+
+
+_SIMPLE_ENTRY = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|([^"<>]*?))\s*<([^<>"\s]*)>\s*')
+_BARE_ENTRY = re.compile(r"\s*([^\s\"<>]+)\s*")
+_QUOTED_PAIR = re.compile(r"\\(.)")
+#: characters that make a plain split at commas unsafe
+_NEEDS_TOKENIZER = re.compile(r'["\\():;\[\]]')
+
+
+def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
+    """The common forms (``a@x``, ``Name <a@x>``, ``"Name, Q" <a@x>``) without the slow
+    stdlib parser; ``None`` for anything else (groups, comments, routes, odd quoting),
+    which then goes through :func:`email.utils.getaddresses`.
+    """
+    entries: list[str] = []
+    if _NEEDS_TOKENIZER.search(text) is None:
+        entries = text.split(",")
+    else:
+        found = _split_entries(text)
+        if found is None:
+            return None
+        entries = found
+    out: list[tuple[str, str]] = []
+    for entry in entries:
+        if not entry.strip():
+            continue
+        if "<" in entry:
+            match = _SIMPLE_ENTRY.fullmatch(entry)
+            if match is None:
+                return None
+            quoted_name, plain_name, email = match.groups()
+            if quoted_name is not None:
+                name = _QUOTED_PAIR.sub(r"\1", quoted_name[1:-1])
+            else:
+                name = " ".join(plain_name.split())
+            out.append((name, email))
+        else:
+            match = _BARE_ENTRY.fullmatch(entry)
+            if match is None:
+                return None
+            out.append(("", match.group(1)))
+    return out
+
+
+def _split_entries(text: str) -> list[str] | None:
+    """Split at commas outside quotes and angle brackets; None on groups/comments/etc."""
+    entries: list[str] = []
+    start, quoted, escaped, angle = 0, False, False, False
+    for index, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quoted:
+            if ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        elif ch in "():;[]":
+            return None
+        elif ch == "," and not angle:
+            entries.append(text[start:index])
+            start = index + 1
+    if quoted or angle:
+        return None
+    entries.append(text[start:])
+    return entries
 
 
 def _unquote(name: str) -> str:
@@ -391,20 +467,39 @@ def _replace(ev: Event, changes: dict[str, object]) -> Event:
 
 # --------------------------------------------------------------------------- the message
 
-def _header(msg: EmailMessage, name: str) -> str | None:
-    """The first raw value of header ``name`` (8-bit bytes kept as surrogate escapes).
+_HEADER_FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|$)")
+_NEWLINES = re.compile(r"[\r\n]")
 
-    ``get_all`` would turn 8-bit values into ``Header`` objects whose text has
-    lost the bytes; the raw value lets :func:`_undo_surrogates` recover them.
+
+def split_headers(raw: bytes) -> tuple[dict[str, str], bool]:
+    """(first raw value of each header by lowercased name, whether a body follows).
+
+    A fast stand-in for the stdlib parser on the header block, with its rules:
+    an mbox ``From `` first line is skipped, continuation lines are unfolded,
+    and the first line that is neither a header nor a continuation ends the
+    headers (it belongs to the body). 8-bit bytes become surrogate escapes,
+    as with ``compat32``, for :func:`_undo_surrogates`.
     """
-    wanted = name.lower()
-    try:
-        for key, value in msg.raw_items():
-            if key.lower() == wanted:
-                return value if isinstance(value, str) else str(value)
-    except Exception:  # a broken header object must not stop the message
-        return None
-    return None
+    end = len(raw)
+    for sep in (b"\n\n", b"\n\r\n"):
+        found = raw.find(sep)
+        if 0 <= found < end:
+            end = found + 1
+    text = raw[:end].decode("ascii", "surrogateescape")
+    has_body = end < len(raw) and bool(raw[end:].strip())
+    headers: dict[str, str] = {}
+    pos = text.find("\n") + 1 if text.startswith("From ") else 0
+    while True:
+        match = _HEADER_FIELD.match(text, pos)
+        if match is None:
+            break
+        name = match.group(1).lower()
+        if name not in headers:
+            headers[name] = _NEWLINES.sub("", match.group(2)).strip()
+        pos = match.end()
+    if text[pos:].strip():  # a line that is not a header: the body starts there
+        has_body = True
+    return headers, has_body
 
 
 def read_headers(raw: bytes, names: Iterable[str]) -> dict[str, str]:
@@ -414,23 +509,8 @@ def read_headers(raw: bytes, names: Iterable[str]) -> dict[str, str]:
     ``X-GM-THRID`` and ``X-Gmail-Labels``). Never raises.
     """
     wanted = {n.lower() for n in names}
-    end = raw.find(b"\n\n")
-    end_crlf = raw.find(b"\r\n\r\n")
-    cut = min(e for e in (end, end_crlf, len(raw)) if e >= 0)
-    out: dict[str, str] = {}
-    try:
-        msg = message_from_bytes(raw[:cut] + b"\n\n", policy=compat32)
-        for key, value in msg.raw_items():
-            low = key.lower()
-            if low in wanted and low not in out:
-                out[low] = _undo_surrogates(_FOLD.sub("", str(value)))
-    except Exception:  # headers we cannot read are simply absent
-        return out
-    return out
-
-
-def _optional_text(msg: EmailMessage, name: str) -> str | None:
-    return decode_header_value(_header(msg, name)) or None
+    headers, _ = split_headers(raw)
+    return {k: _undo_surrogates(v) for k, v in headers.items() if k in wanted}
 
 
 def parse_message(
@@ -467,26 +547,27 @@ def _parse(raw: bytes, *, provider_id: str, folder: str | None, privacy: str,
            size: int | None) -> Message:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise BadItem(provider_id, "message is not bytes")
-    msg = message_from_bytes(bytes(raw), policy=compat32)
-    present = {key.lower() for key, _ in msg.raw_items()}
-    if not present & _IDENTIFYING:
+    raw = bytes(raw)
+    headers, has_body = split_headers(raw)
+    if not headers.keys() & _IDENTIFYING:
         raise BadItem(provider_id, "not an email message: none of From, To, Date, Subject, "
                                    "Message-ID")
+    get = headers.get
 
-    sent_at = parse_date(_header(msg, "Date"))
+    sent_at = parse_date(get("date"))
     if sent_at is None and fallback_date is not None:
         sent_at = (fallback_date.replace(tzinfo=UTC) if fallback_date.tzinfo is None
                    else fallback_date.astimezone(UTC))
     if sent_at is None:
         raise BadItem(provider_id, "no usable Date header and no receive time")
 
-    sender = first_address(_header(msg, "From")) or first_address(_header(msg, "Sender"))
-    to = parse_address_list(_header(msg, "To") or "")
-    cc = parse_address_list(_header(msg, "Cc") or "")
-    bcc = parse_address_list(_header(msg, "Bcc") or "")
-    subject = decode_header_value(_header(msg, "Subject"))
+    sender = first_address(get("from")) or first_address(get("sender"))
+    to = parse_address_list(get("to") or "")
+    cc = parse_address_list(get("cc") or "")
+    bcc = parse_address_list(get("bcc") or "")
+    subject = decode_header_value(get("subject"))
 
-    message_id = normalize_message_id(_header(msg, "Message-ID"))
+    message_id = normalize_message_id(get("message-id"))
     if message_id is None:
         message_id = synthesize_message_id(
             sender.email if sender else None,
@@ -497,24 +578,28 @@ def _parse(raw: bytes, *, provider_id: str, folder: str | None, privacy: str,
         )
 
     automation = Automation(
-        list_id=_optional_text(msg, "List-Id"),
-        list_unsubscribe=_optional_text(msg, "List-Unsubscribe"),
-        auto_submitted=_optional_text(msg, "Auto-Submitted"),
-        precedence=_optional_text(msg, "Precedence"),
+        list_id=decode_header_value(get("list-id")) or None,
+        list_unsubscribe=decode_header_value(get("list-unsubscribe")) or None,
+        auto_submitted=decode_header_value(get("auto-submitted")) or None,
+        precedence=decode_header_value(get("precedence")) or None,
     )
 
+    # the MIME tree is parsed only when something in the body is wanted
     snippet: str | None = None
     body: str | None = None
-    if privacy in ("snippet", "full"):
-        text = body_text(msg)
-        if text:
-            snippet = _snippet(text)
-            if privacy == "full":
-                body = text[:MAX_BODY_CHARS]
-
     invites: tuple[Event, ...] = ()
-    if msg.is_multipart() or msg.get_content_type() in ("text/calendar", "application/ics"):
-        invites = extract_invites(msg, provider_id=provider_id, privacy=privacy)
+    content_type = (get("content-type") or "").strip().lower()
+    may_have_invite = content_type.startswith(("multipart/", "text/calendar", "application/ics"))
+    if has_body and (privacy in ("snippet", "full") or may_have_invite):
+        msg = message_from_bytes(raw, policy=compat32)
+        if privacy in ("snippet", "full"):
+            text = body_text(msg)
+            if text:
+                snippet = _snippet(text)
+                if privacy == "full":
+                    body = text[:MAX_BODY_CHARS]
+        if may_have_invite:
+            invites = extract_invites(msg, provider_id=provider_id, privacy=privacy)
 
     return Message(
         provider_id=provider_id,
@@ -528,8 +613,8 @@ def _parse(raw: bytes, *, provider_id: str, folder: str | None, privacy: str,
         folder=folder,
         tags=tuple(_clean_line(t) for t in tags if t and _clean_line(t)),
         thread_hint=thread_hint,
-        in_reply_to=normalize_message_id(_header(msg, "In-Reply-To")),
-        references=parse_references(_header(msg, "References")),
+        in_reply_to=normalize_message_id(get("in-reply-to")),
+        references=parse_references(get("references")),
         automation=automation,
         size=size,
         snippet=snippet,

@@ -312,3 +312,28 @@ def test_broken_invite_part_does_not_lose_the_message() -> None:
                                    "END:VEVENT\nEND:VCALENDAR\n")
     msg = parse_message(raw, provider_id="p")
     assert msg.message_id == message_id(1) and msg.invites == ()
+
+
+entry_text = st.text(alphabet=st.sampled_from(list('ab Zë,."\\<>@-_=?():;')),
+                     max_size=20)
+
+
+@given(st.lists(st.one_of(
+    st.tuples(names, locals_, domains).map(lambda t: formataddr((t[0], f"{t[1]}@{t[2]}"))),
+    st.tuples(names, locals_, domains).map(lambda t: f"{t[0]} <{t[1]}@{t[2]}>"),
+    entry_text), max_size=4).map(", ".join))
+@settings(max_examples=100)
+def test_fast_address_path_agrees_with_the_stdlib(header: str) -> None:
+    from email.utils import getaddresses
+
+    from providers.rfc5322 import _simple_addresses
+
+    fast = _simple_addresses(header)
+    if fast is None:
+        return
+
+    def usable(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        # what parse_address_list keeps of either parser's output
+        return [(" ".join(n.split()), e.strip()) for n, e in pairs
+                if "@" in e.strip("@") and " " not in e.strip()]
+    assert usable(fast) == usable(getaddresses([header]))

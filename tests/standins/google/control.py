@@ -18,7 +18,7 @@ import math
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 
@@ -27,7 +27,7 @@ class QuotaMeter:
         self.rate = units_per_second
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
-        self.units: Counter[tuple[str, str]] = Counter()
+        self.units: dict[tuple[str, str], float] = defaultdict(float)
         self.throttled: Counter[tuple[str, str]] = Counter()
         self.calls: Counter[tuple[str, str]] = Counter()
 

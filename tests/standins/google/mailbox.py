@@ -211,10 +211,10 @@ def _term(term: str, box: Mailbox) -> Any:
             return m.internal_ms < limit
         test = before
     elif key == "in" and value in IN_NAMES:
-        label = IN_NAMES[value]
+        wanted = IN_NAMES[value]
 
         def in_positive(m: StoredMessage) -> bool:
-            return label in m.labels
+            return wanted in m.labels
         test = in_positive
     elif key == "category" and value in {"social", "promotions", "updates", "forums",
                                          "personal"}:

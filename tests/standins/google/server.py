@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from email.message import Message as EmailMessageBase
 from email.parser import BytesParser
 from email.policy import compat32
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -388,6 +389,7 @@ class GoogleStandIn:
         boundary = "batch_" + uuid.uuid4().hex
         out: list[bytes] = []
         for part in parts:
+            assert isinstance(part, EmailMessageBase)
             content_id = str(part.get("Content-ID", "<>"))
             inner = part.get_payload()
             assert isinstance(inner, str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,10 +33,15 @@ def settled(mtime_ns: int) -> int | None:
     return mtime_ns if time.time_ns() - mtime_ns > MTIME_SETTLE_NS else None
 
 
-def header_excerpt(raw: bytes) -> str:
-    """The start of the header block, for people reading the quarantine."""
+def header_excerpt(raw: bytes, privacy: str = "subject") -> str:
+    """The start of the header block, for people reading the quarantine.
+
+    At privacy level ``metadata`` the Subject line is left out.
+    """
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    text = head[:EXCERPT_CHARS].decode("utf-8", "replace")
+    if privacy == "metadata":
+        head = re.sub(rb"(?im)^subject:.*(\r?\n[ \t].*)*(\r?\n)?", b"", head)
+    text = head[:EXCERPT_CHARS].decode("utf-8", "replace").replace("\r\n", "\n")
     return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in text)
 
 
@@ -63,6 +69,12 @@ class SeenSet:
 
     def add(self, key: str) -> None:
         self._digests.add(self.digest(key))
+
+    def has_digest(self, digest: bytes) -> bool:
+        return digest in self._digests
+
+    def add_digest(self, digest: bytes) -> None:
+        self._digests.add(digest)
 
     def encode(self) -> str:
         return base64.b64encode(b"".join(sorted(self._digests))).decode("ascii")

@@ -47,6 +47,7 @@ from syncd.errors import BadItem, TransientError
 class Options:
     page_size: int
     window: tuple[datetime, datetime]
+    privacy: str = "subject"
 
 
 def calendar_window(now: datetime, past_days: int, future_days: int
@@ -119,7 +120,7 @@ def sync_file(path: Path, cursor: Cursor | None, options: Options) -> Iterator[P
     except BadItem as exc:
         builder.quarantined.append(Quarantined(provider_id=resource, kind="event",
                                                reason=exc.reason,
-                                               excerpt=data[:300].decode("utf-8", "replace")))
+                                               excerpt=_excerpt(data, options.privacy)))
         yield builder.take({**base, "events": old_events})
         return
 
@@ -149,6 +150,11 @@ def sync_file(path: Path, cursor: Cursor | None, options: Options) -> Iterator[P
             pages.append(builder.take(None))
     pages.append(builder.take({**base, "events": new_events}))
     yield from (p for p in pages if p.items or p.quarantined or p.cursor is not None)
+
+
+def _excerpt(data: bytes, privacy: str) -> str:
+    """The start of a broken file; nothing at privacy level ``metadata`` (titles inside)."""
+    return "" if privacy == "metadata" else data[:300].decode("utf-8", "replace")
 
 
 def vanished(resource: str, state: Mapping[str, Any]) -> Iterator[Page]:

@@ -17,10 +17,12 @@ Cursor per folder
     :func:`providers.local.common.settled`), so anything delivered during the
     pass is found next time.
 
-Messages older than the account's backfill window (``backfill_days`` > 0) and
-quarantined ones are added to ``seen`` too: a bad file is reported once, not
-on every poll. Files removed from the Maildir are not reported (local files
-are an import, not a mailbox we mirror).
+Keys of files that are gone drop out of ``seen`` on the next listing, so the
+cursor stays proportional to the folder. Messages older than the account's
+backfill window (``backfill_days`` > 0) and quarantined ones are added to
+``seen`` too: a bad file is reported once, not on every poll. Files removed
+from the Maildir are not reported as deletions (local files are an import,
+not a mailbox we mirror).
 """
 
 from __future__ import annotations
@@ -102,9 +104,13 @@ def _mtime_ns(path: Path) -> int | None:
         return None
 
 
-def _listing(folder: MaildirFolder, seen: SeenSet) -> list[tuple[str, str, str]]:
-    """(key, subdir, filename) of every message not yet seen, in key order."""
+def _listing(folder: MaildirFolder, seen: SeenSet
+             ) -> tuple[list[tuple[str, str, str]], SeenSet]:
+    """(key, subdir, filename) of every message not yet seen, in key order; and the
+    part of ``seen`` still present (keys of deleted files drop out of the cursor).
+    """
     pending: dict[str, tuple[str, str, str]] = {}
+    still_there = SeenSet()
     for sub in ("new", "cur"):
         try:
             names = os.listdir(folder.path / sub)
@@ -116,9 +122,12 @@ def _listing(folder: MaildirFolder, seen: SeenSet) -> list[tuple[str, str, str]]
             if name.startswith("."):
                 continue
             key = message_key(name)
-            if key not in seen:
+            digest = SeenSet.digest(key)
+            if seen.has_digest(digest):
+                still_there.add_digest(digest)
+            else:
                 pending.setdefault(key, (key, sub, name))  # same key in both: first wins
-    return sorted(pending.values())
+    return sorted(pending.values()), still_there
 
 
 def _read(folder: MaildirFolder, sub: str, name: str) -> tuple[bytes, str, float] | None:
@@ -148,8 +157,7 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
     if state and (cur_mtime, new_mtime) == (state.get("cur"), state.get("new")) and (
             cur_mtime is not None or new_mtime is not None):
         return
-    seen = SeenSet.decode(state.get("seen"))
-    pending = _listing(folder, seen)
+    pending, seen = _listing(folder, SeenSet.decode(state.get("seen")))
     builder = PageBuilder.start(folder.resource, options.page_size)
 
     def cursor_now(final: bool) -> Cursor:
@@ -174,7 +182,7 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
         except BadItem as exc:
             builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
                                                    reason=exc.reason,
-                                                   excerpt=header_excerpt(raw)))
+                                                   excerpt=header_excerpt(raw, options.privacy)))
         else:
             if options.not_before is None or message.sent_at >= options.not_before:
                 builder.items.append(message)

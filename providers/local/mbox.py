@@ -150,9 +150,9 @@ def _read(fh: IO[bytes], path: Path, resource: str, start: int, st: os.stat_resu
                     fallback_date=_separator_date(sep) or fallback_mtime, tags=labels,
                     thread_hint=(extra.get("x-gm-thrid") or "").strip() or None, size=len(raw))
             except BadItem as exc:
+                excerpt = header_excerpt(raw, options.privacy)
                 builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
-                                                       reason=exc.reason,
-                                                       excerpt=header_excerpt(raw)))
+                                                       reason=exc.reason, excerpt=excerpt))
             else:
                 if options.not_before is None or message.sent_at >= options.not_before:
                     builder.items.append(message)

@@ -55,8 +55,10 @@ class LocalProvider(Provider):
         for path in self.account.mboxes:
             yield from mbox.sync_file(path, cursors.get(str(path)), mbox_options)
 
-        ics_options = ics_files.Options(page_size=page_size, window=ics_files.calendar_window(
-            now, self.account.past_days, self.account.future_days))
+        ics_options = ics_files.Options(page_size=page_size, privacy=privacy,
+                                        window=ics_files.calendar_window(
+                                            now, self.account.past_days,
+                                            self.account.future_days))
         synced: set[str] = set()
         for configured in self.account.calendars:
             for path in ics_files.discover(configured):

@@ -355,3 +355,25 @@ def test_bad_event_is_quarantined_and_the_rest_sync(tmp_path: Path) -> None:
     reasons = sorted((q.provider_id.rsplit("/", 1)[-1], q.reason)
                      for p in pages for q in p.quarantined)
     assert [r[0] for r in reasons] == ["junk.ics", "mixed.ics#bad"]
+
+
+def test_seen_set_forgets_deleted_files(local_backend: LocalBackend) -> None:
+    from providers.local.common import SeenSet
+
+    paths = [local_backend.add_message(make_message(n)) for n in range(1, 4)]
+    _, cursors = sync_all(local_backend)
+    resource = str(local_backend.root / "Maildir")
+    assert len(SeenSet.decode(cursors[resource]["seen"])) == 3
+    paths[0].unlink()
+    local_backend.add_message(make_message(4))
+    pages, cursors = sync_all(local_backend, cursors)
+    assert [m.message_id for m in messages(pages)] == [message_id(4)]
+    assert len(SeenSet.decode(cursors[resource]["seen"])) == 3
+
+
+def test_quarantine_excerpt_respects_metadata_privacy() -> None:
+    from providers.local.common import header_excerpt
+
+    raw = b"X-A: 1\r\nsubject: secret\r\n deal\r\nX-B: \x00 2\r\n\r\nbody text"
+    assert header_excerpt(raw, "metadata") == "X-A: 1\nX-B: ? 2"
+    assert "secret" in header_excerpt(raw, "subject") and "body" not in header_excerpt(raw)

@@ -55,7 +55,7 @@ _GMAIL_ALIASES = frozenset({"googlemail.com"})
 
 # RFC 5322 atext plus dots (consecutive/edge dots tolerated: they exist in the
 # wild, e.g. Japanese carriers, and rejecting them would lose real people).
-_ASCII_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+")
+_ASCII_LOCAL_MATCH = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+").fullmatch
 # Host-name labels; "_" tolerated (seen in internal DNS names).
 _ASCII_DOMAIN = re.compile(
     r"(?:[a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?"
@@ -127,8 +127,8 @@ def subaddress_domains(policy: Policy) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=1 << 17)
-def _canonical_address(email: str, subaddress: frozenset[str]) -> str | None:
+def canonical_address_uncached(email: str, subaddress: frozenset[str]) -> str | None:
+    """The work of ``canonical_address`` for callers that cache on their own key."""
     text = email.strip()
     if not text or len(text) > MAX_INPUT:
         return None
@@ -137,7 +137,7 @@ def _canonical_address(email: str, subaddress: frozenset[str]) -> str | None:
         if bracketed is None:
             return None
         text = bracketed.group(1).strip()
-    if text[:7].lower() == "mailto:":
+    if text[:1] in "mM" and text[:7].lower() == "mailto:":
         text = unquote(text[7:].split("?", 1)[0]).strip()
     at = text.rfind("@")
     if at <= 0:
@@ -145,9 +145,16 @@ def _canonical_address(email: str, subaddress: frozenset[str]) -> str | None:
     domain = _canonical_domain(text[at + 1 :])
     if domain is None:
         return None
-    local = _canonical_local(text[:at])
-    if local is None:
-        return None
+    local = text[:at]
+    if local.isascii():
+        if _ASCII_LOCAL_MATCH(local) is None:
+            return None
+        local = local.lower()
+    else:
+        unicode_local = _unicode_local(local)
+        if unicode_local is None:
+            return None
+        local = unicode_local
     if domain in _GMAIL_ALIASES:
         domain = _GMAIL
     if domain == _GMAIL:
@@ -160,14 +167,10 @@ def _canonical_address(email: str, subaddress: frozenset[str]) -> str | None:
             local = local[:plus]
     if not _is_fixed_point(local):
         return None
-    return f"{local}@{domain}"
+    return local + "@" + domain
 
 
-def _canonical_local(local: str) -> str | None:
-    if local.isascii():
-        if not _ASCII_LOCAL.fullmatch(local):
-            return None
-        return local.lower()
+def _unicode_local(local: str) -> str | None:
     local = unicodedata.normalize("NFC", local.lower())
     for char in local:
         # Controls, format characters, surrogates, unassigned, separators
@@ -182,3 +185,7 @@ def _is_fixed_point(local: str) -> bool:
     # dots or a +tag can leave a combining mark next to its base: only a
     # fixed point of the whole transform is a canonical form.
     return local.isascii() or unicodedata.normalize("NFC", local.lower()) == local
+
+
+_canonical_address = lru_cache(maxsize=1 << 16)(canonical_address_uncached)
+

@@ -34,27 +34,40 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
-from matching.canonical import _canonical_address
-from matching.domains import (
-    _registrable,
-    blocked_reason_for,
-    domain_suffixes,
-    free_mail_match,
-    internal_reason_for,
-)
+from matching.canonical import canonical_address_uncached
+from matching.domains import _registrable, domain_suffixes, free_mail_match
 from matching.policy import CompiledPolicy, compile_policy
 from matching.types import ContactRef, Decision, DirectorySnapshot, Kind, Policy
 
+_MEMO_LIMIT = 8
 
-class _Classified(NamedTuple):
-    """The directory-independent facts about one input address."""
 
-    address: str                    # canonical ("" when not an address)
-    domain: str | None              # registrable domain, else the full domain
+class _DomainFacts(NamedTuple):
+    """What the policy says about one full domain (shared by all its addresses)."""
+
+    domain: str                     # registrable domain, else the full domain
     company_keys: tuple[str, ...]   # domains to look companies up by, most specific first
     free_mail: str | None           # the free-mail domain covering it
-    fixed: Decision | None          # final decision when the directory cannot change it
-    unmatched: Decision | None      # decision when the directory knows nothing
+    blocked: str | None             # why the domain is blocklisted
+    internal: str | None            # why the domain is internal
+
+
+class _Classified:
+    """The directory-independent facts about one input address.
+
+    ``fixed`` is the final Decision when the directory cannot change it
+    (not an address, blocklisted, internal). ``memo`` keeps the Decisions
+    already built for this address against a directory outcome, so a warm
+    address costs dict look-ups instead of a new object.
+    """
+
+    __slots__ = ("address", "facts", "fixed", "memo")
+
+    def __init__(self, address: str, facts: _DomainFacts | None, fixed: Decision | None):
+        self.address = address
+        self.facts = facts
+        self.fixed = fixed
+        self.memo: dict[object, Decision] | None = None  # created on first reuse
 
 
 def resolve(
@@ -68,105 +81,162 @@ def resolve(
     for raw in addresses:
         if raw in out:
             continue
-        facts = _classify(raw, compiled)
-        if facts.fixed is not None:
-            out[raw] = facts.fixed
+        known = _classify(raw, compiled)
+        if known.fixed is not None:
+            out[raw] = known.fixed
             continue
-        refs = contacts.get(facts.address)
+        refs = contacts.get(known.address)
         if refs:
-            out[raw] = _contact_decision(facts, refs, companies)
-            continue
-        decision = facts.unmatched
-        if facts.free_mail is None:
-            for key in facts.company_keys:
-                company_id = companies.get(key)
-                if company_id is not None:
-                    decision = Decision(
-                        address=facts.address,
-                        kind=Kind.COMPANY,
-                        reason=f"domain {key} belongs to company {company_id}",
-                        domain=facts.domain,
-                        company_id=company_id,
-                    )
-                    break
-        assert decision is not None  # set for every address that has no fixed decision
-        out[raw] = decision
+            out[raw] = _contact_decision(known, refs, companies)
+        else:
+            out[raw] = _domain_decision(known, companies)
     return out
 
 
+def _company_of(facts: _DomainFacts, companies: Mapping[str, int]) -> tuple[str, int] | None:
+    """(domain key, company id) owning this domain, never for free mail."""
+    if facts.free_mail is not None:
+        return None
+    for key in facts.company_keys:
+        company_id = companies.get(key)
+        if company_id is not None:
+            return key, company_id
+    return None
+
+
+def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decision:
+    facts = known.facts
+    assert facts is not None  # only fixed decisions lack domain facts
+    owner = _company_of(facts, companies)
+    memo = known.memo
+    if memo is not None:
+        decision = memo.get(owner)
+        if decision is not None:
+            return decision
+    if owner is not None:
+        key, company_id = owner
+        decision = Decision(
+            known.address, Kind.COMPANY, f"domain {key} belongs to company {company_id}",
+            facts.domain, company_id=company_id,
+        )
+    elif facts.free_mail is not None:
+        reason = f"{facts.free_mail} is a free-mail domain and no contact has this address"
+        decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain, free_mail=True)
+    else:
+        reason = f"no contact has this address and no company owns {facts.domain}"
+        decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain)
+    _remember(known, owner, decision)
+    return decision
+
+
 def _contact_decision(
-    facts: _Classified, refs: tuple[ContactRef, ...], companies: Mapping[str, int]
+    known: _Classified, refs: tuple[ContactRef, ...], companies: Mapping[str, int]
 ) -> Decision:
+    facts = known.facts
+    assert facts is not None  # only fixed decisions lack domain facts
     if len(refs) == 1:
         chosen = refs[0]
-        others: tuple[int, ...] = ()
-        reason = f"address matches contact {chosen.id}"
+        owner = None if chosen.company_id is not None else _company_of(facts, companies)
+        memo_key = (chosen.id, chosen.company_id, owner)
+        memo = known.memo
+        decision = memo.get(memo_key) if memo is not None else None
+        if decision is None:
+            decision = _build_contact(known.address, facts, chosen, (), owner)
+            _remember(known, memo_key, decision)
+        return decision
+    # Several contacts own the address. Deterministic: lowest id; for
+    # duplicate rows of one contact prefer the one that names a company.
+    ordered = sorted(refs, key=lambda r: (r.id, r.company_id is None, r.company_id or 0))
+    chosen = ordered[0]
+    others = tuple(sorted({r.id for r in ordered} - {chosen.id}))
+    owner = None if chosen.company_id is not None else _company_of(facts, companies)
+    return _build_contact(known.address, facts, chosen, others, owner)
+
+
+def _build_contact(
+    address: str,
+    facts: _DomainFacts,
+    chosen: ContactRef,
+    others: tuple[int, ...],
+    owner: tuple[str, int] | None,
+) -> Decision:
+    if others:
+        listed = ", ".join(str(i) for i in (chosen.id, *others))
+        reason = (
+            f"address matches contacts {listed}; chose {chosen.id} (lowest id), "
+            f"ambiguous with {', '.join(str(i) for i in others)}"
+        )
     else:
-        # Deterministic: lowest id; for duplicate rows of one contact prefer
-        # the one that names a company.
-        ordered = sorted(refs, key=lambda r: (r.id, r.company_id is None, r.company_id or 0))
-        chosen = ordered[0]
-        others = tuple(sorted({r.id for r in ordered} - {chosen.id}))
-        if others:
-            listed = ", ".join(str(i) for i in (chosen.id, *others))
-            reason = (
-                f"address matches contacts {listed}; chose {chosen.id} (lowest id), "
-                f"ambiguous with {', '.join(str(i) for i in others)}"
-            )
-        else:
-            reason = f"address matches contact {chosen.id}"
+        reason = f"address matches contact {chosen.id}"
     company_id = chosen.company_id
     if company_id is not None:
         reason += f"; company {company_id} from the contact"
     elif facts.free_mail is not None:
         reason += f"; no company: {facts.free_mail} is a free-mail domain"
-    else:
-        for key in facts.company_keys:
-            company_id = companies.get(key)
-            if company_id is not None:
-                reason += f"; domain {key} belongs to company {company_id}"
-                break
+    elif owner is not None:
+        key, company_id = owner
+        reason += f"; domain {key} belongs to company {company_id}"
     return Decision(
-        address=facts.address,
-        kind=Kind.CONTACT,
-        reason=reason,
-        domain=facts.domain,
-        contact_id=chosen.id,
-        company_id=company_id,
-        free_mail=facts.free_mail is not None,
-        ambiguous=others,
+        address, Kind.CONTACT, reason, facts.domain, chosen.id, company_id,
+        facts.free_mail is not None, others,
     )
+
+
+def _remember(known: _Classified, key: object, decision: Decision) -> None:
+    memo = known.memo
+    if memo is None:
+        known.memo = {key: decision}
+        return
+    if len(memo) >= _MEMO_LIMIT:  # the directory keeps changing for this address
+        memo.clear()
+    memo[key] = decision
 
 
 @lru_cache(maxsize=1 << 17)
 def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
-    address = _canonical_address(raw, compiled.subaddress) if isinstance(raw, str) else None
+    address = canonical_address_uncached(raw, compiled.subaddress) if isinstance(raw, str) else None
     if address is None:
         shown = repr(raw) if len(repr(raw)) <= 80 else repr(raw)[:79] + "…"
-        invalid = Decision(
-            address=raw, kind=Kind.UNMATCHED, reason=f"{shown} is not an email address"
-        )
-        return _Classified("", None, (), None, invalid, None)
-    full = address[address.rfind("@") + 1 :]
+        invalid = Decision(raw, Kind.UNMATCHED, f"{shown} is not an email address")
+        return _Classified("", None, invalid)
+    facts = _domain_facts(address[address.rfind("@") + 1 :], compiled)
+    free = facts.free_mail is not None
+    if address in compiled.blocked_addresses:
+        reason = f"address {address} is blocklisted"
+        return _Classified(address, facts, Decision(address, Kind.EXCLUDED, reason, facts.domain,
+                                                    free_mail=free))
+    if facts.blocked is not None:
+        return _Classified(address, facts, Decision(address, Kind.EXCLUDED, facts.blocked,
+                                                    facts.domain, free_mail=free))
+    if address in compiled.internal_addresses:
+        reason = f"address {address} is an internal alias"
+        return _Classified(address, facts, Decision(address, Kind.INTERNAL, reason, facts.domain,
+                                                    free_mail=free))
+    if facts.internal is not None:
+        return _Classified(address, facts, Decision(address, Kind.INTERNAL, facts.internal,
+                                                    facts.domain, free_mail=free))
+    return _Classified(address, facts, None)
+
+
+@lru_cache(maxsize=1 << 16)
+def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:
     registrable = _registrable(full)
-    domain = registrable or full
-    free = free_mail_match(full, compiled)
-    blocked = blocked_reason_for(address, full, compiled)
-    if blocked is not None:
-        fixed = Decision(address, Kind.EXCLUDED, blocked, domain, free_mail=free is not None)
-        return _Classified(address, domain, (), free, fixed, None)
-    internal = internal_reason_for(address, full, compiled)
-    if internal is not None:
-        fixed = Decision(address, Kind.INTERNAL, internal, domain, free_mail=free is not None)
-        return _Classified(address, domain, (), free, fixed, None)
+    suffixes = domain_suffixes(full)
     if registrable is None:
         keys: tuple[str, ...] = (full,)
     else:
-        suffixes = domain_suffixes(full)
         keys = suffixes[: len(suffixes) - registrable.count(".")]
-    if free is not None:
-        reason = f"{free} is a free-mail domain and no contact has this address"
-    else:
-        reason = f"no contact has this address and no company owns {domain}"
-    unmatched = Decision(address, Kind.UNMATCHED, reason, domain, free_mail=free is not None)
-    return _Classified(address, domain, keys, free, None, unmatched)
+    return _DomainFacts(
+        domain=registrable or full,
+        company_keys=keys,
+        free_mail=free_mail_match(full, compiled),
+        blocked=_covered(suffixes, compiled.blocked_domains, "blocklisted"),
+        internal=_covered(suffixes, compiled.internal_domains, "internal"),
+    )
+
+
+def _covered(suffixes: tuple[str, ...], entries: frozenset[str], what: str) -> str | None:
+    for suffix in suffixes:
+        if suffix in entries:
+            return f"domain {suffix} is {what}"
+    return None

@@ -129,12 +129,14 @@ def _dt(component: Any, name: str) -> date | datetime | None:
 
 
 def _timezone_name(component: Any, start: date | datetime) -> str | None:
-    if not isinstance(start, datetime) or start.tzinfo is None:
+    if not isinstance(start, datetime):
         return None
     prop = component.get("DTSTART")
     tzid = getattr(prop, "params", {}).get("TZID") if prop is not None else None
-    if tzid:
+    if tzid:  # kept even when unknown (then the time itself was taken as UTC)
         return str(tzid)
+    if start.tzinfo is None:
+        return None
     if start.utcoffset() == timedelta(0) and str(start.tzinfo) in ("UTC", "UTC+00:00"):
         return "UTC"
     key = getattr(start.tzinfo, "key", None) or getattr(start.tzinfo, "zone", None)

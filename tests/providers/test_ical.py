@@ -183,3 +183,27 @@ def test_exdates_and_moves_never_duplicate_keys(day: int, freq: str, count: int)
     keys = [e.dedupe_key for e in evs]
     assert len(keys) == len(set(keys)) == count - (1 if count > 1 else 0)
     assert evs[0].recurrence_id == format_recurrence_id(start)
+
+
+OUTLOOK_ZONE = [
+    "BEGIN:VTIMEZONE", "TZID:W. Europe Standard Time",
+    "BEGIN:STANDARD", "DTSTART:16010101T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "END:STANDARD",
+    "BEGIN:DAYLIGHT", "DTSTART:16010101T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT", "END:VTIMEZONE"]
+
+
+def test_outlook_windows_zone_and_unknown_zone() -> None:
+    text = wrap(*OUTLOOK_ZONE,
+                "BEGIN:VEVENT", "UID:ol", "RRULE:FREQ=WEEKLY;UNTIL=20261110T090000Z;BYDAY=MO",
+                "DTSTART;TZID=W. Europe Standard Time:20261102T100000",
+                "DTEND;TZID=W. Europe Standard Time:20261102T103000", "END:VEVENT",
+                "BEGIN:VEVENT", "UID:mars", "DTSTART;TZID=Mars/Olympus:20261102T100000",
+                "END:VEVENT", method="REQUEST")
+    evs = parse_calendar(text, provider_id_prefix="m")
+    assert [(e.uid, e.recurrence_id) for e in evs] == [
+        ("ol", "2026-11-02T09:00:00Z"), ("ol", "2026-11-09T09:00:00Z"), ("mars", None)]
+    assert evs[0].timezone == "W. Europe Standard Time"
+    assert evs[0].end - evs[0].start == timedelta(minutes=30)
+    assert evs[2].start == datetime(2026, 11, 2, 10, tzinfo=UTC)
+    assert evs[2].timezone == "Mars/Olympus"

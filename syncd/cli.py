@@ -381,8 +381,8 @@ class _Progress:
     def finish(self, account_id: str) -> None:
         task = self._tasks.get(account_id)
         if task is not None:
-            t = self._progress.tasks[task]
-            self._progress.update(task, total=t.completed or 1, completed=t.completed or 1)
+            done = self._progress.tasks[task].completed
+            self._progress.update(task, total=done, completed=done)
 
 
 @contextmanager

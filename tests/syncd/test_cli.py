@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -143,3 +144,90 @@ def test_store_password_is_never_printed(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "Hunter2Secret" not in result.output and "Traceback" not in result.output
     assert result.stderr.startswith("error: ")
+
+
+def two_accounts(tmp_path: Path) -> Path:
+    from tests.generate import make_message
+
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "mail" / sub).mkdir(parents=True)
+    for n in range(3):
+        (tmp_path / "mail" / "cur" / f"17900000{n}.M{n}.t:2,S").write_bytes(make_message(n))
+    path = tmp_path / "syncd.yaml"
+    path.write_text(textwrap.dedent("""
+        state_dir: state
+        organization: {internal_domains: [ourco.example]}
+        accounts:
+          - {id: broken, provider: local, owner: rita@ourco.example, maildirs: [missing]}
+          - {id: good, provider: local, owner: rita@ourco.example, maildirs: [mail],
+             backfill_days: 36500}
+        """))
+    return path
+
+
+def summary_rows(stdout: str) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│") if c.strip()]
+        if len(cells) > 3:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_sync_once_exits_1_when_an_account_fails_and_still_syncs_the_others(
+        tmp_path: Path) -> None:
+    config = two_accounts(tmp_path)
+    result = invoke(config, "sync", "--once")
+    assert result.exit_code == 1, result.output
+    rows = summary_rows(result.stdout)
+    assert "does not exist" in rows["broken"][2]
+    assert rows["good"][2] == "ok" and rows["good"][4] == "3"  # created
+    status = json.loads(invoke(config, "status", "--format", "json").stdout)
+    by_id = {a["account"]: a for a in status["accounts"]}
+    assert by_id["broken"]["last_error"]["code"] == "transient"
+    assert "does not exist" in by_id["broken"]["last_error"]["message"]
+    assert by_id["good"]["last_error"] is None and by_id["good"]["items_synced"] == 3
+    table = invoke(config, "status").stdout
+    assert "broken" in table and "transient: " in table
+
+    # one account only: the good one alone succeeds; a second pass creates nothing
+    result = invoke(config, "sync", "--once", "--account", "good")
+    assert result.exit_code == 0, result.output
+    rows = summary_rows(result.stdout)
+    assert set(rows) - {"account"} == {"good"} and rows["good"][4] == "0"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    config = two_accounts(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "xterm"}
+    args = [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--once",
+            "--account", "good"]
+    # a terminal: rich draws a bar per account on stderr
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode("utf-8", "replace"))
+    assert "sync summary" in text
+    # the bar's label, its completed count out of the total, as rich draws it
+    assert re.search(r"good ━+ 3/3", text), text[-2000:]
+    # not a terminal: no progress bar, just the summary
+    plain = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    assert plain.returncode == 0 and "sync summary" in plain.stdout
+    assert "━" not in plain.stderr and not re.search(r"━ \d+/", plain.stdout)

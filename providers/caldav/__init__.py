@@ -7,6 +7,5 @@ provider-id scheme, :mod:`providers.caldav.cursor` for the cursor.
 from __future__ import annotations
 
 from providers.caldav.provider import CaldavProvider
-from providers.caldav.settings import CaldavAccount
 
-__all__ = ["CaldavAccount", "CaldavProvider"]
+__all__ = ["CaldavProvider"]

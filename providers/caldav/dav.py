@@ -112,7 +112,7 @@ class DavSession:
 
         def discover() -> list[CalendarInfo]:
             found = self._client.get_calendars()
-            return [CalendarInfo(url=str(cal.url), name=cal.name) for cal in found]
+            return [CalendarInfo(url=str(cal.url), name=_display_name(cal)) for cal in found]
 
         return self._call("calendar discovery", self._url, discover)
 
@@ -254,3 +254,9 @@ def _translate(what: str, url: str, action: Callable[[], T]) -> T:
 
 def _preconditions(response: Any) -> list[str]:
     return dav_error.parse_preconditions(getattr(response, "_raw", None))
+
+
+def _display_name(calendar: Any) -> str | None:
+    """The calendar's DAV:displayname, from the props the listing already fetched."""
+    name = calendar.get_display_name()
+    return str(name) if name else None

@@ -48,7 +48,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from providers.base import (
@@ -64,9 +64,11 @@ from providers.base import (
 from providers.caldav.cursor import CalendarCursor, Window, key_time
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
 from providers.caldav.exdates import cancelled_instances
-from providers.caldav.settings import CaldavAccount
 from providers.ical import parse_calendar
 from syncd.errors import BadItem, ConfigError, ConfigIssue
+
+if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
+    from providers.caldav.settings import CaldavAccount
 
 _EXCERPT = 200
 

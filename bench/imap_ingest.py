@@ -1,0 +1,227 @@
+"""IMAP ingest: syncd's initial sync vs a bare imapclient FETCH, in one run.
+
+Starts a throwaway Dovecot (same recipe as the tests), seeds two mailboxes by
+writing Maildir files directly — ``big`` with ``--messages`` (100,000) and
+``small`` with 1,000 — then measures:
+
+(a) baseline: a bare imapclient ``UID FETCH`` of exactly the items syncd asks
+    for (header fields, INTERNALDATE, RFC822.SIZE, FLAGS, BODYSTRUCTURE), in
+    chunks of ``page_size`` UIDs, on the big mailbox;
+(b) syncd: the initial sync of the big mailbox into a fresh SQLite store
+    through the real ``SyncEngine`` (provider → matching → store, one
+    transaction per page), in a child process; also the provider alone
+    (fetch + normalize, no store) for attribution;
+(c) the cost of a no-change poll (EXAMINE of INBOX and Sent on a kept
+    connection) for the 100k vs the 1k mailbox;
+(d) the child's peak RSS (``ru_maxrss`` from ``wait4``) during (b).
+
+Dovecot's caches are warmed by one untimed bare FETCH first, so (a) and (b)
+run under the same (warm) conditions. Targets (issue 3): (b)/(a) >= 0.5,
+poll ratio <= 1.5, peak RSS <= 250 MB.
+
+Usage: ``.venv/bin/python bench/imap_ingest.py [--messages 100000] [--page-size 1000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imapclient import IMAPClient  # noqa: E402
+
+from providers.base import ProviderContext  # noqa: E402
+from providers.imap import ImapAccount, ImapProvider  # noqa: E402
+from providers.imap.normalize import FETCH_ITEMS  # noqa: E402
+from tests.fixtures.dovecot import DovecotServer, MailUser, running_dovecot  # noqa: E402
+from tests.generate import make_message  # noqa: E402
+
+TEMPLATES = 200
+SMALL = 1000
+
+
+def seed(user: MailUser, count: int) -> float:
+    """``count`` distinct messages (unique Message-IDs) as Maildir files; seconds taken."""
+    started = time.perf_counter()
+    templates = [make_message(k) for k in range(1, TEMPLATES + 1)]
+
+    def stream() -> Iterator[bytes]:
+        for i in range(1, count + 1):
+            k = (i - 1) % TEMPLATES + 1
+            yield templates[k - 1].replace(f"msg-{k:07d}@".encode(), f"msg-{i:07d}@".encode(), 1)
+
+    user.deliver_many(stream())
+    user.ensure_folder("Sent")
+    return time.perf_counter() - started
+
+
+def account_settings(user: MailUser, page_size: int) -> dict[str, Any]:
+    return {"id": f"bench-{user.name}", "owner": "rita@ourco.example", "provider": "imap",
+            "host": user.server.host, "port": user.server.port, "security": "plain",
+            "username": user.name, "password": user.password, "page_size": page_size,
+            "backfill_days": 3650, "read_timeout": 600}
+
+
+def bare_fetch(server: DovecotServer, user: MailUser, page_size: int) -> tuple[int, float]:
+    client = IMAPClient(server.host, server.port, ssl=False, timeout=600)
+    client.login(user.name, user.password)
+    started = time.perf_counter()
+    client.select_folder("INBOX", readonly=True)
+    uids = sorted(client.search(["ALL"]), reverse=True)
+    n = 0
+    for start in range(0, len(uids), page_size):
+        data = client.fetch(uids[start:start + page_size], FETCH_ITEMS)
+        n += len(data)
+    elapsed = time.perf_counter() - started
+    client.logout()
+    return n, elapsed
+
+
+def provider_only(user: MailUser, page_size: int) -> tuple[int, float, dict[str, Any]]:
+    account = ImapAccount.model_validate(account_settings(user, page_size))
+    cursors: dict[str, Any] = {}
+    n = 0
+    started = time.perf_counter()
+    with ImapProvider(account, ProviderContext(privacy="subject")) as provider:
+        for page in provider.sync({}):
+            n += len(page.items)
+            if page.cursor is not None:
+                cursors[page.resource] = page.cursor
+    return n, time.perf_counter() - started, cursors
+
+
+def poll_cost(user: MailUser, cursors: dict[str, Any], rounds: int) -> float:
+    """Mean seconds of a no-change pass (INBOX + Sent) on a kept connection."""
+    account = ImapAccount.model_validate(account_settings(user, 1000))
+    with ImapProvider(account, ProviderContext(privacy="subject")) as provider:
+        assert list(provider.sync(cursors)) == []  # connect, LIST, warm
+        best = float("inf")
+        for _ in range(3):  # best of three batches: the machine is shared
+            started = time.perf_counter()
+            for _ in range(rounds):
+                pages = list(provider.sync(cursors))
+                assert pages == [], "a no-change poll must yield nothing"
+            best = min(best, (time.perf_counter() - started) / rounds)
+        assert provider.stats["fetches"] == 0
+    return best
+
+
+# --------------------------------------------------------------------------- child: engine sync
+
+def child_sync(params: dict[str, Any]) -> None:
+    from syncd.config.model import Settings
+    from syncd.directory import import_companies
+    from syncd.engine import SyncEngine
+    from syncd.store.database import Database
+
+    work = Path(params["work"])
+    settings = Settings.model_validate({
+        "state_dir": str(work),
+        "store": {"url": f"sqlite:///{work / 'syncd.db'}"},
+        "organization": {"name": "OurCo", "internal_domains": ["ourco.example"]},
+        "accounts": [params["account"]],
+    })
+    db = Database(settings.store_url)
+    db.migrate()
+    companies = work / "companies.csv"
+    companies.write_text("name,domains\nAcme,acme.example\nGlobex,globex.example\n"
+                         "Initech,initech.example\n", encoding="utf-8")
+    import_companies(db, companies)
+    engine = SyncEngine(db, settings)
+    account = settings.accounts[0]
+    started = time.perf_counter()
+    result = engine.sync_account(account)
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"elapsed": elapsed, "ok": result.ok, "items": result.items,
+                      "pages": result.pages, "created": result.created,
+                      "skipped": result.skipped, "error": result.error
+                      if hasattr(result, "error") else None}))
+
+
+def engine_sync(user: MailUser, page_size: int, work: Path) -> tuple[dict[str, Any], int]:
+    params = {"work": str(work), "account": account_settings(user, page_size)}
+    proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(params)],
+                            stdout=subprocess.PIPE, cwd=str(ROOT))
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"engine child failed ({proc.returncode})")
+    last = out.decode().strip().splitlines()[-1]
+    return json.loads(last), usage.ru_maxrss  # KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--poll-rounds", type=int, default=200)
+    parser.add_argument("--dir", help="where Dovecot's files go (default: /dev/shm if present)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_sync(json.loads(args.child))
+        return
+
+    # tmpfs when there is one: seeding 100k files on a shared disk takes minutes
+    scratch = args.dir or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+    root = Path(tempfile.mkdtemp(prefix="syncd-imap-bench-", dir=scratch))
+    root.chmod(0o755)  # the mail uid must reach the homes inside
+    try:
+        with running_dovecot(root / "dovecot") as server:
+            big, small = server.new_user("big"), server.new_user("small")
+            print(f"seeding {args.messages:,} + {SMALL:,} messages as Maildir files ...",
+                  flush=True)
+            secs = seed(big, args.messages) + seed(small, SMALL)
+            print(f"  seeded in {secs:.1f}s")
+
+            bare_fetch(server, big, args.page_size)  # untimed: warm Dovecot's index/cache
+            n_a, t_a = bare_fetch(server, big, args.page_size)
+            rate_a = n_a / t_a
+            print(f"(a) bare imapclient FETCH        {n_a:>8,} msgs in {t_a:6.1f}s "
+                  f"= {rate_a:8,.0f} msg/s")
+
+            n_p, t_p, big_cursors = provider_only(big, args.page_size)
+            print(f"    syncd provider only (no store) {n_p:>6,} msgs in {t_p:6.1f}s "
+                  f"= {n_p / t_p:8,.0f} msg/s   ratio {n_p / t_p / rate_a:.2f}")
+
+            result, maxrss_kib = engine_sync(big, args.page_size, root / "engine")
+            t_b = result["elapsed"]
+            rate_b = args.messages / t_b
+            print(f"(b) syncd initial sync -> SQLite {args.messages:>6,} msgs in {t_b:6.1f}s "
+                  f"= {rate_b:8,.0f} msg/s   (engine: ok={result['ok']}, "
+                  f"items={result['items']:,}, pages={result['pages']})")
+            ratio = rate_b / rate_a
+            print(f"    ratio (b)/(a) = {ratio:.2f}   target >= 0.5   "
+                  f"{'OK' if ratio >= 0.5 else 'MISSED'}")
+
+            small_cursors = provider_only(small, args.page_size)[2]
+            poll_big = poll_cost(big, big_cursors, args.poll_rounds)
+            poll_small = poll_cost(small, small_cursors, args.poll_rounds)
+            pratio = poll_big / poll_small
+            print(f"(c) no-change poll (INBOX+Sent, kept connection): "
+                  f"{args.messages // 1000}k {poll_big * 1000:.2f} ms, "
+                  f"1k {poll_small * 1000:.2f} ms, ratio {pratio:.2f}   target <= 1.5   "
+                  f"{'OK' if pratio <= 1.5 else 'MISSED'}")
+            mb = maxrss_kib / 1024
+            print(f"(d) peak RSS of the engine sync child: {mb:.0f} MB   target <= 250 MB   "
+                  f"{'OK' if mb <= 250 else 'MISSED'}")
+    finally:
+        if not os.environ.get("KEEP_BENCH"):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -123,11 +123,14 @@ class SyncEngine:
         *,
         provider_factory: ProviderFactory = providers.create_provider,
         vault: TokenVault | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = database
         self.settings = settings
         self.provider_factory = provider_factory
         self.vault = vault
+        #: handed to providers as ProviderContext.now (tests pin it)
+        self.clock = clock
 
     # ------------------------------------------------------------------ scheduling
 
@@ -190,7 +193,8 @@ class SyncEngine:
 
     def _run(self, account: Any, policy: Policy, result: PassResult,
              progress: Progress | None, stop: threading.Event | None) -> None:
-        context = ProviderContext(privacy=self.settings.privacy_for(account), vault=self.vault)
+        context = ProviderContext(privacy=self.settings.privacy_for(account), vault=self.vault,
+                                  now=self.clock)
         provider = self.provider_factory(account, context)
         try:
             try:

@@ -186,8 +186,8 @@ def _entries(s: Session, ids: Sequence[int]) -> list[TimelineEntry]:
                 sources[interaction_id].append(account_id)
     thread_ids = sorted({i.thread_id for i in interactions.values() if i.thread_id is not None})
     for batch in chunks(thread_ids):
-        threads.update(dict(s.execute(select(Thread.id, Thread.key)
-                                      .where(Thread.id.in_(batch)))).items())
+        threads.update({tid: key for tid, key in s.execute(
+            select(Thread.id, Thread.key).where(Thread.id.in_(batch)))})
     contact_names = _names(s, Contact, {p.contact_id for ps in people.values() for p in ps})
     company_names = _names(s, Company, {p.company_id for ps in people.values() for p in ps})
     entries = [
@@ -217,7 +217,8 @@ def _names(s: Session, model: Any, ids: set[int | None]) -> dict[int | None, str
     wanted = sorted(i for i in ids if i is not None)
     out: dict[int | None, str | None] = {}
     for batch in chunks(wanted):
-        out.update(dict(s.execute(select(model.id, model.name).where(model.id.in_(batch))).all()))
+        out.update({i: name for i, name in s.execute(
+            select(model.id, model.name).where(model.id.in_(batch)))})
     return out
 
 

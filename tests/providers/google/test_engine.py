@@ -1,0 +1,72 @@
+"""The same message in two reps' Gmail mailboxes: one interaction, two sources.
+
+Runs the real sync engine on SQLite with two Gmail accounts served by the
+stand-in; the store dedupes by Message-ID.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from syncd.config.model import Settings
+from syncd.directory import import_contacts
+from syncd.engine import SyncEngine
+from syncd.store.database import Database
+from syncd.store.schema import Interaction, Source
+from tests.generate import make_message, message_id
+from tests.providers.google.conftest import REP, endpoints
+from tests.standins.google import GoogleStandIn
+
+BOB = "bob@ourco.example"
+ZOE = "zoe@acme.example"
+
+
+def test_one_interaction_with_two_sources(tmp_path: Path, standin: GoogleStandIn,
+                                          key_file: Path) -> None:
+    raw = make_message(1, sender=("Zoë Ørsted", ZOE), to=[("Rita", REP), ("Bob", BOB)])
+    standin.add_message(REP, raw)
+    standin.add_message(BOB, raw)
+    standin.add_message(BOB, make_message(2, sender=("Zoë Ørsted", ZOE), to=[("Bob", BOB)]))
+
+    def account(ident: str, owner: str) -> dict[str, object]:
+        return {"id": ident, "provider": "gmail", "owner": owner, "backfill_days": 3650,
+                "auth": {"service_account_file": str(key_file)},
+                "endpoints": endpoints(standin),
+                "transport": {"max_retries": 2, "base_backoff": 0.02, "max_backoff": 0.1}}
+
+    settings = Settings.model_validate({
+        "state_dir": str(tmp_path),
+        "organization": {"internal_domains": ["ourco.example"]},
+        "accounts": [account("gmail-rita", REP), account("gmail-bob", BOB)]})
+    db = Database(f"sqlite:///{tmp_path / 'syncd.db'}")
+    db.migrate()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(f"name,emails,company_domain\nZoë Ørsted,{ZOE},acme.example\n")
+    import_contacts(db, contacts)
+    engine = SyncEngine(db, settings)
+    try:
+        for acc in settings.accounts:
+            result = engine.sync_account(acc)
+            assert result.ok, result.to_dict()
+        assert stored(db) == {
+            message_id(1): {("gmail-rita", "INBOX"), ("gmail-bob", "INBOX")},
+            message_id(2): {("gmail-bob", "INBOX")}}
+        # an incremental pass of both accounts adds nothing
+        for acc in settings.accounts:
+            assert engine.sync_account(acc).items == 0
+        assert len(stored(db)) == 2
+    finally:
+        db.dispose()
+
+
+def stored(db: Database) -> dict[str, set[tuple[str, str | None]]]:
+    """Interactions by dedupe key (the Message-ID for mail), with their sources."""
+    out: dict[str, set[tuple[str, str | None]]] = {}
+    with db.session(write=False) as s:
+        for key, account, folder in s.execute(
+                select(Interaction.dedupe_key, Source.account_id, Source.folder)
+                .join(Source, Source.interaction_id == Interaction.id)):
+            out.setdefault(key, set()).add((account, folder))
+    return out

@@ -130,24 +130,49 @@ def _listing(folder: MaildirFolder, seen: SeenSet
     return sorted(pending.values()), still_there
 
 
-def _read(folder: MaildirFolder, sub: str, name: str) -> tuple[bytes, str, float] | None:
-    """The file's bytes, its current name and mtime; follows a concurrent rename."""
-    path = folder.path / sub / name
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(), name, os.fstat(fh.fileno()).st_mtime
-    except FileNotFoundError:
-        pass
-    key = message_key(name)
-    for other in ("cur", "new"):  # moved new/ → cur/ or re-flagged since the listing
+class _Reader:
+    """Reads listed files, following renames that happened since the listing.
+
+    A mail client marking messages read while we sync moves many files from
+    new/ to cur/: the first miss relists the folder once into a key → path
+    map, and later misses look there (relisting again only if that is stale
+    too), so a bulk move costs one extra listing, not one per message.
+    """
+
+    def __init__(self, folder: MaildirFolder) -> None:
+        self.folder = folder
+        self._moved: dict[str, tuple[str, str]] | None = None
+
+    def _relist(self) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        for sub in ("new", "cur"):
+            try:
+                names = os.listdir(self.folder.path / sub)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                found.setdefault(message_key(name), (sub, name))
+        return found
+
+    def _open(self, sub: str, name: str) -> tuple[bytes, str, float] | None:
         try:
-            for candidate in os.listdir(folder.path / other):
-                if message_key(candidate) == key:
-                    with open(folder.path / other / candidate, "rb") as fh:
-                        return fh.read(), candidate, os.fstat(fh.fileno()).st_mtime
+            with open(self.folder.path / sub / name, "rb") as fh:
+                return fh.read(), name, os.fstat(fh.fileno()).st_mtime
         except FileNotFoundError:
-            continue
-    return None  # deleted since the listing
+            return None
+
+    def read(self, key: str, sub: str, name: str) -> tuple[bytes, str, float] | None:
+        """(bytes, current file name, mtime), or None if the message is gone."""
+        found = self._open(sub, name)
+        if found is not None:
+            return found
+        if self._moved is not None:  # the map of an earlier relisting may already know
+            where = self._moved.get(key)
+            if where is not None and (found := self._open(*where)) is not None:
+                return found
+        self._moved = self._relist()
+        where = self._moved.get(key)
+        return self._open(*where) if where is not None else None
 
 
 def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
@@ -168,8 +193,9 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
             "new": settled(new_mtime) if final and new_mtime is not None else None,
         }
 
+    reader = _Reader(folder)
     for index, (key, sub, name) in enumerate(pending):
-        found = _read(folder, sub, name)
+        found = reader.read(key, sub, name)
         if found is None:
             continue
         raw, current_name, mtime = found

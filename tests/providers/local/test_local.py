@@ -377,3 +377,17 @@ def test_quarantine_excerpt_respects_metadata_privacy() -> None:
     raw = b"X-A: 1\r\nsubject: secret\r\n deal\r\nX-B: \x00 2\r\n\r\nbody text"
     assert header_excerpt(raw, "metadata") == "X-A: 1\nX-B: ? 2"
     assert "secret" in header_excerpt(raw, "subject") and "body" not in header_excerpt(raw)
+
+
+def test_files_moved_during_a_pass_are_still_read(local_backend: LocalBackend) -> None:
+    for n in range(1, 26):
+        local_backend.add_message(make_message(n))
+    pages = local_backend.provider().sync({})
+    first = next(pages)  # listed all 25, read 10; now a mail client marks everything read
+    new, cur = local_backend.root / "Maildir" / "new", local_backend.root / "Maildir" / "cur"
+    for path in list(new.iterdir()):
+        os.rename(path, cur / f"{path.name}:2,S")
+    rest = [m for p in pages for m in p.items]
+    assert len(first.items) == 10 and len(rest) == 15
+    assert {m.message_id for m in [*first.items, *rest]} == {message_id(n) for n in range(1, 26)}
+    assert all(m.tags == ("\\Seen",) for m in rest)

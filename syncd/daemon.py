@@ -55,7 +55,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncd.config.model import Account, Settings
 from syncd.errors import SyncdError, describe
 from syncd.health import HealthServer, Response, utc_iso
-from syncd.logs import get_logger
+from syncd.logs import get_logger, redact_value
 
 log = get_logger(__name__)
 
@@ -289,6 +289,11 @@ class Daemon:
             else:
                 failed = pass_failed(result)
                 outcome = "failed" if failed else "ok"
+                counts = result.to_dict() if hasattr(result, "to_dict") else {}
+                log.info("pass finished", outcome=outcome, **{
+                    k: counts[k] for k in ("items", "created", "updated", "skipped",
+                                           "quarantined", "pages", "duration_s", "stopped")
+                    if k in counts})
             runtime.passes += 1
             runtime.failed_passes += int(failed)
             runtime.last_finished_at = self._clock()
@@ -360,4 +365,6 @@ def status_document(stored: Iterable[dict[str, Any]],
     doc: dict[str, Any] = {"generated_at": utc_iso(generated_at)}
     doc.update(extra or {})
     doc["accounts"] = accounts
-    return doc
+    # error messages are built without secrets; mask anything that slipped through anyway
+    redacted: dict[str, Any] = redact_value(doc)
+    return redacted

@@ -294,3 +294,36 @@ def test_jobs_follow_the_accounts_and_reauth_accounts_are_skipped(
         daemon.shutdown()
     assert not daemon.alive()
     assert daemon.runtime["rita-local"].state == "stopped"
+
+
+def test_status_over_http_masks_secrets_and_healthz_turns_red_when_stopping(
+        tmp_path: Path, engine_for: Callable[[Path], tuple[Any, SyncEngine]]) -> None:
+    config = write_config(tmp_path, messages=1)
+    settings, engine = engine_for(config)
+    engine.register_accounts()
+    with engine.db.session() as s:  # an error message that (wrongly) carries a credential
+        row = s.get(Account, "rita-local")
+        assert row is not None
+        row.last_error_code = "auth"
+        row.last_error_message = "login refused for https://rita:hunter2secret@mail.example/"
+        row.last_error_at = row.updated_at
+    from syncd.store.queries import account_statuses
+
+    daemon = Daemon(settings, engine,
+                    statuses=lambda: [a.to_dict() for a in account_statuses(engine.db)])
+    daemon.start()
+    try:
+        assert daemon.health is not None
+        base = daemon.health.url
+        status, doc = get_json(base + "/status")
+        assert status == 200
+        [account] = doc["accounts"]
+        assert "hunter2secret" not in json.dumps(doc)
+        assert account["last_error"]["message"] == \
+            "login refused for https://rita:**********@mail.example/"
+        assert get_json(base + "/healthz")[0] == 200
+        daemon.request_stop("test")
+        status, health = get_json(base + "/healthz")
+        assert status == 503 and health["stopping"] is True and health["status"] == "down"
+    finally:
+        daemon.shutdown()

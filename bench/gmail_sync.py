@@ -11,7 +11,7 @@ messages.get). We report
 * the same ratio without the server's initial one-second burst allowance,
 * the number of 429 answers (target 0).
 
-Usage: ``python -m bench.gmail_sync [--messages N] [--latency-ms LO HI] [--rate R]``.
+Usage: ``python bench/gmail_sync.py [--messages N] [--latency-ms LO HI] [--rate R]``.
 20,000 messages is ~100k units, i.e. ~7 minutes at the limit: run it in the
 background; the default is 2,000 (~45 s).
 """
@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `make bench` runs the file
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

@@ -16,11 +16,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -68,14 +66,18 @@ def _text(value: str) -> str:
 
 
 def _snippet(raw: bytes) -> str:
+    """Gmail's snippet: the start of the first text/plain part, whitespace squeezed."""
+    text = ""
     try:
-        msg = message_from_bytes(raw, policy=default_policy)
-        assert isinstance(msg, EmailMessage)
-        body = msg.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-    except Exception:  # a stand-in must serve broken mail too
+        for part in BytesParser(policy=compat32).parsebytes(raw).walk():
+            if part.get_content_type() == "text/plain":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+                break
+    except (LookupError, ValueError):  # a stand-in must serve broken mail too
         text = ""
-    return " ".join(str(text).split())[:160]
+    return " ".join(text.split())[:160]
 
 
 @dataclass

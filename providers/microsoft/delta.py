@@ -1,4 +1,4 @@
-"""Walking a Graph delta chain, one page ahead.
+"""Walking a Graph delta chain with the next pages already on their way.
 
 A delta round is a chain of pages: each page carries either an
 ``@odata.nextLink`` (more pages) or, on the last one, an
@@ -7,23 +7,29 @@ nextLink as the cursor of every page but the last and the deltaLink only
 with the last page, so a crash mid-chain resumes at the next page and a
 crash inside a page redoes that page.
 
-The next page is requested in a helper thread as soon as the current one
-has arrived, so its network round trip overlaps with normalizing and
-storing the current page; with pages taking longer to fetch than to
-process, throughput approaches page size / latency. At most one page is
-ever buffered. An error fetching page *k+1* surfaces only after page *k*
-was handed out (and its cursor committed by the caller).
+Since page *k+1*'s link is only known once page *k* has arrived, a round is
+one round trip per page at best. A helper thread walks the chain on its
+own and hands pages over through a queue of :data:`AHEAD` pages, so the
+round trips never wait for the consumer (normalizing, storing); memory
+stays bounded by ``AHEAD`` + 1 pages. An error fetching a page is handed
+over in its place, i.e. only after every earlier page was given out (and
+its cursor committed by the caller). Closing the generator early stops the
+helper after its current request.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from providers.microsoft.graph_http import GraphClient
 from syncd.errors import SyncdError
+
+#: pages fetched ahead of the consumer
+AHEAD = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +59,43 @@ def walk(client: GraphClient, url: str, *, params: Mapping[str, str] | None = No
     ``params`` go on the first request only (Graph bakes them into the
     links it returns); ``headers`` (Prefer) go on every request.
     """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-delta")
-    pending: Future[dict[str, Any]] | None = None
-    try:
-        page = _page(client.get(url, params=params, headers=headers, resource=resource),
-                     resource)
-        while True:
-            if page.next_link:
-                pending = pool.submit(client.get, page.next_link, headers=headers,
-                                      resource=resource)
-            yield page
-            if pending is None:
+    handoff: queue.Queue[DeltaPage | BaseException] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def put(entry: DeltaPage | BaseException) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        link: str | None = url
+        first = True
+        while link and not stop.is_set():
+            try:
+                page = _page(client.get(link, params=params if first else None,
+                                        headers=headers, resource=resource), resource)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
                 return
-            page = _page(pending.result(), resource)
-            pending = None
+            first = False
+            if not put(page):
+                return
+            link = page.next_link
+
+    worker = threading.Thread(target=produce, name=f"graph-delta-{resource}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            entry = handoff.get()
+            if isinstance(entry, BaseException):
+                raise entry
+            yield entry
+            if entry.last:
+                return
     finally:
-        if pending is not None:
-            pending.cancel()
-        pool.shutdown(wait=True)
+        stop.set()
+        worker.join()

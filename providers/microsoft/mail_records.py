@@ -19,8 +19,6 @@ that block too.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.parser import HeaderParser
-from email.policy import compat32
 from typing import Any
 
 from providers.base import Address, Automation, Message, synthesize_message_id
@@ -91,11 +89,39 @@ def _transport_headers(item: dict[str, Any]) -> str | None:
     return None
 
 
-def _header(block: Any, name: str) -> str | None:
-    value = block.get(name) if block is not None else None
-    if value is None:
-        return None
-    return decode_header_value(value) or None
+#: the header fields read from the transport block (lower-case)
+WANTED_HEADERS = frozenset({"in-reply-to", "references", "list-id", "list-unsubscribe",
+                            "auto-submitted", "precedence"})
+
+
+def header_fields(block: str) -> dict[str, str]:
+    """The first occurrence of each wanted field of a header block, unfolded.
+
+    A small scanner instead of the email package: it runs for every message
+    of every page, and only six fields matter.
+    """
+    found: dict[str, str] = {}
+    current: str | None = None
+    for line in block.splitlines():
+        if not line.strip():
+            if current is None and not found:
+                continue
+            break  # end of the header section
+        if line[0] in " \t":
+            if current is not None:
+                found[current] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        key = name.strip().lower()
+        current = key if colon and key in WANTED_HEADERS and key not in found else None
+        if current is not None:
+            found[current] = value.strip()
+    return found
+
+
+def _header(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name)
+    return (decode_header_value(value) or None) if value else None
 
 
 def to_message(item: dict[str, Any], *, folder: str, privacy: str) -> Message:
@@ -115,7 +141,7 @@ def to_message(item: dict[str, Any], *, folder: str, privacy: str) -> Message:
     subject = subject if isinstance(subject, str) else None
 
     raw_headers = _transport_headers(item)
-    block = HeaderParser(policy=compat32).parsestr(raw_headers) if raw_headers else None
+    block = header_fields(raw_headers) if raw_headers else {}
 
     message_id = normalize_message_id(item.get("internetMessageId"))
     if message_id is None:
@@ -143,13 +169,13 @@ def to_message(item: dict[str, Any], *, folder: str, privacy: str) -> Message:
         folder=folder,
         tags=tuple(str(c) for c in categories) if isinstance(categories, list) else (),
         thread_hint=str(item["conversationId"]) if item.get("conversationId") else None,
-        in_reply_to=normalize_message_id(_header(block, "In-Reply-To")),
-        references=parse_references(_header(block, "References")),
+        in_reply_to=normalize_message_id(_header(block, "in-reply-to")),
+        references=parse_references(_header(block, "references")),
         automation=Automation(
-            list_id=_header(block, "List-Id"),
-            list_unsubscribe=_header(block, "List-Unsubscribe"),
-            auto_submitted=_header(block, "Auto-Submitted"),
-            precedence=_header(block, "Precedence"),
+            list_id=_header(block, "list-id"),
+            list_unsubscribe=_header(block, "list-unsubscribe"),
+            auto_submitted=_header(block, "auto-submitted"),
+            precedence=_header(block, "precedence"),
         ),
         snippet=snippet,
         body=body,

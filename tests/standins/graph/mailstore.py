@@ -12,7 +12,6 @@ back as ``{"id", "@removed": {"reason": "deleted"}}`` in later rounds.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 import threading
@@ -102,6 +101,7 @@ class MailStore:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.mailboxes: dict[str, Mailbox] = {}
+        self._rounds: dict[tuple[Any, ...], list[str]] = {}
 
     def mailbox(self, name: str) -> Mailbox:
         key = name.lower()
@@ -166,14 +166,22 @@ class MailStore:
         with self.lock:
             box = self.mailbox(state["mb"])
             since, upto = int(state["since"]), int(state["upto"])
-            recs = sorted((r for r in box.records.values()
-                           if r.folder == state["f"] and since < r.seq <= upto),
-                          key=lambda r: r.seq)
-            if since == 0:
-                recs = [r for r in recs if not r.removed and _matches(state["flt"], r.item)]
-            chunk = recs[state["off"]: state["off"] + size]
-            out = [_project(r, state) for r in chunk]
-            more = state["off"] + size < len(recs)
+            key = (box.name, state["f"], since, upto, state["flt"], box.epoch)
+            ids = self._rounds.get(key)
+            if ids is None:  # the round's snapshot, computed once, not per page
+                recs = sorted((r for r in box.records.values()
+                               if r.folder == state["f"] and since < r.seq <= upto),
+                              key=lambda r: r.seq)
+                if since == 0:
+                    recs = [r for r in recs if not r.removed and _matches(state["flt"], r.item)]
+                ids = [str(r.item["id"]) for r in recs]
+                if len(self._rounds) > 64:
+                    self._rounds.clear()
+                self._rounds[key] = ids
+            # a record changed after the snapshot belongs to the next round
+            chunk = [box.records[i] for i in ids[state["off"]: state["off"] + size]]
+            out = [_project(r, state) for r in chunk if r.seq <= upto]
+            more = state["off"] + size < len(ids)
             next_state = {**state, "off": state["off"] + size} if more else None
             delta_state = {**state, "since": upto, "upto": upto, "off": 0}
             return out, next_state, delta_state
@@ -203,11 +211,12 @@ def _project(rec: Record, state: dict[str, Any]) -> dict[str, Any]:
                            "@odata.etag": item["@odata.etag"], "id": item["id"]}
     selected = [s.strip() for s in state["sel"].split(",") if s.strip()] or [
         k for k in item if not k.startswith("@") and k != "singleValueExtendedProperties"]
+    # shallow: records are replaced, never mutated, and replies are encoded at once
     for name in selected:
         if name in item:
-            out[name] = copy.deepcopy(item[name])
+            out[name] = item[name]
     if TRANSPORT_HEADERS.lower() in state["exp"].lower():
         props = item.get("singleValueExtendedProperties")
         if props:
-            out["singleValueExtendedProperties"] = copy.deepcopy(props)
+            out["singleValueExtendedProperties"] = props
     return out

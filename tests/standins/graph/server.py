@@ -268,33 +268,42 @@ class GraphStandIn:
             self._in_flight[mailbox] = self._in_flight.get(mailbox, 0) + 1
             self._max_in_flight[mailbox] = max(self._max_in_flight.get(mailbox, 0),
                                                self._in_flight[mailbox])
+        started = time.monotonic()
         try:
-            if self.latency:
-                time.sleep(self.latency)
-            fault = self._take_fault(mailbox)
-            if fault is not None:
-                if fault.kind == "slow":
-                    time.sleep(fault.delay)
-                elif fault.kind == "drop":
-                    self._record(mailbox, path, (0, {}, b""))
-                    return "drop"
-                else:
-                    headers = {"Content-Type": "application/json"}
-                    if fault.retry_after is not None:
-                        headers["Retry-After"] = f"{fault.retry_after:g}"
-                    code = "TooManyRequests" if fault.status == 429 else "ServiceUnavailable"
-                    _, _, payload = _graph_error(fault.status, code)
-                    return self._record(mailbox, path, (fault.status, headers, payload))
-            limited = self._rate_limited(mailbox)
-            if limited is not None:
-                return self._record(mailbox, path, limited)
-            reply = self._route(method, mailbox, parts[0] if parts[0] == "me" else
-                                f"users/{parts[1]}", rest, query, handler.headers.get("Prefer"),
-                                base)
-            return self._record(mailbox, path, reply)
+            return self._answer(mailbox, method, path, parts, rest, query, handler, base)
         finally:
+            # ``latency`` is the service time of every Graph reply: the
+            # stand-in's own work counts towards it, the rest is slept
+            remaining = self.latency - (time.monotonic() - started)
+            if remaining > 0:
+                time.sleep(remaining)
             with self._lock:
                 self._in_flight[mailbox] -= 1
+
+    def _answer(self, mailbox: str, method: str, path: str, parts: list[str], rest: list[str],
+                query: dict[str, str], handler: BaseHTTPRequestHandler, base: str
+                ) -> Reply | str:
+        fault = self._take_fault(mailbox)
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "drop":
+                self._record(mailbox, path, (0, {}, b""))
+                return "drop"
+            else:
+                headers = {"Content-Type": "application/json"}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                code = "TooManyRequests" if fault.status == 429 else "ServiceUnavailable"
+                _, _, payload = _graph_error(fault.status, code)
+                return self._record(mailbox, path, (fault.status, headers, payload))
+        limited = self._rate_limited(mailbox)
+        if limited is not None:
+            return self._record(mailbox, path, limited)
+        reply = self._route(method, mailbox, parts[0] if parts[0] == "me" else
+                            f"users/{parts[1]}", rest, query, handler.headers.get("Prefer"),
+                            base)
+        return self._record(mailbox, path, reply)
 
     def _record(self, mailbox: str, path: str, reply: Reply) -> Reply:
         query = self._query.value if hasattr(self._query, "value") else ""

@@ -244,8 +244,10 @@ class CaldavProvider(Provider):
         return items, quarantined
 
     def _quarantine(self, obj: CalendarObject, exc: BadItem) -> Quarantined:
+        data = obj.data or ""
+        start = max(data.find("BEGIN:VEVENT"), 0)  # skip VTIMEZONE noise
         return Quarantined(provider_id=exc.provider_id or obj.href, kind="event",
-                           reason=exc.reason, excerpt=(obj.data or "")[:_EXCERPT])
+                           reason=exc.reason, excerpt=data[start:start + _EXCERPT])
 
     def _private(self, event: Event) -> Event:
         if self._context.privacy == "metadata":

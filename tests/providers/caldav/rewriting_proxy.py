@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+# accept-encoding: bodies must come back uncompressed to be rewritten
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
+        "accept-encoding"}
 
 
 class RewritingProxy:

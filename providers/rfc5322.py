@@ -528,8 +528,8 @@ def parse_message(
 
     ``fallback_date`` (INTERNALDATE, file mtime) is used when the Date header
     is missing or unparseable; without either the message is a
-    :class:`BadItem`. ``size`` defaults to ``len(raw)`` only for full messages
-    a caller passes explicitly; ``None`` stays ``None``.
+    :class:`BadItem`. ``size`` (RFC822.SIZE, file size) is passed through as
+    given: header-only bytes say nothing about the message's size.
     """
     try:
         return _parse(raw, provider_id=provider_id, folder=folder, privacy=privacy,

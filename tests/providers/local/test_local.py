@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers import create_provider
 from providers.base import Cursor, Deletion, Provider, ProviderContext
@@ -391,3 +393,28 @@ def test_files_moved_during_a_pass_are_still_read(local_backend: LocalBackend) -
     assert len(first.items) == 10 and len(rest) == 15
     assert {m.message_id for m in [*first.items, *rest]} == {message_id(n) for n in range(1, 26)}
     assert all(m.tags == ("\\Seen",) for m in rest)
+
+
+body_lines = st.lists(st.sampled_from(
+    ["", "hello", "From here on", ">From quoted", ">>From deeper", "From a@b Mon Nov  2 "
+     "09:00:00 2026", "  indented", "Ünïcode"]), max_size=8)
+
+
+@given(st.lists(body_lines, min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_mbox_split_inverts_mboxrd_escaping(bodies: list[list[str]]) -> None:
+    import io
+    import re as regex
+
+    from providers.local.mbox import split_messages
+
+    written = b""
+    expected: list[bytes] = []
+    for n, lines in enumerate(bodies):
+        message = f"From: a@x.example\nSubject: {n}\n\n" + "".join(f"{ln}\n" for ln in lines)
+        raw = message.encode()
+        expected.append(raw)
+        escaped = regex.sub(rb"(?m)^(>*From )", rb">\1", raw)
+        written += b"From a@x.example Mon Nov  2 09:00:00 2026\n" + escaped + b"\n"
+    got = [raw for _, _, _, raw in split_messages(io.BytesIO(written), 0)]
+    assert got == expected

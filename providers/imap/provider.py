@@ -119,6 +119,9 @@ class ImapProvider(Provider):
     def close(self) -> None:
         self._drop()
 
+    def __enter__(self) -> ImapProvider:
+        return self
+
     def _backoff(self, attempt: int, exc: BaseException) -> None:
         if attempt > self.max_reconnects:
             raise TransientError(

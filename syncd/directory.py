@@ -78,8 +78,8 @@ def import_companies(
             try:
                 with s.begin_nested():
                     outcome, domains = _import_company(s, row, present, policy)
-            except ImportRowError as exc:
-                report.errors.append(ImportRowError(line, exc.message))
+            except _BadRow as exc:
+                report.errors.append(ImportRowError(line, str(exc)))
                 continue
             _count(report, outcome)
             domains_seen.update(domains)
@@ -100,8 +100,8 @@ def import_contacts(
             try:
                 with s.begin_nested():
                     outcome, contact_id, addresses = _import_contact(s, row, present, policy)
-            except ImportRowError as exc:
-                report.errors.append(ImportRowError(line, exc.message))
+            except _BadRow as exc:
+                report.errors.append(ImportRowError(line, str(exc)))
                 continue
             _count(report, outcome)
             addresses_seen.update(addresses)
@@ -111,6 +111,11 @@ def import_contacts(
 
 
 # ---------------------------------------------------------------------- reading
+
+
+class _BadRow(ValueError):
+    """What is wrong with one row; the caller adds the line number."""
+
 
 
 def _rows(path: Path, required: tuple[str, ...],
@@ -166,27 +171,27 @@ def _import_company(s: Session, row: dict[str, str], present: set[str],
                     policy: Policy) -> tuple[str, list[str]]:
     name = row.get("name", "")
     if not name:
-        raise ImportRowError(0, "name is empty")
+        raise _BadRow("name is empty")
     domains: list[str] = []
     for raw in _split(row.get("domains", "")):
         domain = canonical_domain(raw.lstrip("@"))
         if domain is None or "." not in domain:
-            raise ImportRowError(0, f"domains: {raw!r} is not a domain")
+            raise _BadRow(f"domains: {raw!r} is not a domain")
         if is_free_mail(domain, policy):
-            raise ImportRowError(0, f"domains: {raw!r} is a free-mail domain and cannot "
+            raise _BadRow(f"domains: {raw!r} is a free-mail domain and cannot "
                                     "identify a company")
         domains.append(domain)
     if not domains:
-        raise ImportRowError(0, "domains is empty; give at least one (e.g. acme.com)")
+        raise _BadRow("domains is empty; give at least one (e.g. acme.com)")
     owner_given, owner = _optional(row, present, "owner")
     if owner is not None and canonical_address(owner, policy) is None:
-        raise ImportRowError(0, f"owner: {owner!r} is not an email address")
+        raise _BadRow(f"owner: {owner!r} is not an email address")
     owners = {d: c for d, c in s.execute(
         select(CompanyDomain.domain, CompanyDomain.company_id)
         .where(CompanyDomain.domain.in_(domains)))}
     company_ids = sorted(set(owners.values()))
     if len(company_ids) > 1:
-        raise ImportRowError(0, f"domains belong to different companies "
+        raise _BadRow(f"domains belong to different companies "
                                 f"({', '.join(map(str, company_ids))}); merge them first")
     values: dict[str, Any] = {"name": name}
     tier_given, tier = _optional(row, present, "tier")
@@ -203,7 +208,7 @@ def _import_company(s: Session, row: dict[str, str], present: set[str],
         changed = _assign(company, values)
         outcome = "updated" if changed else "unchanged"
     else:
-        company = Company(tags=[], created_at=now, updated_at=now, **values)
+        company = Company(created_at=now, updated_at=now, **{"tags": [], **values})
         s.add(company)
         s.flush()
         outcome = "created"
@@ -227,10 +232,10 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
     for raw in _split(row.get("emails", "")):
         address = canonical_address(raw, policy)
         if address is None:
-            raise ImportRowError(0, f"emails: {raw!r} is not an email address")
+            raise _BadRow(f"emails: {raw!r} is not an email address")
         emails.setdefault(address, raw)
     if not emails:
-        raise ImportRowError(0, "emails is empty; give at least one address")
+        raise _BadRow("emails is empty; give at least one address")
     values: dict[str, Any] = {}
     for column in ("name", "title"):
         given, value = _optional(row, present, column)
@@ -244,7 +249,7 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
     owners = sorted(set(s.scalars(select(ContactEmail.contact_id)
                                   .where(ContactEmail.address.in_(list(emails))))))
     if len(owners) > 1:
-        raise ImportRowError(0, f"emails belong to different contacts "
+        raise _BadRow(f"emails belong to different contacts "
                                 f"({', '.join(map(str, owners))}); merge them first")
     now = utcnow()
     if owners:
@@ -254,7 +259,7 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
         known = set(s.scalars(select(ContactEmail.address)
                               .where(ContactEmail.contact_id == contact.id)))
     else:
-        contact = Contact(tags=[], created_at=now, updated_at=now, **values)
+        contact = Contact(created_at=now, updated_at=now, **{"tags": [], **values})
         s.add(contact)
         s.flush()
         outcome, known = "created", set()
@@ -272,12 +277,12 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
 def _company_for(s: Session, value: str) -> int:
     domain = canonical_domain(value.strip().lstrip("@").rpartition("@")[2])
     if domain is None:
-        raise ImportRowError(0, f"company_domain: {value!r} is not a domain")
+        raise _BadRow(f"company_domain: {value!r} is not a domain")
     found = s.execute(
         select(CompanyDomain.domain, CompanyDomain.company_id)
         .where(CompanyDomain.domain.in_(domain_suffixes(domain)))
     ).all()
     if not found:
-        raise ImportRowError(0, f"company_domain: no company owns {domain!r}; "
+        raise _BadRow(f"company_domain: no company owns {domain!r}; "
                                 "import companies first")
     return max(found, key=lambda r: len(r[0]))[1]

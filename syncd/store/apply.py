@@ -203,7 +203,10 @@ class _PageWriter:
                 continue
             if self._merge(row, rec, current):
                 changed.add(row.id)
-            if rec.kind == "email":
+            if rec.kind == "email" and rec.dedupe_key not in thread_keys:
+                if row.thread_id is not None:
+                    self.result.touched_threads.add(row.thread_id)
+            elif rec.kind == "email":
                 thread = threads[thread_keys[rec.dedupe_key]]
                 if row.thread_id != thread.id:
                     if row.thread_id is not None:
@@ -398,17 +401,29 @@ class _PageWriter:
                 .where(Interaction.dedupe_key.in_(batch))
             )
             parent_keys.update({k: t for k, t in self.s.execute(stmt)})
-        out: dict[str, str] = {}
+        # per message, the copy with the strongest evidence decides: References
+        # root > In-Reply-To > nothing; a copy without threading headers never
+        # moves a message that already has a thread
+        best: dict[str, tuple[int, InteractionRecord]] = {}
         for rec in records:
-            if rec.kind != "email" or rec.dedupe_key in out:
+            if rec.kind != "email":
                 continue
+            strength = 2 if rec.thread_root else 1 if rec.in_reply_to else 0
+            row = rows.get(rec.dedupe_key)
+            if strength == 0 and row is not None and row.thread_id is not None:
+                continue
+            if rec.dedupe_key not in best or strength > best[rec.dedupe_key][0]:
+                best[rec.dedupe_key] = (strength, rec)
+        out: dict[str, str] = {}
+        for dedupe_key, (_, rec) in best.items():
             if rec.thread_root:
                 key = rec.thread_root
             elif rec.in_reply_to:
-                key = out.get(rec.in_reply_to) or parent_keys.get(rec.in_reply_to, rec.in_reply_to)
+                parent = rec.in_reply_to
+                key = out.get(parent) or parent_keys.get(parent, parent)
             else:
-                key = rec.dedupe_key
-            out[rec.dedupe_key] = key
+                key = dedupe_key
+            out[dedupe_key] = key
         return out
 
     def _lock_threads(self, records: Sequence[InteractionRecord],

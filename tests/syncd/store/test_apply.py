@@ -201,7 +201,8 @@ def test_cursor_is_saved_with_the_page(database: Database) -> None:
     apply(database, Page("Sent", [], cursor={"uid": 7}))
     apply(database, Page("INBOX", [message(2)], cursor={"uid": 2}))
     with database.session(write=False) as s:
-        cursors = dict(s.execute(select(SyncCursor.resource, SyncCursor.cursor)).all())
+        cursors: dict[str, object] = dict(
+            s.execute(select(SyncCursor.resource, SyncCursor.cursor)).tuples().all())
     assert cursors == {"INBOX": {"uid": 2}, "Sent": {"uid": 7}}
 
 

@@ -87,7 +87,8 @@ def test_contact_whose_addresses_belong_to_two_contacts_is_refused(
     database: Database, tmp_path: Path
 ) -> None:
     import_contacts(database, write(tmp_path / "a.csv", "emails\na@x.example\nb@x.example\n"))
-    report = import_contacts(database, write(tmp_path / "b.csv", "emails\na@x.example;b@x.example\n"))
+    both = write(tmp_path / "b.csv", "emails\na@x.example;b@x.example\n")
+    report = import_contacts(database, both)
     assert [e.line for e in report.errors] == [2]
     assert "different contacts" in report.errors[0].message
 

@@ -44,7 +44,7 @@ def test_contact_timeline_covers_every_address_newest_first(database: Database,
     assert reply.thread == entries[2].thread == "msg-1@mail.example"
     doc = json.loads(json.dumps([e.to_dict() for e in entries]))
     assert doc[1]["occurred_at"].endswith("Z")
-    ann = [p for p in doc[1]["participants"] if p["address"] == "ann@acme.example"][0]
+    ann = next(p for p in doc[1]["participants"] if p["address"] == "ann@acme.example")
     assert (ann["contact_name"], ann["company_name"], ann["match"]) == ("Ann", "Acme", "contact")
 
 

@@ -5,7 +5,8 @@ Cursor (JSON, one per calendar URL)::
     {"v": 1,
      "token": "<RFC 6578 sync token>",
      "window": ["2026-08-04T00:00:00Z", "2027-05-02T00:00:00Z"],
-     "seen": {"<href>": ["<uid>#2026-11-02T09:00:00Z", "<uid>#2026-11-09T09:00:00Z"]}}
+     "seen": {"<href>": ["<uid>#2026-11-02T09:00:00Z", "<uid>#2026-11-09T09:00:00Z"]},
+     "singles": {"<href>": "2026-11-04T10:00:00Z"}}
 
 ``token``
     Taken *before* the listing it accompanies, so a change racing the
@@ -20,9 +21,14 @@ Cursor (JSON, one per calendar URL)::
     it inside the window. When the object changes, ids that
     disappeared from its expansion (a shortened RRULE, a removed override)
     are reported as deletions of those instances: the sync token only names
-    objects, not instances. Non-recurring objects need no entry (the token
-    reports their deletion). Ids older than the window start are pruned, so
+    objects, not instances. Ids older than the window start are pruned, so
     the cursor stays proportional to the window, not to history.
+``singles``
+    Every non-recurring object reported, with its end. When one changes and
+    no longer overlaps the window (a meeting moved to next year), it is
+    still reported with its new time, so the store does not keep the old
+    one; objects never reported stay outside the window. Pruned once they
+    end before the window start.
 
 An unreadable cursor (other version, missing keys) is treated like a
 refused token: :class:`syncd.errors.CursorExpired`, then a full resync.
@@ -83,11 +89,33 @@ class CalendarCursor:
     token: str
     window: Window
     seen: dict[str, list[str]] = field(default_factory=dict)
+    singles: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> Cursor:
         return {"v": VERSION, "token": self.token,
                 "window": [_iso(self.window.start), _iso(self.window.end)],
-                "seen": {href: sorted(keys) for href, keys in sorted(self.seen.items())}}
+                "seen": {href: sorted(keys) for href, keys in sorted(self.seen.items())},
+                "singles": dict(sorted(self.singles.items()))}
+
+    def copy(self, *, token: str, window: Window) -> CalendarCursor:
+        return CalendarCursor(token=token, window=window, seen=dict(self.seen),
+                              singles=dict(self.singles))
+
+    def remember(self, href: str, *, instance_keys: list[str], single_end: datetime | None
+                 ) -> None:
+        """Record what was reported for ``href`` (see ``seen`` and ``singles``)."""
+        if instance_keys:
+            self.seen[href] = sorted(instance_keys)
+        else:
+            self.seen.pop(href, None)
+        if single_end is not None:
+            self.singles[href] = _iso(single_end)
+        else:
+            self.singles.pop(href, None)
+
+    def forget(self, href: str) -> None:
+        self.seen.pop(href, None)
+        self.singles.pop(href, None)
 
     @classmethod
     def from_json(cls, resource: str, raw: Cursor) -> CalendarCursor:
@@ -96,16 +124,20 @@ class CalendarCursor:
                 raise ValueError("cursor version")
             start, end = raw["window"]
             seen: Any = raw.get("seen", {})
-            if not isinstance(raw["token"], str) or not isinstance(seen, dict):
+            singles: Any = raw.get("singles", {})
+            if (not isinstance(raw["token"], str) or not isinstance(seen, dict)
+                    or not isinstance(singles, dict)):
                 raise ValueError("cursor shape")
             return cls(token=raw["token"], window=Window(_parse_iso(start), _parse_iso(end)),
-                       seen={str(h): [str(k) for k in keys] for h, keys in seen.items()})
+                       seen={str(h): [str(k) for k in keys] for h, keys in seen.items()},
+                       singles={str(h): _iso(_parse_iso(str(e))) for h, e in singles.items()})
         except (KeyError, TypeError, ValueError):
             raise CursorExpired(resource, f"unreadable cursor for {resource!r}; "
                                 "full resync needed") from None
 
     def forget_before(self, start: datetime) -> None:
-        """Drop instance keys that fell out of the window's past edge."""
+        """Drop what fell out of the window's past edge."""
+        self.singles = {h: end for h, end in self.singles.items() if _parse_iso(end) > start}
         for href in list(self.seen):
             keys = [k for k in self.seen[href] if (t := key_time(k)) is None or t >= start]
             if keys:

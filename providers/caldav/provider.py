@@ -19,6 +19,8 @@ incremental (cursor)
     2. deleted hrefs → ``Deletion(href)``;
     3. changed hrefs → calendar-multiget in chunks → events; instances that
        vanished from a changed series → ``Deletion(<instance provider id>)``;
+       a meeting moved out of the window is still reported, with its new
+       time (see :mod:`.objects`);
     4. if the window moved (it is whole UTC days, so at most once a day, or
        when ``past_days``/``future_days`` change), the newly uncovered slices
        are listed with calendar-query and their objects re-expanded over the
@@ -41,6 +43,14 @@ STATUS:CANCELLED and a higher SEQUENCE.
 
 An object the parser cannot read becomes a ``Quarantined`` entry and the
 pass goes on. ``privacy: metadata`` drops titles and locations.
+
+Memory: an initial sync reads the window's objects in one calendar-query
+(bounded by the window, typically a few MB); incremental changes are fetched
+``multiget_size`` at a time. Pages hold at most ``page_size`` items; only the
+last page of a calendar carries its cursor (the ``seen`` map is complete only
+then), so a crash mid-calendar redoes that calendar from the stored cursor.
+A calendar deleted on the server is no longer discovered; its cursor is left
+alone and its events are not marked (not detected).
 """
 
 from __future__ import annotations
@@ -55,24 +65,17 @@ from providers.base import (
     Cursor,
     Deletion,
     Event,
-    Item,
     Page,
     Provider,
     ProviderContext,
-    Quarantined,
 )
-from providers.caldav.cursor import CalendarCursor, Window, key_time
+from providers.caldav.cursor import CalendarCursor, Window
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
-from providers.caldav.exdates import cancelled_instances
-from providers.ical import parse_calendar
-from syncd.errors import BadItem, ConfigError, ConfigIssue
+from providers.caldav.objects import Batch, normalize_object
+from syncd.errors import ConfigError, ConfigIssue
 
 if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
     from providers.caldav.settings import CaldavAccount
-
-_EXCERPT = 200
-
-Batch = tuple[list[Item], list[Quarantined]]
 
 
 def _now(context: ProviderContext) -> datetime:
@@ -157,31 +160,31 @@ class CaldavProvider(Provider):
         token = dav.current_token(info.url)
         objects = dav.objects_in_range(info.url, window.start, window.end)
         cursor = CalendarCursor(token=token, window=window)
-        batches = (self._normalize(obj, info, cursor, previous=None) for obj in objects)
+        batches = (self._normalize(obj, info, cursor, reported_before=False) for obj in objects)
         yield from self._paged(info.url, batches, lambda: cursor.to_json(), always=True)
 
     def _incremental(self, info: CalendarInfo, window: Window,
                      old: CalendarCursor) -> Iterator[Page]:
         dav = self._dav()
         changes = dav.changes_since(info.url, old.token)
-        cursor = CalendarCursor(token=changes.token, window=window, seen=dict(old.seen))
+        cursor = old.copy(token=changes.token, window=window)
         cursor.forget_before(window.start)
         before = old.to_json()
 
         def batches() -> Iterator[Batch]:
             for href in changes.deleted:
-                cursor.seen.pop(href, None)
+                cursor.forget(href)
                 yield [Deletion(provider_id=href, kind="event")], []
             handled = set(changes.changed)
             size = self._account.multiget_size
             for i in range(0, len(changes.changed), size):
                 for obj in dav.objects(info.url, changes.changed[i:i + size]):
-                    yield self._normalize(obj, info, cursor, previous=cursor.seen.get(obj.href))
+                    yield self._normalize(obj, info, cursor, reported_before=True)
             for part in window.uncovered_by(old.window):
                 for obj in dav.objects_in_range(info.url, part.start, part.end):
                     if obj.href not in handled:
                         handled.add(obj.href)
-                        yield self._normalize(obj, info, cursor, previous=None)
+                        yield self._normalize(obj, info, cursor, reported_before=False)
 
         yield from self._paged(info.url, batches(), lambda: cursor.to_json(), always=False,
                                unchanged=lambda: cursor.to_json() == before)
@@ -205,49 +208,10 @@ class CaldavProvider(Provider):
                 or unchanged is None or not unchanged()):
             yield page
 
-    # -- one object ----------------------------------------------------------------------
-
     def _normalize(self, obj: CalendarObject, info: CalendarInfo, cursor: CalendarCursor,
-                   previous: list[str] | None) -> Batch:
-        """Events of one object; vanished instances; the cursor's ``seen`` entry."""
-        if obj.data is None:  # gone between listing and fetch: the next token reports it
-            return [], []
-        window = cursor.window
-        errors: list[BadItem] = []
-        try:
-            events = parse_calendar(obj.data, provider_id_prefix=obj.href,
-                                    window=window.as_tuple(), calendar=info.name or info.url,
-                                    errors=errors)
-        except BadItem as exc:
-            return [], [self._quarantine(obj, exc)]
-        quarantined = [self._quarantine(obj, exc) for exc in errors]
-        if events or errors:
-            known = {e.provider_id for e in events}
-            events += [e for e in cancelled_instances(
-                obj.data, provider_id_prefix=obj.href, window=window.as_tuple(),
-                calendar=info.name or info.url) if e.provider_id not in known]
-        else:
-            # a single meeting moved out of the window: still report where it went
-            events = [e for e in parse_calendar(obj.data, provider_id_prefix=obj.href,
-                                                calendar=info.name or info.url, errors=[])
-                      if e.recurrence_id is None]
-        items: list[Item] = [self._private(e) for e in events]
-        keys = sorted(e.provider_id[len(obj.href) + 1:] for e in events if e.recurrence_id)
-        for key in sorted(set(previous or ()) - set(keys)):
-            moment = key_time(key)
-            if moment is not None and window.contains(moment):
-                items.append(Deletion(provider_id=f"{obj.href}#{key}", kind="event"))
-        if keys:
-            cursor.seen[obj.href] = keys
-        else:
-            cursor.seen.pop(obj.href, None)
-        return items, quarantined
-
-    def _quarantine(self, obj: CalendarObject, exc: BadItem) -> Quarantined:
-        data = obj.data or ""
-        start = max(data.find("BEGIN:VEVENT"), 0)  # skip VTIMEZONE noise
-        return Quarantined(provider_id=exc.provider_id or obj.href, kind="event",
-                           reason=exc.reason, excerpt=data[start:start + _EXCERPT])
+                   *, reported_before: bool) -> Batch:
+        return normalize_object(obj, cursor=cursor, calendar=info.name or info.url,
+                                reported_before=reported_before, privatize=self._private)
 
     def _private(self, event: Event) -> Event:
         if self._context.privacy == "metadata":

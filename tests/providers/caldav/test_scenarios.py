@@ -286,3 +286,57 @@ def test_privacy_metadata_drops_titles(radicale_backend: RadicaleBackend) -> Non
     (ev,) = events(sync_all(backend)[0])
     assert ev.title is None and ev.location is None
     assert ev.start == BASE_TIME
+
+
+def test_meeting_moved_out_of_the_window_is_reported_with_its_new_time(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    spec = EventSpec(uid="moved@test", title="QBR", start=BASE_TIME + timedelta(days=3))
+    backend.add_event(spec)
+    _, cursors = sync_all(backend)
+    # created outside the window: never reported, not even when it changes
+    far = EventSpec(uid="far@test", title="Far", start=BASE_TIME + timedelta(days=400))
+    backend.add_event(far)
+
+    spec.start, spec.sequence = BASE_TIME + timedelta(days=200), 1  # window ends at +61 days
+    backend.add_event(spec)
+    pages, _ = sync_all(backend, cursors)
+    assert [(e.uid, e.start) for e in events(pages)] == [("moved@test", spec.start)]
+    assert deletions(pages) == []
+
+
+def test_spinning_recurrence_rule_is_quarantined_not_expanded(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    backend.add_event(EventSpec(uid="fine@test", title="Fine", start=BASE_TIME))
+    # RFC 5545 forbids INTERVAL=0, Radicale stores it; dateutil would loop forever on it
+    backend.put_ics("spin@test", to_ics(EventSpec(
+        uid="spin@test", title="Spin", start=BASE_TIME, rrule="FREQ=WEEKLY;INTERVAL=0")))
+    pages, cursors = sync_all(backend)
+    assert [e.uid for e in events(pages)] == ["fine@test"]
+    (quarantined,) = [q for p in pages for q in p.quarantined]
+    assert quarantined.provider_id == backend.path("spin@test")
+    assert "INTERVAL=0" in quarantined.reason
+    assert cursors
+
+
+def test_read_timeout_from_config_is_transient() -> None:
+    import socket
+    import time
+
+    from providers.base import ProviderContext
+    from providers.caldav import CaldavProvider
+    from providers.caldav.settings import CaldavAccount
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        account = CaldavAccount.model_validate({
+            "id": "slow", "owner": "rita@ourco.example", "provider": "caldav",
+            "url": f"http://127.0.0.1:{port}/", "username": "u", "password": "p",
+            "timeout": 0.5, "retries": 0})
+        began = time.monotonic()
+        with pytest.raises(TransientError), CaldavProvider(account, ProviderContext()) as provider:
+            list(provider.sync({}))
+        assert time.monotonic() - began < 5

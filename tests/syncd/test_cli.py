@@ -109,16 +109,14 @@ def test_import_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
-def test_python_dash_m_and_console_script(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "syncd", "--version"], capture_output=True,
-                          text=True, timeout=60, env=env)
-    assert proc.returncode == 0 and "syncd" in proc.stdout
+def test_console_script() -> None:
+    # `python -m syncd` is what the daemon and config tests run; this is the installed script
     script = Path(sys.executable).parent / "syncd"
-    if script.exists():  # installed with pip -e (make test does this)
-        proc = subprocess.run([str(script), "--help"], capture_output=True, text=True,
-                              timeout=60, env=env)
-        assert proc.returncode == 0 and "check-config" in proc.stdout
+    if not script.exists():
+        pytest.skip("syncd is not pip-installed in this environment (make test installs it)")
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0 and "check-config" in proc.stdout
 
 
 # ------------------------------------------------------------------ store-backed commands
@@ -228,6 +226,6 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     # the bar's label, its completed count out of the total, as rich draws it
     assert re.search(r"good ━+ 3/3", text), text[-2000:]
     # not a terminal: no progress bar, just the summary
-    plain = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
-    assert plain.returncode == 0 and "sync summary" in plain.stdout
+    plain = invoke(config, "sync", "--once", "--account", "good")
+    assert plain.exit_code == 0 and "sync summary" in plain.stdout
     assert "━" not in plain.stderr and not re.search(r"━ \d+/", plain.stdout)

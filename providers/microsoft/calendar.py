@@ -29,12 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
-from providers.microsoft.calendar_records import INSTANCE_TYPES, to_event
+from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
 from providers.microsoft.common import graph_client, iso_z, now_utc
 from providers.microsoft.delta import walk
 from providers.microsoft.mail_records import graph_time
 from providers.microsoft.settings import OutlookCalendarAccount
-from syncd.errors import BadItem
+from syncd.errors import BadItem, SyncdError
 
 RESOURCE = "calendar"
 CURSOR_VERSION = 1
@@ -104,16 +104,22 @@ class OutlookCalendarProvider(Provider):
             if item_id:
                 page.items.append(Deletion(provider_id=item_id, kind="event"))
             return
-        if item.get("type") == "seriesMaster":
+        if instance_type(item) == "seriesMaster":
             return  # not part of calendarView; instances carry the data
         try:
             series_uid = None
             master = item.get("seriesMasterId")
-            if item.get("type") in INSTANCE_TYPES and isinstance(master, str) and master:
+            if instance_type(item) in INSTANCE_TYPES and isinstance(master, str) and master:
                 series_uid = self._series_uid(master, series)
             page.items.append(to_event(item, privacy=self.privacy, series_uid=series_uid))
         except BadItem as exc:
             page.quarantined.append(Quarantined(item_id or "(no id)", "event", exc.reason,
+                                                _excerpt(item)))
+        except SyncdError:
+            raise  # the series lookup's auth/transient errors are the pass's, not the item's
+        except Exception as exc:  # one bad item never stops the pass
+            page.quarantined.append(Quarantined(item_id or "(no id)", "event",
+                                                f"unreadable item ({type(exc).__name__})",
                                                 _excerpt(item)))
 
 

@@ -62,6 +62,12 @@ def _when(value: object, provider_id: str, what: str) -> datetime:
     return when.replace(tzinfo=UTC)
 
 
+def instance_type(item: dict[str, Any]) -> str:
+    """``type`` of a calendar item (``singleInstance`` if unreadable)."""
+    value = item.get("type")
+    return value if isinstance(value, str) else "singleInstance"
+
+
 def recurrence_key(original_start: datetime, all_day: bool) -> str:
     if all_day:
         return original_start.date().isoformat()
@@ -79,7 +85,7 @@ def to_event(item: dict[str, Any], *, privacy: str, series_uid: str | None = Non
     all_day = bool(item.get("isAllDay"))
     recurrence_id: str | None = None
     uid = item.get("iCalUId")
-    if item.get("type") in INSTANCE_TYPES:
+    if instance_type(item) in INSTANCE_TYPES:
         original = graph_time(item.get("originalStart"))
         if original is None:
             raise BadItem(provider_id, "recurrence instance without originalStart")
@@ -89,14 +95,18 @@ def to_event(item: dict[str, Any], *, privacy: str, series_uid: str | None = Non
         raise BadItem(provider_id, "event without iCalUId")
     level = PRIVACY_ORDER.get(privacy, 1)
     title = item.get("subject") if level >= PRIVACY_ORDER["subject"] else None
-    location = (item.get("location") or {}).get("displayName") if level >= PRIVACY_ORDER[
+    place = item.get("location")
+    location = place.get("displayName") if isinstance(place, dict) and level >= PRIVACY_ORDER[
         "subject"] else None
     attendees = []
-    for raw in item.get("attendees") or ():
+    raw_attendees = item.get("attendees")
+    for raw in raw_attendees if isinstance(raw_attendees, list) else ():
         addr = _address(raw)
         if addr is None:
             continue
-        response = str(((raw.get("status") or {}).get("response")) or "none").lower()
+        status = raw.get("status")
+        response = str((status.get("response") if isinstance(status, dict) else None)
+                       or "none").lower()
         attendees.append(Attendee(address=addr, status=RESPONSES.get(response, "unknown"),
                                   role=ROLES.get(str(raw.get("type") or "").lower())))
     return Event(

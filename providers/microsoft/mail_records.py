@@ -81,7 +81,8 @@ def _addresses(value: object) -> tuple[Address, ...]:
 
 
 def _transport_headers(item: dict[str, Any]) -> str | None:
-    for prop in item.get("singleValueExtendedProperties") or ():
+    props = item.get("singleValueExtendedProperties")
+    for prop in props if isinstance(props, list) else ():
         if (isinstance(prop, dict) and str(prop.get("id", "")).lower()
                 == TRANSPORT_HEADERS_PROP.lower()):
             value = prop.get("value")
@@ -155,7 +156,8 @@ def to_message(item: dict[str, Any], *, folder: str, privacy: str) -> Message:
         preview = item.get("bodyPreview")
         snippet = preview[:SNIPPET_CHARS] if isinstance(preview, str) and preview else None
     if level >= PRIVACY_ORDER["full"]:
-        content = (item.get("body") or {}).get("content")
+        body_part = item.get("body")
+        content = body_part.get("content") if isinstance(body_part, dict) else None
         body = content if isinstance(content, str) and content else None
 
     categories = item.get("categories")

@@ -32,6 +32,8 @@ from syncd.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "syncd_write"
+#: pg_advisory_xact_lock key serializing migrations ("syncd" in ASCII)
+_MIGRATE_LOCK = 0x73796E6364
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -122,6 +124,9 @@ class Database:
 
         config = alembic_config(self)
         with self.errors(), self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                # replicas starting together: one migrates, the others wait
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 

@@ -201,8 +201,7 @@ def test_cursor_is_saved_with_the_page(database: Database) -> None:
     apply(database, Page("Sent", [], cursor={"uid": 7}))
     apply(database, Page("INBOX", [message(2)], cursor={"uid": 2}))
     with database.session(write=False) as s:
-        cursors: dict[str, object] = dict(
-            s.execute(select(SyncCursor.resource, SyncCursor.cursor)).tuples().all())
+        cursors = {r: c for r, c in s.execute(select(SyncCursor.resource, SyncCursor.cursor))}
     assert cursors == {"INBOX": {"uid": 2}, "Sent": {"uid": 7}}
 
 
@@ -211,3 +210,32 @@ def test_big_page_uses_bounded_queries(database: Database) -> None:
     result = apply(database, Page("INBOX", list(items), cursor={"uid": 600}))
     assert result.created == 600
     assert count(database, Participant) == 1200
+
+
+def test_two_accounts_applying_the_same_mail_concurrently(database: Database) -> None:
+    """ON CONFLICT + row locks (PostgreSQL) / BEGIN IMMEDIATE (SQLite): no errors, no dups."""
+    import threading
+
+    ensure_account(database, "acc1")
+    ensure_account(database, "acc2")
+    errors: list[BaseException] = []
+
+    def run(account_id: str) -> None:
+        try:
+            for start in range(0, 60, 10):
+                items = [message(n, pid=f"{account_id}/{n}",
+                                 in_reply_to=f"msg-{n - 1}@mail.example" if n else None)
+                         for n in range(start, start + 10)]
+                apply(database, Page("INBOX", list(items)), account_id=account_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in ("acc1", "acc2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert count(database, Interaction) == 60
+    assert count(database, Source) == 120
+    assert count(database, Participant) == 120

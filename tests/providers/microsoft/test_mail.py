@@ -92,11 +92,13 @@ def test_cursor_holds_next_link_mid_round_and_delta_link_only_on_the_last_page(
     pages = list(provider(standin, folders=["inbox"]).sync({}))
     assert [len(p.items) for p in pages] == [10, 10, 5]
     assert [p.cursor and p.cursor["final"] for p in pages] == [False, False, True]
-    assert "$skiptoken=" in pages[0].cursor["link"]  # type: ignore[index]
-    assert "$deltatoken=" in pages[-1].cursor["link"]  # type: ignore[index]
+    first_cursor, last_cursor = pages[0].cursor, pages[-1].cursor
+    assert first_cursor is not None and last_cursor is not None
+    assert "$skiptoken=" in first_cursor["link"]
+    assert "$deltatoken=" in last_cursor["link"]
 
     # a crash after the first page was committed resumes with the second
-    resumed, cursors = drain(provider(standin, folders=["inbox"]), {"inbox": pages[0].cursor})
+    resumed, cursors = drain(provider(standin, folders=["inbox"]), {"inbox": first_cursor})
     assert sorted(m.message_id for m in messages(resumed)) == [
         message_id(n) for n in range(11, 26)]
     assert cursors["inbox"]["final"] is True

@@ -149,10 +149,10 @@ class Daemon:
     def start(self) -> None:
         self._scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS),
                                 id="syncd:heartbeat", executor="control")
+        if self.health is not None:  # first: a port in use stops us before any work starts
+            self.health.start()
         self.apply_settings(self.settings)
         self._scheduler.start()
-        if self.health is not None:
-            self.health.start()
         log.info("daemon started", accounts=len(self._accounts),
                  workers=self.settings.scheduler.workers, pid=os.getpid())
 

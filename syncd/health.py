@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from syncd.errors import describe
+from syncd.errors import ConfigError, ConfigIssue, describe
 from syncd.logs import get_logger
 
 log = get_logger(__name__)
@@ -131,7 +131,15 @@ class HealthServer:
         self._routes[path] = route
 
     def start(self) -> None:
-        server = _Server((self._host, self._port), _Handler)
+        """Bind and serve; a port that cannot be bound is a :class:`ConfigError`."""
+        try:
+            server = _Server((self._host, self._port), _Handler)
+        except OSError as exc:
+            raise ConfigError([ConfigIssue(
+                "health.port", f"cannot listen on {self._host}:{self._port}: "
+                f"{exc.strerror or exc}",
+                "stop the other process using it, or pick another port (0 = any free port)")],
+            ) from None
         server.routes = self._routes  # shared dict: add_route after start works
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="syncd-health",

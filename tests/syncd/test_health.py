@@ -109,3 +109,15 @@ def test_times_are_iso_utc_with_z() -> None:
     assert utc_iso(None) is None
     body = Response.json({"at": datetime(2026, 12, 1, tzinfo=UTC)}).body
     assert json.loads(body) == {"at": "2026-12-01T00:00:00Z"}
+
+
+def test_port_in_use_is_a_config_error_naming_health_port(server: HealthServer) -> None:
+    from syncd.errors import ConfigError
+
+    clash = HealthServer("127.0.0.1", server.port, {})
+    clash_port = server.port
+    # allow_reuse_address does not allow two listeners on one port
+    with pytest.raises(ConfigError) as info:
+        clash.start()
+    [issue] = info.value.issues
+    assert issue.path == "health.port" and str(clash_port) in issue.problem

@@ -6,7 +6,7 @@ Cursor (JSON, one per calendar URL)::
      "token": "<RFC 6578 sync token>",
      "window": ["2026-08-04T00:00:00Z", "2027-05-02T00:00:00Z"],
      "seen": {"<href>": ["<uid>#2026-11-02T09:00:00Z", "<uid>#2026-11-09T09:00:00Z"]},
-     "singles": {"<href>": "2026-11-04T10:00:00Z"}}
+     "singles": {"<href>": ["<uid>", "2026-11-04T10:00:00Z"]}}
 
 ``token``
     Taken *before* the listing it accompanies, so a change racing the
@@ -24,11 +24,15 @@ Cursor (JSON, one per calendar URL)::
     objects, not instances. Ids older than the window start are pruned, so
     the cursor stays proportional to the window, not to history.
 ``singles``
-    Every non-recurring object reported, with its end. When one changes and
+    Every non-recurring object reported: its key (the provider id minus the
+    ``<href>#`` prefix, i.e. the UID) and its end. When one changes and
     no longer overlaps the window (a meeting moved to next year), it is
     still reported with its new time, so the store does not keep the old
     one; objects never reported stay outside the window. Pruned once they
     end before the window start.
+
+Both maps also let a deleted object be reported as deletions of every
+provider id the store got for it, not only as the bare ``<href>``.
 
 An unreadable cursor (other version, missing keys) is treated like a
 refused token: :class:`syncd.errors.CursorExpired`, then a full resync.
@@ -89,33 +93,35 @@ class CalendarCursor:
     token: str
     window: Window
     seen: dict[str, list[str]] = field(default_factory=dict)
-    singles: dict[str, str] = field(default_factory=dict)
+    singles: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> Cursor:
         return {"v": VERSION, "token": self.token,
                 "window": [_iso(self.window.start), _iso(self.window.end)],
                 "seen": {href: sorted(keys) for href, keys in sorted(self.seen.items())},
-                "singles": dict(sorted(self.singles.items()))}
+                "singles": {href: list(v) for href, v in sorted(self.singles.items())}}
 
     def copy(self, *, token: str, window: Window) -> CalendarCursor:
         return CalendarCursor(token=token, window=window, seen=dict(self.seen),
                               singles=dict(self.singles))
 
-    def remember(self, href: str, *, instance_keys: list[str], single_end: datetime | None
-                 ) -> None:
-        """Record what was reported for ``href`` (see ``seen`` and ``singles``)."""
+    def remember(self, href: str, *, instance_keys: list[str],
+                 single: tuple[str, datetime] | None) -> None:
+        """Record what was reported for ``href``: instance keys, or (key, end)."""
         if instance_keys:
             self.seen[href] = sorted(instance_keys)
         else:
             self.seen.pop(href, None)
-        if single_end is not None:
-            self.singles[href] = _iso(single_end)
+        if single is not None:
+            self.singles[href] = (single[0], _iso(single[1]))
         else:
             self.singles.pop(href, None)
 
-    def forget(self, href: str) -> None:
-        self.seen.pop(href, None)
-        self.singles.pop(href, None)
+    def forget(self, href: str) -> list[str]:
+        """Drop ``href``; return the keys reported for it (instance keys and UID)."""
+        keys = self.seen.pop(href, [])
+        single = self.singles.pop(href, None)
+        return keys + ([single[0]] if single else [])
 
     @classmethod
     def from_json(cls, resource: str, raw: Cursor) -> CalendarCursor:
@@ -130,14 +136,15 @@ class CalendarCursor:
                 raise ValueError("cursor shape")
             return cls(token=raw["token"], window=Window(_parse_iso(start), _parse_iso(end)),
                        seen={str(h): [str(k) for k in keys] for h, keys in seen.items()},
-                       singles={str(h): _iso(_parse_iso(str(e))) for h, e in singles.items()})
+                       singles={str(h): (str(key), _iso(_parse_iso(str(ends))))
+                                for h, (key, ends) in singles.items()})
         except (KeyError, TypeError, ValueError):
             raise CursorExpired(resource, f"unreadable cursor for {resource!r}; "
                                 "full resync needed") from None
 
     def forget_before(self, start: datetime) -> None:
         """Drop what fell out of the window's past edge."""
-        self.singles = {h: end for h, end in self.singles.items() if _parse_iso(end) > start}
+        self.singles = {h: v for h, v in self.singles.items() if _parse_iso(v[1]) > start}
         for href in list(self.seen):
             keys = [k for k in self.seen[href] if (t := key_time(k)) is None or t >= start]
             if keys:

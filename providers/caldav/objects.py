@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from providers.base import Deletion, Event, Item, Quarantined
 from providers.caldav.cursor import CalendarCursor, key_time
@@ -79,13 +78,21 @@ def normalize_object(obj: CalendarObject, *, cursor: CalendarCursor, calendar: s
         moment = key_time(key)
         if moment is not None and cursor.window.contains(moment):
             items.append(Deletion(provider_id=f"{obj.href}#{key}", kind="event"))
-    singles = [e.end for e in events if e.recurrence_id is None]
-    cursor.remember(obj.href, instance_keys=keys, single_end=_latest(singles))
+    singles = [e for e in events if e.recurrence_id is None]
+    single = (singles[0].provider_id[len(obj.href) + 1:], singles[0].end) if singles else None
+    cursor.remember(obj.href, instance_keys=keys, single=single)
     return items, [_quarantined(obj, exc) for exc in errors]
 
 
-def _latest(moments: list[datetime]) -> datetime | None:
-    return max(moments) if moments else None
+def deleted_object(href: str, cursor: CalendarCursor) -> list[Item]:
+    """A deleted object: ``Deletion(href)`` plus every provider id reported for it.
+
+    The bare href means "the whole object"; the explicit ids let a store
+    that matches provider ids exactly mark each instance.
+    """
+    items: list[Item] = [Deletion(provider_id=href, kind="event")]
+    items += [Deletion(provider_id=f"{href}#{key}", kind="event") for key in cursor.forget(href)]
+    return items
 
 
 def _quarantined(obj: CalendarObject, exc: BadItem) -> Quarantined:

@@ -34,7 +34,9 @@ Provider ids (documented for the store)
     for an instance (the scheme of :mod:`providers.ical`, prefix = the
     object's href path). ``Deletion(provider_id=<href>)`` means the whole
     object is gone: every provider id equal to ``<href>`` or starting with
-    ``<href>#``. A Deletion naming an instance id means that instance only.
+    ``<href>#``; it is followed by a Deletion for each provider id the cursor
+    knows was reported for the object (the store matches ids exactly). A
+    Deletion naming an instance id means that instance only.
 
 Reported as cancelled, not lost: STATUS:CANCELLED events and overrides (by
 the parser) and instances removed by EXDATE (:mod:`.exdates`). A meeting
@@ -63,7 +65,6 @@ from urllib.parse import unquote, urlsplit
 
 from providers.base import (
     Cursor,
-    Deletion,
     Event,
     Page,
     Provider,
@@ -71,7 +72,7 @@ from providers.base import (
 )
 from providers.caldav.cursor import CalendarCursor, Window
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
-from providers.caldav.objects import Batch, normalize_object
+from providers.caldav.objects import Batch, deleted_object, normalize_object
 from syncd.errors import ConfigError, ConfigIssue
 
 if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
@@ -173,8 +174,7 @@ class CaldavProvider(Provider):
 
         def batches() -> Iterator[Batch]:
             for href in changes.deleted:
-                cursor.forget(href)
-                yield [Deletion(provider_id=href, kind="event")], []
+                yield deleted_object(href, cursor), []
             handled = set(changes.changed)
             size = self._account.multiget_size
             for i in range(0, len(changes.changed), size):

@@ -50,13 +50,15 @@ def test_cursor_json_round_trip_and_pruning(raw: dict[str, list[datetime]]) -> N
     seen = {href: [f"uid#{m.strftime('%Y-%m-%dT%H:%M:%SZ')}" for m in moments]
             for href, moments in raw.items() if moments}
     cursor = CalendarCursor(token="tok", window=window(0, 30), seen=seen,
-                            singles={href: "2026-11-05T10:00:00Z" for href in raw})
+                            singles={href: ("uid", "2026-11-05T10:00:00Z") for href in raw})
     data = json.loads(json.dumps(cursor.to_json()))
     back = CalendarCursor.from_json("cal", data)
     assert back.to_json() == cursor.to_json()
-    back.forget_before(EPOCH)
+    back.forget_before(EPOCH + timedelta(days=5))
+    assert back.singles == {}, "meetings that ended before the window start are forgotten"
     for keys in back.seen.values():
-        assert keys and all((t := key_time(k)) is not None and t >= EPOCH for k in keys)
+        assert keys and all((t := key_time(k)) is not None and t >= EPOCH + timedelta(days=5)
+                            for k in keys)
 
 
 @pytest.mark.parametrize("raw", [{}, {"v": 2}, {"v": 1, "token": 5, "window": ["a", "b"]},

@@ -85,10 +85,9 @@ def test_incremental_reports_new_updated_and_deleted_events(
 
     assert sorted((e.uid, e.title) for e in events(pages)) == [
         ("change@test", "Changed"), ("new@test", "New")]
-    (gone,) = deletions(pages)
-    assert gone.provider_id == backend.path("drop@test")
-    # a whole-object deletion covers every provider id of the object
-    assert dropped_id.startswith(gone.provider_id + "#")
+    # the whole object (its href), then every provider id reported for it
+    assert [d.provider_id for d in deletions(pages)] == [backend.path("drop@test"), dropped_id]
+    assert dropped_id.startswith(backend.path("drop@test") + "#")
 
 
 def test_refused_sync_token_raises_cursor_expired_then_full_resync_works(
@@ -189,6 +188,18 @@ def test_shortened_series_reports_vanished_instances_as_deletions(
     pages, _ = sync_all(backend, cursors)
     assert sorted(d.provider_id for d in deletions(pages)) == ids[2:]
     assert sorted(e.provider_id for e in by_uid(pages, "series@test")) == ids[:2]
+
+
+def test_deleted_series_names_every_reported_instance(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    backend.add_event(EventSpec(uid="gone@test", title="Gone", start=BASE_TIME,
+                                rrule="FREQ=DAILY;COUNT=3"))
+    first, cursors = sync_all(backend)
+    backend.delete_event("gone@test")
+    pages, _ = sync_all(backend, cursors)
+    assert sorted(d.provider_id for d in deletions(pages)) == sorted(
+        [backend.path("gone@test")] + [e.provider_id for e in events(first)])
 
 
 def test_invite_then_cancellation(radicale_backend: RadicaleBackend) -> None:

@@ -35,11 +35,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from matching.canonical import canonical_address_uncached
-from matching.domains import _registrable, domain_suffixes, free_mail_match
+from matching.domains import _psl, domain_suffixes
 from matching.policy import CompiledPolicy, compile_policy
 from matching.types import ContactRef, Decision, DirectorySnapshot, Kind, Policy
-
-_MEMO_LIMIT = 8
 
 
 class _DomainFacts(NamedTuple):
@@ -56,18 +54,21 @@ class _Classified:
     """The directory-independent facts about one input address.
 
     ``fixed`` is the final Decision when the directory cannot change it
-    (not an address, blocklisted, internal). ``memo`` keeps the Decisions
-    already built for this address against a directory outcome, so a warm
-    address costs dict look-ups instead of a new object.
+    (not an address, blocklisted, internal). ``last`` keeps (directory
+    outcome, Decision) from the last time, so a warm address costs a tuple
+    comparison instead of a new object; one entry is enough because an
+    address's directory rows rarely change. It is replaced as one tuple, so
+    concurrent resolves (the daemon's worker threads) never see a key paired
+    with another key's Decision.
     """
 
-    __slots__ = ("address", "facts", "fixed", "memo")
+    __slots__ = ("address", "facts", "fixed", "last")
 
     def __init__(self, address: str, facts: _DomainFacts | None, fixed: Decision | None):
         self.address = address
         self.facts = facts
         self.fixed = fixed
-        self.memo: dict[object, Decision] | None = None  # created on first reuse
+        self.last: tuple[object, Decision] | None = None
 
 
 def resolve(
@@ -108,11 +109,10 @@ def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decisi
     facts = known.facts
     assert facts is not None  # only fixed decisions lack domain facts
     owner = _company_of(facts, companies)
-    memo = known.memo
-    if memo is not None:
-        decision = memo.get(owner)
-        if decision is not None:
-            return decision
+    memo_key = ("domain", owner)
+    last = known.last
+    if last is not None and last[0] == memo_key:
+        return last[1]
     if owner is not None:
         key, company_id = owner
         decision = Decision(
@@ -125,7 +125,7 @@ def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decisi
     else:
         reason = f"no contact has this address and no company owns {facts.domain}"
         decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain)
-    _remember(known, owner, decision)
+    known.last = (memo_key, decision)
     return decision
 
 
@@ -137,12 +137,12 @@ def _contact_decision(
     if len(refs) == 1:
         chosen = refs[0]
         owner = None if chosen.company_id is not None else _company_of(facts, companies)
-        memo_key = (chosen.id, chosen.company_id, owner)
-        memo = known.memo
-        decision = memo.get(memo_key) if memo is not None else None
-        if decision is None:
-            decision = _build_contact(known.address, facts, chosen, (), owner)
-            _remember(known, memo_key, decision)
+        memo_key = ("contact", chosen.id, chosen.company_id, owner)
+        last = known.last
+        if last is not None and last[0] == memo_key:
+            return last[1]
+        decision = _build_contact(known.address, facts, chosen, (), owner)
+        known.last = (memo_key, decision)
         return decision
     # Several contacts own the address. Deterministic: lowest id; for
     # duplicate rows of one contact prefer the one that names a company.
@@ -182,16 +182,6 @@ def _build_contact(
     )
 
 
-def _remember(known: _Classified, key: object, decision: Decision) -> None:
-    memo = known.memo
-    if memo is None:
-        known.memo = {key: decision}
-        return
-    if len(memo) >= _MEMO_LIMIT:  # the directory keeps changing for this address
-        memo.clear()
-    memo[key] = decision
-
-
 @lru_cache(maxsize=1 << 17)
 def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
     address = canonical_address_uncached(raw, compiled.subaddress) if isinstance(raw, str) else None
@@ -220,23 +210,22 @@ def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
 
 @lru_cache(maxsize=1 << 16)
 def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:
-    registrable = _registrable(full)
+    found = _psl().privatesuffix(full)
+    registrable = found if isinstance(found, str) else None
     suffixes = domain_suffixes(full)
     if registrable is None:
         keys: tuple[str, ...] = (full,)
     else:
         keys = suffixes[: len(suffixes) - registrable.count(".")]
-    return _DomainFacts(
-        domain=registrable or full,
-        company_keys=keys,
-        free_mail=free_mail_match(full, compiled),
-        blocked=_covered(suffixes, compiled.blocked_domains, "blocklisted"),
-        internal=_covered(suffixes, compiled.internal_domains, "internal"),
+    free = blocked = internal = None
+    free_mail, blocked_domains, internal_domains = (
+        compiled.free_mail, compiled.blocked_domains, compiled.internal_domains
     )
-
-
-def _covered(suffixes: tuple[str, ...], entries: frozenset[str], what: str) -> str | None:
-    for suffix in suffixes:
-        if suffix in entries:
-            return f"domain {suffix} is {what}"
-    return None
+    for suffix in suffixes:  # most specific entry first, for each rule
+        if free is None and suffix in free_mail:
+            free = suffix
+        if blocked is None and suffix in blocked_domains:
+            blocked = f"domain {suffix} is blocklisted"
+        if internal is None and suffix in internal_domains:
+            internal = f"domain {suffix} is internal"
+    return _DomainFacts(registrable or full, keys, free, blocked, internal)

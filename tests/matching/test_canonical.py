@@ -145,7 +145,7 @@ addresses = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(addresses, policies)
 def test_canonical_address_is_idempotent_lowercase_and_total(raw: str, policy: Policy) -> None:
     once = canonical_address(raw, policy)
@@ -160,14 +160,14 @@ def test_canonical_address_is_idempotent_lowercase_and_total(raw: str, policy: P
     assert domain != "googlemail.com"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(), policies)
 def test_canonical_address_never_raises_on_arbitrary_text(raw: str, policy: Policy) -> None:
     result = canonical_address(raw, policy)
     assert result is None or canonical_address(result, policy) == result
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(domains, st.text(max_size=30)))
 def test_canonical_domain_is_idempotent_ascii_lowercase(raw: str) -> None:
     once = canonical_domain(raw)
@@ -177,7 +177,7 @@ def test_canonical_domain_is_idempotent_ascii_lowercase(raw: str) -> None:
     assert once.isascii() and once == once.lower()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(ascii_local, domains)
 def test_case_never_decides_identity(local: str, domain: str) -> None:
     raw = f"{local}@{domain}"

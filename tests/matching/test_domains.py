@@ -62,7 +62,7 @@ host = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(host, st.text(max_size=30)))
 def test_registrable_domain_is_idempotent_lowercase_and_total(domain: str) -> None:
     found = registrable_domain(domain)
@@ -72,7 +72,7 @@ def test_registrable_domain_is_idempotent_lowercase_and_total(domain: str) -> No
     assert found.isascii() and found == found.lower()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(label, min_size=1, max_size=3), st.sampled_from(["acme.com", "acme.co.uk"]))
 def test_every_subdomain_maps_to_the_same_registrable_domain(labels: list[str], base: str) -> None:
     sub = ".".join([*labels, base])

@@ -13,6 +13,7 @@ are for eyes only and may change.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from syncd import __version__
 from syncd.config import Settings, load_settings
+from syncd.daemon import pass_failed, status_document
 from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger, redact_text
 
@@ -297,22 +299,17 @@ def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
     engine = app.engine()
     stop = threading.Event()
     results: list[tuple[str, str, Any, str | None]] = []
-    with _progress(app, enabled=sys.stderr.isatty()) as progress:
+    with _stop_on_signals(stop, app), _progress(app, enabled=sys.stderr.isatty()) as progress:
         for account in accounts:
             if stop.is_set():
                 break
             reporter = progress.for_account(account.id) if progress else None
             try:
                 result = engine.sync_account(account, progress=reporter, stop=stop)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # second Ctrl-C: the open page rolls back
                 stop.set()
                 results.append((account.id, account.provider, None, "interrupted"))
                 break
-            except SyncdError as exc:
-                results.append((account.id, account.provider, None, describe(exc)))
-                continue
-            from syncd.daemon import pass_failed
-
             error = _result_error(result) if pass_failed(result) else None
             results.append((account.id, account.provider, result, error))
             if progress:
@@ -321,6 +318,27 @@ def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
     _print_sync_summary(app, results)
     if failed or stop.is_set():
         ctx.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, app: App) -> Iterator[None]:
+    """First SIGINT/SIGTERM: finish the current page and stop; second SIGINT: abort."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        app.stderr.print("stopping after the current page (Ctrl-C again to abort)")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _result_error(result: Any) -> str:
@@ -484,7 +502,6 @@ def status(ctx: click.Context, fmt: str) -> None:
     """
     app = _app(ctx)
     app.load()  # config errors first, before importing the store
-    from syncd.daemon import status_document
     from syncd.store.queries import account_statuses
 
     stored = [s.to_dict() for s in account_statuses(app.database(migrate=False))]

@@ -229,3 +229,58 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     plain = invoke(config, "sync", "--once", "--account", "good")
     assert plain.exit_code == 0 and "sync summary" in plain.stdout
     assert "━" not in plain.stderr and not re.search(r"━ \d+/", plain.stdout)
+
+
+def test_ctrl_c_during_sync_once_stops_after_the_current_page(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    from tests.generate import make_message
+
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "mail" / sub).mkdir(parents=True)
+    total = 120
+    for n in range(total):
+        (tmp_path / "mail" / "cur" / f"1790{n:06d}.M{n}.t:2,S").write_bytes(make_message(n))
+    config = tmp_path / "syncd.yaml"
+    config.write_text(textwrap.dedent("""
+        state_dir: state
+        organization: {internal_domains: [ourco.example]}
+        accounts:
+          - {id: rita, provider: local, owner: rita@ourco.example, maildirs: [mail],
+             backfill_days: 36500, page_size: 4}
+        """))
+    assert invoke(config, "migrate").exit_code == 0
+    from syncd.config import load_settings
+    from syncd.store.database import Database
+    from syncd.store.schema import Account
+
+    db = Database(load_settings(config).store_url)
+
+    def interrupt_when_syncing() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.session(write=False) as s:
+                row = s.get(Account, "rita")
+                if row is not None and row.state == "syncing":
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=interrupt_when_syncing, daemon=True)
+    watcher.start()
+    result = invoke(config, "sync", "--once")
+    watcher.join(timeout=5)
+    assert result.exit_code == 1, result.output
+    assert "stopping after the current page" in result.stderr
+    row = summary_rows(result.stdout)["rita"]
+    assert row[2] == "stopped" and 0 < int(row[4]) < total
+    with db.session(write=False) as s:
+        account = s.get(Account, "rita")
+        assert account is not None and account.state == "idle"  # not stuck in "syncing"
+    db.dispose()
+    # the next pass does exactly the rest
+    result = invoke(config, "sync", "--once")
+    assert result.exit_code == 0
+    assert int(row[4]) + int(summary_rows(result.stdout)["rita"][4]) == total

@@ -49,7 +49,9 @@ from syncd.store.records import (
     ParticipantRow,
     event_record,
     invite_provider_id,
+    key,
     message_record,
+    text,
 )
 from syncd.store.schema import (
     Interaction,
@@ -486,7 +488,7 @@ class _PageWriter:
     def mark_deletions(self, deletions: Sequence[Deletion]) -> None:
         if not deletions:
             return
-        pids = sorted({d.provider_id for d in deletions})
+        pids = sorted({key(d.provider_id) for d in deletions})
         touched: set[int] = set()
         for batch in chunks(pids):
             for src in self.s.scalars(
@@ -521,6 +523,8 @@ class _PageWriter:
     def write_quarantine(self, entries: Sequence[Quarantined]) -> None:
         if not entries:
             return
+        entries = [Quarantined(key(q.provider_id), q.kind, text(q.reason) or "",
+                               text(q.excerpt, 2000) or "") for q in entries]
         existing: dict[str, QuarantineEntry] = {}
         for batch in chunks(sorted({q.provider_id for q in entries})):
             for row in self.s.scalars(

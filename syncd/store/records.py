@@ -24,6 +24,7 @@ Rules fixed here:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from datetime import datetime
 from matching.types import Decision, Kind
 from providers.base import Address, Event, Message
 
+KEY_LIMIT = 1000
 ROLE_ORDER = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "organizer": 0, "attendee": 1}
 
 
@@ -80,6 +82,29 @@ def invite_provider_id(message: Message, event: Event) -> str:
     return f"{message.provider_id}#invite#{event.dedupe_key}"
 
 
+def text(value: str | None, limit: int | None = None) -> str | None:
+    """Text both databases accept: no NUL (PostgreSQL refuses it), no lone
+    surrogates (undecodable bytes), cut to the column's length. Mail is
+    hostile input; one odd header must not make a page fail forever."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value[:limit] if limit is not None else value
+
+
+def key(value: str) -> str:
+    """A unique key that fits its column (1000): over-long ids become a digest."""
+    cleaned = text(value) or ""
+    if len(cleaned) <= KEY_LIMIT:
+        return cleaned
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def participant_rows(
     pairs: Iterable[tuple[str, Address, str | None]], decisions: Mapping[str, Decision]
 ) -> list[ParticipantRow]:
@@ -104,14 +129,14 @@ def participant_rows(
         rows.append(
             ParticipantRow(
                 role=role,
-                address=decision.address[:320],
+                address=text(decision.address, 320) or "",
                 domain=None if decision.free_mail else decision.domain,
-                display_name=(addr.name or None),
+                display_name=text(addr.name, 300),
                 contact_id=decision.contact_id,
                 company_id=decision.company_id,
                 match=match,
                 match_reason=decision.reason[:200] if decision.reason else None,
-                response_status=status,
+                response_status=text(status, 20),
             )
         )
     return rows
@@ -136,18 +161,18 @@ def message_record(message: Message, decisions: Mapping[str, Decision]) -> Inter
     pairs = [(role, addr, None) for role, addr in message.participants]
     return InteractionRecord(
         kind="email",
-        dedupe_key=message.message_id,
-        provider_id=message.provider_id,
-        folder=message.folder,
+        dedupe_key=key(message.message_id),
+        provider_id=key(message.provider_id),
+        folder=text(message.folder, 1000),
         occurred_at=message.sent_at,
         direction=direction_of(message.sender, decisions, [a for _, a in message.participants]),
         participants=participant_rows(pairs, decisions),
-        subject=message.subject,
-        snippet=message.snippet,
-        body=message.body,
-        in_reply_to=message.in_reply_to,
-        thread_root=message.references[0] if message.references else None,
-        thread_hint=message.thread_hint,
+        subject=text(message.subject),
+        snippet=text(message.snippet),
+        body=text(message.body),
+        in_reply_to=key(message.in_reply_to) if message.in_reply_to else None,
+        thread_root=key(message.references[0]) if message.references else None,
+        thread_hint=text(message.thread_hint, 1000),
     )
 
 
@@ -167,17 +192,17 @@ def event_record(
     status = "cancelled" if method == "CANCEL" else event.status
     return InteractionRecord(
         kind="meeting",
-        dedupe_key=event.dedupe_key,
-        provider_id=provider_id or event.provider_id,
-        folder=folder if folder is not None else event.calendar,
+        dedupe_key=key(event.dedupe_key),
+        provider_id=key(provider_id or event.provider_id),
+        folder=text(folder if folder is not None else event.calendar, 1000),
         occurred_at=event.start,
         ends_at=event.end,
         all_day=event.all_day,
-        timezone=event.timezone,
+        timezone=text(event.timezone, 100),
         direction=direction_of(event.organizer, decisions, everyone),
         participants=participant_rows(pairs, decisions),
-        subject=event.title,
-        location=event.location,
+        subject=text(event.title),
+        location=text(event.location),
         status=status,
         sequence=event.sequence,
         provider_updated_at=event.updated,

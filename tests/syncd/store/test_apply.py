@@ -239,3 +239,24 @@ def test_two_accounts_applying_the_same_mail_concurrently(database: Database) ->
     assert count(database, Interaction) == 60
     assert count(database, Source) == 120
     assert count(database, Participant) == 120
+
+
+def test_hostile_text_never_poisons_a_page(database: Database) -> None:
+    """NUL bytes, undecodable bytes and over-long ids are stored, not fatal (PostgreSQL
+    refuses NUL and over-long varchar; a page failing forever would stall the account)."""
+    long_id = "x" * 3000 + "@mail.example"
+    hostile = message(1, msgid=long_id, subject="Pri\x00cing \udcff",
+                      sender=Address("ann@acme.example", "A" * 500 + "\x00"),
+                      pid="INBOX/" + "9" * 2000, in_reply_to="y" * 1500)
+    bad = Quarantined("INBOX/" + "8" * 2000, "message", "bad\x00", "From: \x00\udcfe")
+    result = apply(database, Page("INBOX", [hostile], quarantined=[bad]))
+    assert result.created == 1
+    before = dump(database)
+    apply(database, Page("INBOX", [hostile, Deletion("INBOX/" + "9" * 2000, "message")]))
+    with database.session(write=False) as s:
+        row = s.scalars(select(Interaction)).one()
+        assert row.subject == "Pricing ?"
+        assert row.dedupe_key.startswith("sha256:")
+        assert row.deleted
+        assert s.scalars(select(QuarantineEntry)).one().excerpt == "From: ?"
+    assert dump(database)["participants"] == before["participants"]

@@ -4,10 +4,12 @@ Order of checks for one address (first hit decides; the Decision's reason
 says which rule fired):
 
 1. Not an address (``canonical_address`` is None) -> UNMATCHED with
-   ``domain=None`` and ``address`` = the input as given. It is kept in the
-   result (the result is keyed by every input) rather than skipped, so callers
-   can record it as a participant; ``log_decision`` does not count it as an
-   external party and the store should not keep it for late matching.
+   ``domain=None`` and ``address`` = the input made storable (trimmed, at
+   most 320 characters, control characters and lone surrogates replaced by
+   U+FFFD, so no database rejects it). It is kept in the result (the result
+   is keyed by every input) rather than skipped, so callers can record it as
+   a participant; ``log_decision`` does not count it as an external party and
+   the store should not keep it for late matching.
 2. Blocklisted address, domain or parent domain -> EXCLUDED. Before the
    internal check: blocking is an explicit privacy instruction and wins.
 3. Internal alias, internal domain or subdomain -> INTERNAL. Before the
@@ -38,6 +40,8 @@ from matching.canonical import canonical_address_uncached
 from matching.domains import _psl, domain_suffixes
 from matching.policy import CompiledPolicy, compile_policy
 from matching.types import ContactRef, Decision, DirectorySnapshot, Kind, Policy
+
+MAX_STORED = 320  # longest "address" a Decision carries for an unparsable input
 
 
 class _DomainFacts(NamedTuple):
@@ -187,7 +191,7 @@ def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
     address = canonical_address_uncached(raw, compiled.subaddress) if isinstance(raw, str) else None
     if address is None:
         shown = repr(raw) if len(repr(raw)) <= 80 else repr(raw)[:79] + "…"
-        invalid = Decision(raw, Kind.UNMATCHED, f"{shown} is not an email address")
+        invalid = Decision(storable(raw), Kind.UNMATCHED, f"{shown} is not an email address")
         return _Classified("", None, invalid)
     facts = _domain_facts(address[address.rfind("@") + 1 :], compiled)
     free = facts.free_mail is not None
@@ -229,3 +233,11 @@ def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:
         if internal is None and suffix in internal_domains:
             internal = f"domain {suffix} is internal"
     return _DomainFacts(registrable or full, keys, free, blocked, internal)
+
+
+def storable(raw: object) -> str:
+    """``raw`` as text any database accepts: trimmed, bounded, no controls or lone surrogates."""
+    text = raw.strip()[:MAX_STORED] if isinstance(raw, str) else repr(raw)[:MAX_STORED]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else "\ufffd" for c in text)

@@ -108,7 +108,21 @@ def test_decision_fields_for_each_kind() -> None:
     assert one("x@initech.io").free_mail is False
     assert one("C.Arl@googlemail.com").free_mail is True
     invalid = one("  not an address ")
-    assert invalid.domain is None and invalid.address == "  not an address "
+    assert invalid.domain is None and invalid.address == "not an address"
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("a\udc80b", "a\ufffdb"),      # lone surrogate: cannot be encoded as UTF-8
+        ("nul\x00@x", "nul\ufffd@x"),  # NUL: PostgreSQL text rejects it
+        ("x" * 1000, "x" * 320),
+    ],
+)
+def test_unparsable_inputs_carry_a_storable_address(raw: str, stored: str) -> None:
+    decision = resolve([raw], SNAPSHOT, POLICY)[raw]
+    assert decision.address == stored and decision.domain is None
+    decision.address.encode("utf-8")
 
 
 def test_shared_address_picks_lowest_id_and_records_the_others() -> None:
@@ -174,6 +188,8 @@ def test_resolve_never_raises_and_always_explains(addresses: list[str]) -> None:
     assert set(result) == set(addresses)
     for decision in result.values():
         assert decision.reason
+        decision.address.encode("utf-8")  # always storable
+        assert "\x00" not in decision.address
         if decision.kind is Kind.CONTACT:
             assert decision.contact_id is not None
         if decision.free_mail:

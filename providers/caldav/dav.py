@@ -83,6 +83,14 @@ def utc_stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` minus any ``user:password@`` part, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def _path(url_or_href: str) -> str:
     """The unquoted path of an absolute URL or href (how hrefs are compared)."""
     return unquote(urlsplit(url_or_href).path)
@@ -94,7 +102,7 @@ class DavSession:
     def __init__(self, url: str, username: str, password: str | None, *, timeout: float,
                  retries: int, verify_tls: bool = True,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self._url = url
+        self._url = without_userinfo(url)
         self._retries = retries
         self._sleep = sleep
         client_timeout: Any = timeout  # the client passes it to the HTTP library as is
@@ -145,7 +153,7 @@ class DavSession:
                     "</d:sync-collection>")
             try:
                 response = self._request("REPORT", calendar_url, body, {"Depth": "0"})
-            except dav_error.AuthorizationError:  # _translate lets only token refusals by
+            except dav_error.AuthorizationError:  # _translate lets only token refusals through
                 raise CursorExpired(calendar_url, f"server refused the sync token of "
                                     f"{calendar_url} (valid-sync-token)") from None
             if response.status in (403, 409, 412) and _VALID_SYNC_TOKEN in _preconditions(

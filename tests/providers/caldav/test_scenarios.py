@@ -271,6 +271,11 @@ def test_bad_password_raises_auth_error_without_the_password(
         sync_all_with(backend, password="not-the-password")
     assert "not-the-password" not in str(err.value)
     assert backend.password not in repr(backend.account(password="not-the-password"))
+    # credentials pasted into the URL never reach a message either
+    leaky = backend.server.url.replace("http://", "http://someone:leak-me@")
+    with pytest.raises(AuthError) as err:
+        sync_all_with(backend, url=leaky, password="not-the-password")
+    assert "leak-me" not in str(err.value)
 
 
 def test_server_errors_and_unreachable_server_are_transient(
@@ -288,6 +293,26 @@ def test_server_errors_and_unreachable_server_are_transient(
         dead = proxy.url
     with pytest.raises(TransientError):
         sync_all_with(backend, url=dead, timeout=2)
+
+
+def test_poll_with_nothing_new_costs_a_handful_of_requests(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    for n in range(20):
+        backend.add_event(EventSpec(uid=f"e{n}@test", title=f"E{n}",
+                                    start=BASE_TIME + timedelta(hours=n)))
+    with rewriting_proxy(backend.server.port) as proxy:
+        provider = backend.provider(url=proxy.url)
+        try:
+            _, cursors = drain(provider)
+            before = proxy.requests
+            pages, _ = drain(provider, cursors)
+        finally:
+            provider.close()
+    assert pages == []
+    # calendar discovery (the principal is cached) + one sync-collection REPORT;
+    # no calendar data at all
+    assert proxy.requests - before <= 3, proxy.requests - before
 
 
 def test_privacy_metadata_drops_titles(radicale_backend: RadicaleBackend) -> None:

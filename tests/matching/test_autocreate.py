@@ -123,3 +123,34 @@ def test_unknown_kind_is_a_programming_error() -> None:
     decision: Decision = D["new@initech.io"]
     with pytest.raises(ValueError, match="kind"):
         auto_create(kind="sms", direction=SENT, role="to", decision=decision, policy=BOTH)
+
+
+def test_invariants_over_every_combination() -> None:
+    """Exhaustive over kinds, directions, roles, levels and participant kinds."""
+    import itertools
+
+    roles = {"email": ["from", "to", "cc", "bcc", "reply-to"], "meeting": ["organizer", "attendee"]}
+    policies = [AutoCreatePolicy(c, m, comp) for c, m, comp in itertools.product(
+        ["none", "sent", "sent_and_received"], ["none", "organizer", "participant"], [False, True])]
+    for kind, direction, policy, (address, decision) in itertools.product(
+        ["email", "meeting"], [SENT, RECEIVED], policies, D.items()
+    ):
+        for role in roles[kind]:
+            result = auto_create(kind=kind, direction=direction, role=role, decision=decision,
+                                 policy=policy)
+            label = (kind, direction, role, address, policy)
+            assert result.reason, label
+            if decision.kind.value in ("internal", "excluded") or decision.domain is None:
+                assert not result.contact and not result.company, label
+            if address.startswith("noreply@"):
+                assert not result.contact and not result.company, label
+            if decision.kind.value == "contact":
+                assert not result.contact, label
+            if decision.free_mail or decision.company_id is not None or not policy.companies:
+                assert not result.company, label
+            if kind == "email" and policy.contacts == "none":
+                assert not result.contact, label
+            if kind == "meeting" and policy.meeting_contacts == "none":
+                assert not result.contact, label
+            if kind == "email" and direction is RECEIVED and role != "from":
+                assert not result.contact and not result.company, label

@@ -85,3 +85,15 @@ def test_internal_automated_mail_to_nobody_external_is_not_logged() -> None:
     assert reason is None
     decisions = list(resolve(["jira@ourco.com", "rep@ourco.com"], SNAPSHOT, policy).values())
     assert not log_decision(decisions, automated_reason=reason, policy=policy).log
+
+
+@pytest.mark.parametrize("automated", [None, "Precedence: bulk"])
+def test_any_blocked_participant_drops_the_interaction(automated: str | None) -> None:
+    import itertools
+
+    people = ["rep@ourco.com", "anna@acme.com", "x@gmail.com", "billing@vendor.com", "junk"]
+    for size in range(1, 4):
+        for group in itertools.combinations(people, size):
+            with_blocked = gate([*group, "y@mail.lawfirm.example"], automated,
+                                sender="billing@vendor.com")
+            assert not with_blocked.log and "is excluded" in with_blocked.reason

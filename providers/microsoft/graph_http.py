@@ -20,6 +20,10 @@ Invariants
   :class:`CursorExpired`; 404 is a :class:`ConfigError` (mailbox or folder
   does not exist).
 * Nothing secret is logged or put in an error: no tokens, no headers.
+  Links followed (nextLink/deltaLink from a cursor) must be on the
+  configured Graph origin, else the token is not sent and the resource is
+  resynced (:class:`CursorExpired`) — this also covers a changed
+  ``endpoints.graph``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -125,6 +130,8 @@ class GraphClient:
                  sleep: Callable[[float], None] = time.sleep,
                  rng: Callable[[], float] = random.random) -> None:
         self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}/".lower()
         self.mailbox = mailbox
         self.account_id = account_id
         self._tokens = tokens
@@ -158,6 +165,11 @@ class GraphClient:
                      missing_ok: bool = True) -> dict[str, Any] | None:
         """Like :meth:`get`, but ``None`` for 404 when ``missing_ok``."""
         url = self.url(path)
+        if not url.lower().startswith(self._origin):
+            # a stored link from another endpoint config (or a tampered cursor):
+            # never send the token elsewhere; start that resource over instead
+            raise CursorExpired(resource, f"account {self.account_id}: stored link for "
+                                          f"{resource!r} is not on {self.base_url}; full resync")
         attempt = 0
         refreshed = False
         force_refresh = False

@@ -158,3 +158,15 @@ def test_same_message_in_two_mailboxes_has_one_message_id(standin: GraphStandIn)
                                    owner="sam@ourco.example"))[0])
     assert a.message_id == b.message_id == message_id(3)
     assert a.provider_id != b.provider_id
+
+
+def test_a_link_to_another_host_is_never_followed(standin: GraphStandIn) -> None:
+    standin.add_message(MAILBOX, "inbox", make_message(1))
+    _, cursors = drain(provider(standin, folders=["inbox"]))
+    foreign = {"inbox": {**cursors["inbox"],
+                         "link": "https://attacker.example/v1.0/users/x/messages/delta"}}
+    standin.requests.clear()
+    with pytest.raises(CursorExpired) as err:
+        drain(provider(standin, folders=["inbox"]), foreign)
+    assert err.value.resource == "inbox"
+    assert standin.graph_requests() == []

@@ -19,8 +19,10 @@ from syncd.errors import BadItem
 json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
 junk = st.one_of(json_leaf, st.lists(json_leaf, max_size=2),
                  st.dictionaries(st.text(max_size=6), json_leaf, max_size=2))
+emails = st.builds("{}@{}.example".format, st.text("abcxyz.", min_size=1, max_size=6),
+                   st.sampled_from(["acme", "globex", "ourco"]))
 address = st.fixed_dictionaries({"emailAddress": st.fixed_dictionaries({
-    "name": st.text(max_size=12), "address": st.emails() | st.text(max_size=12)})})
+    "name": st.text(max_size=12), "address": emails | st.text(max_size=12)})})
 when = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)).map(
     lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
 graph_when = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)).map(
@@ -47,7 +49,7 @@ EVENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         "type": st.sampled_from(["required", "optional", "resource", "x"]),
         "status": st.fixed_dictionaries({"response": st.sampled_from([
             "accepted", "declined", "tentativelyAccepted", "notResponded", "none", "?"])}),
-        "emailAddress": st.fixed_dictionaries({"address": st.emails(),
+        "emailAddress": st.fixed_dictionaries({"address": emails,
                                                "name": st.text(max_size=8)})}), max_size=3),
 }
 
@@ -60,7 +62,7 @@ def items_from(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[d
         lambda d: {k: v for k, v in d.items() if v is not missing})
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @example({"id": "x", "sentDateTime": "2026-01-01T00:00:00Z", "body": [1], "from": "x",
           "singleValueExtendedProperties": {"a": 1}, "categories": "Private"}, "full")
 @given(items_from(MESSAGE_FIELDS),
@@ -75,7 +77,7 @@ def test_to_message_raises_only_bad_item(item: dict[str, Any], privacy: str) -> 
         assert msg.subject is None and msg.snippet is None and msg.body is None
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @example({"id": "x", "iCalUId": "u", "type": [1], "location": [2], "attendees": 3,
           "start": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"},
           "end": {"dateTime": "2026-01-01T01:00:00", "timeZone": "UTC"}}, "subject")

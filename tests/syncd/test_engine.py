@@ -303,3 +303,19 @@ def test_quarantined_items_are_counted(database: Database, n_pages: int) -> None
     result = SyncEngine(database, settings, provider_factory=factory).sync_account(
         settings.accounts[0])
     assert result.ok and result.quarantined == n_pages and result.items == n_pages
+
+
+def test_unreachable_store_is_a_transient_failure_not_a_crash() -> None:
+    db = Database("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    settings = settings_for({"id": "a1"})
+    factory, made = scripted({"a1": lambda cursors: iter(())})
+    try:
+        with capture_logs() as logs:
+            result = SyncEngine(db, settings, provider_factory=factory).sync_account(
+                settings.accounts[0])
+    finally:
+        db.dispose()
+    assert (result.ok, result.error_code) == (False, "store")
+    assert "127.0.0.1:1" in (result.error_message or "")
+    assert not any(e.get("exc_info") for e in logs)  # expected trouble: no traceback
+    assert made == []  # the provider is not even built

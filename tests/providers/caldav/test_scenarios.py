@@ -41,12 +41,13 @@ def test_discovers_every_calendar_or_only_the_configured_ones(
         radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend
     backend.add_calendar("Private")
+    backend.add_calendar("Empty")
     backend.add_event(EventSpec(uid="work@test", title="Work", start=BASE_TIME))
     backend.add_event(EventSpec(uid="dentist@test", title="Dentist", start=BASE_TIME),
                       calendar="Private")
 
     pages, cursors = sync_all(backend)
-    assert set(cursors) == {backend.calendars["Work"], backend.calendars["Private"]}
+    assert set(cursors) == set(backend.calendars.values())  # the empty one too
     assert {e.uid for e in events(pages)} == {"work@test", "dentist@test"}
 
     backend.settings["calendars"] = ["work"]  # display names match case-insensitively
@@ -69,7 +70,9 @@ def test_incremental_reports_new_updated_and_deleted_events(
         radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend
     keep = EventSpec(uid="keep@test", title="Keep", start=BASE_TIME + timedelta(days=1))
-    change = EventSpec(uid="change@test", title="Change", start=BASE_TIME + timedelta(days=2))
+    # a UID that needs quoting in hrefs: the multiget must name it right
+    change = EventSpec(uid="chänge me+1@test", title="Change",
+                       start=BASE_TIME + timedelta(days=2))
     drop = EventSpec(uid="drop@test", title="Drop", start=BASE_TIME + timedelta(days=3))
     for spec in (keep, change, drop):
         backend.add_event(spec)
@@ -84,7 +87,7 @@ def test_incremental_reports_new_updated_and_deleted_events(
     pages, _ = sync_all(backend, cursors)
 
     assert sorted((e.uid, e.title) for e in events(pages)) == [
-        ("change@test", "Changed"), ("new@test", "New")]
+        ("chänge me+1@test", "Changed"), ("new@test", "New")]
     # the whole object (its href), then every provider id reported for it
     assert [d.provider_id for d in deletions(pages)] == [backend.path("drop@test"), dropped_id]
     assert dropped_id.startswith(backend.path("drop@test") + "#")

@@ -41,6 +41,7 @@ import random
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -267,7 +268,8 @@ class Daemon:
         if account is None or runtime is None or self.stop_event.is_set():
             return
         self._refresh_next_run(account_id, runtime)
-        with structlog.contextvars.bound_contextvars(account=account_id,
+        pass_id = uuid.uuid4().hex[:12]  # ties together every log line of this pass
+        with structlog.contextvars.bound_contextvars(account=account_id, pass_id=pass_id,
                                                      provider=account.provider):
             try:
                 should = self.engine.should_poll(account)

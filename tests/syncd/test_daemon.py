@@ -147,9 +147,10 @@ def poll_status(base: str, until: Callable[[dict[str, Any]], bool], timeout: flo
     while time.monotonic() < deadline:
         status, doc = get_json(base + "/status")
         assert status == 200, doc
-        account = next(a for a in doc["accounts"] if a["account"] == "rita-local")
+        # right after start the account may not be listed yet
+        account = next((a for a in doc["accounts"] if a["account"] == "rita-local"), None)
         last = account
-        if until(account):
+        if account is not None and until(account):
             return account
         time.sleep(interval)
     raise AssertionError(f"status never matched; last: {last}")
@@ -188,6 +189,10 @@ def test_daemon_syncs_serves_health_and_exits_0_on_sigterm(
     assert "daemon started" in names and names[-1] == "daemon stopped"
     scheduled = next(e for e in events if e["event"] == "account scheduled")
     assert scheduled["account"] == "rita-local" and scheduled["interval"] == 3600
+    finished = next(e for e in events if e["event"] == "pass finished")
+    assert finished["account"] == "rita-local" and finished["provider"] == "local"
+    assert finished["outcome"] == "ok" and finished["created"] == 5
+    assert len(finished["pass_id"]) == 12
     everything = "".join(daemon.lines) + (daemon.proc.stdout.read() if daemon.proc.stdout else "")
     assert TOKEN_KEY not in everything and IMAP_PASSWORD not in everything
     # the port is released

@@ -139,10 +139,8 @@ class CaldavProvider(Provider):
         chosen: list[CalendarInfo] = []
         missing: list[str] = []
         for entry in wanted:
-            if "/" in entry:
-                match = [c for c in found if _path(c.url) == _path(entry)]
-            else:
-                match = [c for c in found if (c.name or "").casefold() == entry.casefold()]
+            match = [c for c in found if (c.name or "").casefold() == entry.casefold()
+                     or ("/" in entry and _path(c.url) == _path(entry))]
             if not match:
                 missing.append(entry)
             chosen.extend(c for c in match if c not in chosen)

@@ -6,9 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-# syncd.config first: it imports every provider's settings module, and importing
-# providers.caldav.settings before it would be circular
-import syncd.config  # noqa: F401
 from tests.fixtures.radicale import RadicaleServer
 from tests.providers.caldav.backend import RadicaleBackend
 

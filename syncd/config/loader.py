@@ -13,14 +13,16 @@ Secret values never appear in these messages.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from syncd.config.model import Settings
 from syncd.errors import ConfigError, ConfigIssue
@@ -97,6 +99,9 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     secret = any(h in leaf for h in _SECRET_HINTS)
     value = "(hidden)" if secret else repr(err.get("input"))
     if kind == "extra_forbidden":
+        close = difflib.get_close_matches(leaf, _keys_at(err["loc"][:-1]), n=1, cutoff=0.7)
+        if close:
+            return ConfigIssue(path, "unknown key", f"did you mean {close[0]!r}?")
         return ConfigIssue(path, "unknown key", "remove it or check its spelling in "
                            "config/example.yaml")
     if kind == "missing":
@@ -116,6 +121,41 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     msg = str(err.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")
     return ConfigIssue(path, f"{msg} (got {value})")
+
+
+def _keys_at(loc: tuple[Any, ...] | list[Any]) -> list[str]:
+    """The keys allowed at ``loc`` (pydantic's error location), for spelling hints.
+
+    Follows field annotations from :class:`Settings`; a discriminated union's
+    tag in ``loc`` (``accounts.0.imap.…``) picks the provider's model.
+    """
+    models: list[type[BaseModel]] = [Settings]
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list index: same element models
+        tagged = [m for m in models if _provider_tag(m) == part]
+        if tagged:
+            models = tagged
+            continue
+        found: list[type[BaseModel]] = []
+        for model in models:
+            field = model.model_fields.get(str(part))
+            if field is not None:
+                found.extend(_models_in(field.annotation))
+        models = found
+    return sorted({name for model in models for name in model.model_fields})
+
+
+def _provider_tag(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("provider")
+    args = typing.get_args(field.annotation) if field is not None else ()
+    return str(args[0]) if len(args) == 1 else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 _UNION_TAGS = {"local", "imap", "caldav", "gmail", "google_calendar", "outlook_mail",

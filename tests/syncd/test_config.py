@@ -91,6 +91,20 @@ def test_unknown_key_names_its_path(tmp_path: Path) -> None:
     assert_config_error(check(path), "accounts[0].intervall", "unknown key", str(path))
 
 
+def test_unknown_key_suggests_the_close_spelling_at_its_level(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        loging: {level: info}
+        health: {prot: 1}
+        accounts:
+          - {id: a, provider: imap, owner: x@y.example, host: h, username: u, pasword: x}
+          - {id: b, provider: local, owner: x@y.example, maildir: [x]}
+        """)
+    assert_config_error(check(path), "loging: unknown key — did you mean 'logging'?",
+                        "health.prot: unknown key — did you mean 'port'?",
+                        "accounts[0].pasword: unknown key — did you mean 'password'?",
+                        "accounts[1].maildir: unknown key — did you mean 'maildirs'?")
+
+
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     path = write(tmp_path, "storage: {url: x}\n")
     assert_config_error(check(path), "storage: unknown key")

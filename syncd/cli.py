@@ -535,6 +535,11 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=json_default))
 
 
+from syncd.reminders.cli import reminders as _reminders  # noqa: E402  (its own module)
+
+cli.add_command(_reminders)
+
+
 def main() -> None:
     """Console-script entry point (``syncd``)."""
     cli(prog_name="syncd")

@@ -56,6 +56,7 @@ from syncd.errors import (
     describe,
 )
 from syncd.policy import policy_for
+from syncd.reminders.service import derive_after_page
 from syncd.store.apply import apply_page
 from syncd.store.database import Database
 from syncd.store.directory_lookup import snapshot_for
@@ -232,6 +233,9 @@ class SyncEngine:
             decisions = resolve(raw, snapshot_for(s, raw, policy), policy)
             applied = apply_page(s, account.id, page, decisions,
                                  self._skips(page, decisions, policy))
+            # same transaction: the page holds its threads' locks (see syncd.reminders.service)
+            derive_after_page(s, self.settings, applied,
+                              now=self.clock() if self.clock is not None else None)
         result.pages += 1
         result.items += applied.items
         result.quarantined += applied.quarantined

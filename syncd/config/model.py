@@ -18,6 +18,7 @@ from providers.imap.settings import ImapAccount
 from providers.local.settings import LocalAccount
 from providers.microsoft.settings import OutlookCalendarAccount, OutlookMailAccount
 from syncd.config.base import PrivacyLevel, StrictModel
+from syncd.reminders.rules import RemindersSettings
 
 Account = Annotated[
     LocalAccount
@@ -105,6 +106,7 @@ class Settings(StrictModel):
     organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    reminders: RemindersSettings = Field(default_factory=RemindersSettings)
     accounts: list[Account] = Field(default_factory=list)
 
     @field_validator("accounts")

@@ -1,0 +1,204 @@
+"""What derivation needs to know, loaded from the store in a fixed number of
+batched queries per batch of threads or meetings (never per row).
+
+* :func:`thread_messages` — the live (not deleted) emails of each thread,
+  oldest first, with direction.
+* :func:`people_of` — participants of chosen interactions.
+* :func:`accounts_of` — the accounts (mailboxes, calendars) that saw them.
+* :func:`parties` — directory facts (tags, tier, owner, domains) of the
+  contacts and companies involved, for segment rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncd.store.schema import (
+    Account,
+    Company,
+    CompanyDomain,
+    Contact,
+    Interaction,
+    Participant,
+    Source,
+)
+from syncd.store.sql import chunks
+
+#: participant matches that are people outside the organization
+EXTERNAL = frozenset({"contact", "company", "unmatched"})
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    role: str
+    address: str
+    name: str | None
+    match: str
+    contact_id: int | None
+    company_id: int | None
+    domain: str | None
+
+    @property
+    def external(self) -> bool:
+        return self.match in EXTERNAL
+
+    @property
+    def internal(self) -> bool:
+        return self.match == "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    id: int
+    thread_id: int
+    occurred_at: datetime
+    direction: str
+    subject: str | None
+    opportunity_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str | None
+    deleted: bool
+    subject: str | None
+    opportunity_id: int | None
+
+
+@dataclass(slots=True)
+class Party:
+    """The contact and/or company a reminder is about, as rules see them."""
+
+    address: str | None = None
+    name: str | None = None
+    contact_id: int | None = None
+    contact_tags: frozenset[str] = frozenset()
+    company_id: int | None = None
+    company_name: str | None = None
+    company_tier: str | None = None
+    company_tags: frozenset[str] = frozenset()
+    company_owner: str | None = None
+    domains: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        who = self.name or self.address or "someone"
+        return f"{who} ({self.company_name})" if self.company_name else who
+
+
+def thread_messages(s: Session, thread_ids: Sequence[int]) -> dict[int, list[Mail]]:
+    out: dict[int, list[Mail]] = {}
+    for batch in chunks(sorted(thread_ids)):
+        stmt = (
+            select(Interaction.id, Interaction.thread_id, Interaction.occurred_at,
+                   Interaction.direction, Interaction.subject, Interaction.opportunity_id)
+            .where(Interaction.thread_id.in_(batch), Interaction.kind == "email",
+                   Interaction.deleted.is_(False))
+            .order_by(Interaction.thread_id, Interaction.occurred_at, Interaction.id)
+        )
+        for iid, tid, when, direction, subject, opp in s.execute(stmt):
+            assert tid is not None
+            out.setdefault(tid, []).append(Mail(iid, tid, when, direction, subject, opp))
+    return out
+
+
+def meetings(s: Session, ids: Sequence[int]) -> dict[int, Meeting]:
+    out: dict[int, Meeting] = {}
+    for batch in chunks(sorted(ids)):
+        stmt = select(Interaction.id, Interaction.occurred_at, Interaction.ends_at,
+                      Interaction.status, Interaction.deleted, Interaction.subject,
+                      Interaction.opportunity_id).where(Interaction.id.in_(batch),
+                                                        Interaction.kind == "meeting")
+        for mid, start, end, status, deleted, subject, opp in s.execute(stmt):
+            out[mid] = Meeting(mid, start, end or start, status, deleted, subject, opp)
+    return out
+
+
+def people_of(s: Session, ids: Iterable[int]) -> dict[int, list[Person]]:
+    out: dict[int, list[Person]] = {}
+    for batch in chunks(sorted(set(ids))):
+        stmt = (
+            select(Participant.interaction_id, Participant.role, Participant.address,
+                   Participant.display_name, Participant.match, Participant.contact_id,
+                   Participant.company_id, Participant.domain)
+            .where(Participant.interaction_id.in_(batch))
+            .order_by(Participant.interaction_id, Participant.position)
+        )
+        for iid, role, address, name, match, contact_id, company_id, domain in s.execute(stmt):
+            out.setdefault(iid, []).append(
+                Person(role, address, name, match, contact_id, company_id, domain))
+    return out
+
+
+def accounts_of(s: Session, ids: Iterable[int]) -> dict[int, list[str]]:
+    """interaction id -> account ids that saw it (and have not deleted it), sorted."""
+    out: dict[int, list[str]] = {}
+    for batch in chunks(sorted(set(ids))):
+        stmt = (select(Source.interaction_id, Source.account_id)
+                .where(Source.interaction_id.in_(batch), Source.deleted_at.is_(None))
+                .order_by(Source.interaction_id, Source.account_id))
+        for iid, account in s.execute(stmt):
+            if account not in out.setdefault(iid, []):
+                out[iid].append(account)
+    return out
+
+
+def account_owners(s: Session) -> dict[str, str]:
+    return {aid: owner.lower() for aid, owner in s.execute(select(Account.id, Account.owner))
+            if owner}
+
+
+def parties(s: Session, people: Iterable[Person]) -> dict[str, Party]:
+    """address -> Party for each person, with their contact's and company's facts."""
+    people = list(people)
+    contact_ids = sorted({p.contact_id for p in people if p.contact_id is not None})
+    contacts: dict[int, tuple[str | None, list[str], int | None]] = {}
+    for batch in chunks(contact_ids):
+        for cid, name, tags, company_id in s.execute(
+            select(Contact.id, Contact.name, Contact.tags, Contact.company_id)
+            .where(Contact.id.in_(batch))
+        ):
+            contacts[cid] = (name, list(tags or []), company_id)
+    company_ids = sorted({p.company_id for p in people if p.company_id is not None}
+                         | {c[2] for c in contacts.values() if c[2] is not None})
+    companies: dict[int, tuple[str, str | None, list[str], str | None]] = {}
+    domains: dict[int, set[str]] = {}
+    for batch in chunks(company_ids):
+        for cid, name, tier, tags, owner in s.execute(
+            select(Company.id, Company.name, Company.tier, Company.tags, Company.owner)
+            .where(Company.id.in_(batch))
+        ):
+            companies[cid] = (name, tier, list(tags or []), owner)
+        for cid, domain in s.execute(select(CompanyDomain.company_id, CompanyDomain.domain)
+                                     .where(CompanyDomain.company_id.in_(batch))):
+            domains.setdefault(cid, set()).add(domain)
+    out: dict[str, Party] = {}
+    for p in people:
+        contact = contacts.get(p.contact_id) if p.contact_id is not None else None
+        company_id = p.company_id if p.company_id is not None else (
+            contact[2] if contact else None)
+        company = companies.get(company_id) if company_id is not None else None
+        party = Party(address=p.address, name=(contact[0] if contact else None) or p.name,
+                      contact_id=p.contact_id,
+                      contact_tags=frozenset(t.lower() for t in (contact[1] if contact else [])),
+                      company_id=company_id)
+        if company is not None and company_id is not None:
+            party.company_name, tier, tags, owner = company
+            party.company_tier = tier.lower() if tier else None
+            party.company_tags = frozenset(t.lower() for t in tags)
+            party.company_owner = owner.lower() if owner else None
+            party.domains |= domains.get(company_id, set())
+        if p.domain:
+            party.domains.add(p.domain)
+        elif "@" in p.address:
+            party.domains.add(p.address.rsplit("@", 1)[1])
+        out[p.address] = party
+    return out

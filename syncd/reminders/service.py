@@ -1,0 +1,122 @@
+"""Entry points into reminder derivation, and people's status changes.
+
+* :func:`derive_after_page` — the sync engine calls it with the page's
+  :class:`~syncd.store.apply.ApplyResult` INSIDE the page's transaction,
+  under a savepoint. Same transaction because the page already holds the
+  row locks of its threads and meetings (so two accounts applying the same
+  thread derive one after the other, never both inserting), and a page is
+  then committed together with its reminders. Under a savepoint because
+  reminders must never cost a page: a failure rolls back only the
+  derivation, is logged, and the periodic sweep repairs it later.
+* :func:`sweep` — the daemon's clock job: meetings that start or end by
+  the clock alone (prep reminders entering their horizon, follow-ups of
+  meetings that just ended, preps of meetings that started), threads with
+  open reminders (rules or blocklists may have changed) and threads active
+  within ``sweep_days`` (a safety net for a derivation that failed).
+  Batches of 500, one transaction each, so it never holds locks for long.
+* :func:`set_status` — ``done`` / ``dismiss`` by a person; derivation never
+  touches those again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from syncd.config.model import Settings
+from syncd.errors import StoreError, SyncdError, describe
+from syncd.logs import get_logger
+from syncd.reminders.derive import MEETING_KINDS, THREAD_KINDS, DeriveReport, derive
+from syncd.store.database import Database
+from syncd.store.schema import Interaction, Reminder, Thread
+from syncd.store.sql import chunks
+from syncd.store.types import utcnow
+
+log = get_logger(__name__)
+
+STATUSES = ("open", "done", "dismissed", "superseded")
+
+
+def derive_after_page(session: Any, settings: Settings, applied: Any, *,
+                      now: datetime | None = None) -> DeriveReport | None:
+    """Derive for the threads and meetings one applied page touched (see module doc)."""
+    threads = set(getattr(applied, "touched_threads", ()) or ())
+    meetings = set(getattr(applied, "touched_meetings", ()) or ())
+    if not settings.reminders.enabled or not (threads or meetings):
+        return None
+    try:
+        with session.begin_nested():
+            return derive(session, settings, threads=threads, meetings=meetings,
+                          now=now or utcnow())
+    except StoreError as exc:
+        log.warning("reminder derivation skipped for this page; the sweep retries",
+                    error=describe(exc))
+    except SyncdError as exc:
+        log.error("reminder derivation failed for this page", error=describe(exc))
+    except Exception as exc:  # a bug in reminders must never cost a sync page
+        log.exception("reminder derivation crashed for this page", error=describe(exc))
+    return None
+
+
+def sweep(db: Database, settings: Settings, *, now: datetime | None = None) -> DeriveReport:
+    """The periodic clock job (see module docstring)."""
+    now = now or utcnow()
+    report = DeriveReport()
+    conf = settings.reminders
+    if not conf.enabled:
+        return report
+    horizon = max((r.horizon_days for r in conf.rules.values() if r.kind == "meeting_prep"),
+                  default=0.0)
+    with db.session(write=False) as s:
+        meeting_ids = set(s.scalars(
+            select(Interaction.id).where(
+                Interaction.kind == "meeting",
+                Interaction.occurred_at >= now - timedelta(days=conf.max_age_days + 2),
+                Interaction.occurred_at <= now + timedelta(days=horizon + 1))))
+        meeting_ids.update(i for i in s.scalars(
+            select(Reminder.interaction_id).where(Reminder.status == "open",
+                                                  Reminder.kind.in_(MEETING_KINDS)))
+            if i is not None)
+        thread_ids = set(s.scalars(select(Thread.id).where(
+            Thread.last_message_at >= now - timedelta(days=conf.sweep_days))))
+        thread_ids.update(i for i in s.scalars(
+            select(Reminder.thread_id).where(Reminder.status == "open",
+                                             Reminder.kind.in_(THREAD_KINDS)))
+            if i is not None)
+    for batch in chunks(sorted(thread_ids)):
+        with db.session() as s:
+            _lock_threads(s, batch)
+            report.add(derive(s, settings, threads=batch, now=now))
+    for batch in chunks(sorted(meeting_ids)):
+        with db.session() as s:
+            report.add(derive(s, settings, meetings=batch, now=now))
+    return report
+
+
+def _lock_threads(s: Any, ids: Iterable[int]) -> None:
+    """Serialize with a concurrent page on the same threads (PostgreSQL; SQLite
+    write sessions already hold the database write lock)."""
+    s.execute(select(Thread.id).where(Thread.id.in_(list(ids))).order_by(Thread.id)
+              .with_for_update())
+
+
+def set_status(db: Database, reminder_id: int, status: str, *,
+               now: datetime | None = None, note: str | None = None) -> Reminder:
+    """Mark a reminder done or dismissed (by a person). Raises KeyError if unknown."""
+    if status not in ("done", "dismissed"):
+        raise ValueError(f"status must be done or dismissed, not {status!r}")
+    now = now or utcnow()
+    with db.session() as s:
+        row = s.get(Reminder, reminder_id, with_for_update=True)
+        if row is None:
+            raise KeyError(reminder_id)
+        if row.status != status:
+            row.status = status
+            row.resolved_at = row.updated_at = now
+            row.reason = note or f"marked {status} by a person"
+        s.flush()
+        s.expunge(row)
+        return row

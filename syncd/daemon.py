@@ -258,6 +258,27 @@ class Daemon:
             except Exception:
                 log.exception("heartbeat listener failed")
 
+    def add_periodic(self, job_id: str, func: Callable[[], Any], seconds: float, *,
+                     first_delay: float = 5.0) -> None:
+        """Run ``func`` every ``seconds`` on the worker pool (e.g. the reminders sweep).
+
+        Same guarantees as sync jobs: never two runs at once, missed runs
+        coalesce, an exception is logged (with traceback) and the next run
+        happens as scheduled. Call before or after :meth:`start`.
+        """
+        def run() -> None:
+            if self.stop_event.is_set():
+                return
+            with structlog.contextvars.bound_contextvars(job=job_id):
+                try:
+                    func()
+                except Exception as exc:
+                    log.exception("periodic job failed", error=describe(exc))
+
+        first = self._clock() + timedelta(seconds=first_delay)
+        self._scheduler.add_job(run, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id,
+                                name=job_id, next_run_time=first, replace_existing=True)
+
     def add_heartbeat_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` on every heartbeat (e.g. systemd WATCHDOG=1)."""
         self._heartbeat_listeners.append(listener)

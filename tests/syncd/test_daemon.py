@@ -332,3 +332,28 @@ def test_status_over_http_masks_secrets_and_healthz_turns_red_when_stopping(
         assert status == 503 and health["stopping"] is True and health["status"] == "down"
     finally:
         daemon.shutdown()
+
+
+def test_periodic_jobs_run_repeatedly_and_survive_their_errors(
+        tmp_path: Path, engine_for: Callable[[Path], tuple[Any, SyncEngine]]) -> None:
+    config = write_config(tmp_path, messages=0)
+    settings, engine = engine_for(config)
+    settings = settings.model_copy(update={"health": settings.health.model_copy(
+        update={"enabled": False})})
+    daemon = Daemon(settings, engine)
+    runs: list[float] = []
+
+    def sweep() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 1:
+            raise RuntimeError("first sweep fails")
+
+    daemon.add_periodic("test:sweep", sweep, 0.2, first_delay=0)
+    daemon.start()
+    try:
+        wait_until(lambda: len(runs) >= 3, timeout=20)
+    finally:
+        daemon.shutdown()
+    count = len(runs)
+    time.sleep(0.5)
+    assert len(runs) == count  # nothing runs after shutdown

@@ -178,17 +178,22 @@ class DavSession:
 
     # -- calendar data ---------------------------------------------------------------
 
-    def objects_in_range(self, calendar_url: str, start: datetime,
-                         end: datetime) -> list[CalendarObject]:
-        """Events with any instance overlapping [start, end) (calendar-query)."""
+    def hrefs_in_range(self, calendar_url: str, start: datetime, end: datetime) -> list[str]:
+        """Members with an event instance overlapping [start, end) (calendar-query).
+
+        Only hrefs: the data is fetched in bounded chunks with :meth:`objects`.
+        """
         body = ('<?xml version="1.0" encoding="utf-8"?>'
                 '<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
-                "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
+                "<d:prop><d:getetag/></d:prop>"
                 '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">'
                 f'<c:time-range start="{utc_stamp(start)}" end="{utc_stamp(end)}"/>'
                 "</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>")
         response = self._request("REPORT", calendar_url, body, {"Depth": "1"})
-        return self._objects(response, "calendar-query", calendar_url)
+        self._expect_multistatus(response, "calendar-query", calendar_url)
+        calendar_path = _path(calendar_url).rstrip("/")
+        return [r.href for r in response.parse_calendar_query()
+                if r.status != 404 and _path(r.href).rstrip("/") != calendar_path]
 
     def objects(self, calendar_url: str, hrefs: Sequence[str]) -> list[CalendarObject]:
         """The named members with their data (calendar-multiget)."""

@@ -5,8 +5,8 @@ Resources are calendar URLs (absolute). Per calendar, one pass is:
 initial (no cursor)
     1. read the calendar's sync token (PROPFIND DAV:sync-token);
     2. list the objects with an instance in the window (calendar-query with
-       a time-range) and expand them locally with
-       :func:`providers.ical.parse_calendar`;
+       a time-range, hrefs only), fetch them in chunks (calendar-multiget)
+       and expand them locally with :func:`providers.ical.parse_calendar`;
     3. last page carries ``{token, window, seen}`` (see :mod:`.cursor`).
     The token is read *before* the listing, so a change racing it is
     reported again by the next incremental pass (upserts dedupe).
@@ -46,9 +46,9 @@ STATUS:CANCELLED and a higher SEQUENCE.
 An object the parser cannot read becomes a ``Quarantined`` entry and the
 pass goes on. ``privacy: metadata`` drops titles and locations.
 
-Memory: an initial sync reads the window's objects in one calendar-query
-(bounded by the window, typically a few MB); incremental changes are fetched
-``multiget_size`` at a time. Pages hold at most ``page_size`` items; only the
+Memory: the window's objects are listed by href (calendar-query without
+data), then fetched ``multiget_size`` at a time (calendar-multiget), as are
+incremental changes. Pages hold at most ``page_size`` items; only the
 last page of a calendar carries its cursor (the ``seen`` map is complete only
 then), so a crash mid-calendar redoes that calendar from the stored cursor.
 A calendar deleted on the server is no longer discovered; its cursor is left
@@ -58,7 +58,7 @@ alone and its events are not marked (not detected).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -101,6 +101,8 @@ class CaldavProvider(Provider):
         self._account = account
         self._context = context
         self._session: DavSession | None = None
+        #: objects of the current calendar not yet fetched (for Page.total_hint)
+        self._left = 0
 
     # -- Provider ----------------------------------------------------------------------
 
@@ -157,10 +159,18 @@ class CaldavProvider(Provider):
     def _initial(self, info: CalendarInfo, window: Window) -> Iterator[Page]:
         dav = self._dav()
         token = dav.current_token(info.url)
-        objects = dav.objects_in_range(info.url, window.start, window.end)
+        hrefs = dav.hrefs_in_range(info.url, window.start, window.end)
         cursor = CalendarCursor(token=token, window=window)
-        batches = (self._normalize(obj, info, cursor, reported_before=False) for obj in objects)
+        batches = (self._normalize(obj, info, cursor, reported_before=False)
+                   for obj in self._fetch(info, hrefs))
         yield from self._paged(info.url, batches, lambda: cursor.to_json(), always=True)
+
+    def _fetch(self, info: CalendarInfo, hrefs: Sequence[str]) -> Iterator[CalendarObject]:
+        """The objects behind ``hrefs``, ``multiget_size`` per REPORT (bounded memory)."""
+        size = self._account.multiget_size
+        for i in range(0, len(hrefs), size):
+            self._left = len(hrefs) - i
+            yield from self._dav().objects(info.url, hrefs[i:i + size])
 
     def _incremental(self, info: CalendarInfo, window: Window,
                      old: CalendarCursor) -> Iterator[Page]:
@@ -173,16 +183,15 @@ class CaldavProvider(Provider):
         def batches() -> Iterator[Batch]:
             for href in changes.deleted:
                 yield deleted_object(href, cursor), []
+            for obj in self._fetch(info, changes.changed):
+                yield self._normalize(obj, info, cursor, reported_before=True)
             handled = set(changes.changed)
-            size = self._account.multiget_size
-            for i in range(0, len(changes.changed), size):
-                for obj in dav.objects(info.url, changes.changed[i:i + size]):
-                    yield self._normalize(obj, info, cursor, reported_before=True)
             for part in window.uncovered_by(old.window):
-                for obj in dav.objects_in_range(info.url, part.start, part.end):
-                    if obj.href not in handled:
-                        handled.add(obj.href)
-                        yield self._normalize(obj, info, cursor, reported_before=False)
+                hrefs = [h for h in dav.hrefs_in_range(info.url, part.start, part.end)
+                         if h not in handled]
+                handled.update(hrefs)
+                for obj in self._fetch(info, hrefs):
+                    yield self._normalize(obj, info, cursor, reported_before=False)
 
         yield from self._paged(info.url, batches(), lambda: cursor.to_json(), always=False,
                                unchanged=lambda: cursor.to_json() == before)
@@ -195,10 +204,12 @@ class CaldavProvider(Provider):
         at the end, and a crash mid-calendar simply redoes it.
         """
         page = Page(resource=resource)
+        self._left = 0
         for found, bad in batches:
             page.items.extend(found)
             page.quarantined.extend(bad)
             if len(page.items) >= self._account.page_size:
+                page.total_hint = self._left  # objects (not events) still to fetch
                 yield page
                 page = Page(resource=resource)
         page.cursor = final_cursor()

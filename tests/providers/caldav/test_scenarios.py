@@ -318,6 +318,20 @@ def test_poll_with_nothing_new_costs_a_handful_of_requests(
     assert proxy.requests - before <= 3, proxy.requests - before
 
 
+def test_pages_are_bounded_and_only_the_last_carries_the_cursor(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    backend.settings.update(page_size=3, multiget_size=2)
+    for n in range(7):
+        backend.add_event(EventSpec(uid=f"p{n}@test", title=f"P{n}",
+                                    start=BASE_TIME + timedelta(hours=n)))
+    pages, _ = sync_all(backend)
+    assert sorted(e.uid for e in events(pages)) == [f"p{n}@test" for n in range(7)]
+    assert all(len(p.items) <= 3 for p in pages) and len(pages) >= 3
+    assert [p.cursor is not None for p in pages] == [False] * (len(pages) - 1) + [True]
+    assert all(p.total_hint is not None and p.total_hint > 0 for p in pages[:-1])
+
+
 def test_privacy_metadata_drops_titles(radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend
     backend.privacy = "metadata"

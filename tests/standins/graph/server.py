@@ -18,7 +18,6 @@ msal and requests. Test controls (all thread-safe):
 
 from __future__ import annotations
 
-import collections
 import json
 import socket
 import threading
@@ -89,7 +88,7 @@ class GraphStandIn:
         self.requests: list[Seen] = []
         self._faults: list[Fault] = []
         self._rates: dict[str, tuple[int, float, float]] = {}
-        self._accepted: dict[str, collections.deque[float]] = {}
+        self._windows: dict[str, tuple[float, int]] = {}  # mailbox -> window start, used
         self._in_flight: dict[str, int] = {}
         self._max_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -202,8 +201,8 @@ class GraphStandIn:
 
     def rate_limit(self, mailbox: str, limit: int, per_seconds: float,
                    retry_after: float = 0.0) -> None:
-        """At most ``limit`` accepted requests per ``per_seconds``; beyond: 429
-        with a Retry-After of the time until the window has room (at least
+        """At most ``limit`` accepted requests per ``per_seconds`` window; beyond:
+        429 with a Retry-After of the time until the window ends (at least
         ``retry_after``)."""
         with self._lock:
             self._rates[mailbox.lower()] = (limit, per_seconds, retry_after)
@@ -320,23 +319,24 @@ class GraphStandIn:
         return None
 
     def _rate_limited(self, mailbox: str) -> Reply | None:
+        """Fixed windows, like Exchange's request budgets: at most ``limit``
+        accepted requests per window; beyond, 429 until the window ends."""
         with self._lock:
             rule = self._rates.get(mailbox)
             if rule is None:
                 return None
             limit, window, retry_after = rule
-            seen = self._accepted.setdefault(mailbox, collections.deque())
             now = time.monotonic()
-            while seen and seen[0] <= now - window:
-                seen.popleft()
-            if len(seen) >= limit:
-                # like Exchange: the wait until the window has room again
-                wait = max(retry_after, seen[0] + window - now)
+            start, used = self._windows.get(mailbox, (now, 0))
+            if now >= start + window:
+                start, used = now, 0
+            if used >= limit:
+                wait = max(retry_after, start + window - now)
                 _, _, payload = _graph_error(429, "ApplicationThrottled",
                                              "Application is over its MailboxConcurrency limit.")
                 return 429, {"Content-Type": "application/json",
                              "Retry-After": f"{wait:.3f}"}, payload
-            seen.append(now)
+            self._windows[mailbox] = (start, used + 1)
             return None
 
     # ------------------------------------------------------------------ Graph routes

@@ -255,7 +255,10 @@ class _PageWriter:
         for batch in chunks(keys):
             stmt = select(Interaction).where(Interaction.dedupe_key.in_(batch))
             if lock:
-                stmt = stmt.order_by(Interaction.id).with_for_update()
+                # refresh rows the unlocked read loaded: a concurrent writer we
+                # waited for may have changed them
+                stmt = (stmt.order_by(Interaction.id).with_for_update()
+                        .execution_options(populate_existing=True))
             for row in self.s.scalars(stmt):
                 out[row.dedupe_key] = row
         return out

@@ -455,8 +455,12 @@ def timeline(ctx: click.Context, contact: str | None, company: str | None, fmt: 
 
     entries = query_timeline(app.database(migrate=False), contact=contact, company=company)
     rows = [e.to_dict() for e in entries]
+    from syncd.reminders.cli import print_timeline_reminders, timeline_reminders
+
+    reminders = timeline_reminders(app.database(migrate=False), contact, company)
     if fmt == "json":
-        _echo_json({"query": {"contact": contact, "company": company}, "interactions": rows})
+        _echo_json({"query": {"contact": contact, "company": company}, "interactions": rows,
+                    "reminders": reminders})
         return
     title = f"timeline of {contact or company}: {len(rows)} interaction(s), newest first"
     table = Table(title=title, title_justify="left")
@@ -470,6 +474,7 @@ def timeline(ctx: click.Context, contact: str | None, company: str | None, fmt: 
                       _people(row.get("participants") or []),
                       ", ".join(row.get("sources") or []))
     app.stdout.print(table)
+    print_timeline_reminders(app.stdout, reminders)
 
 
 def _when(iso: str | None) -> str:

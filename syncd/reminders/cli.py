@@ -204,3 +204,25 @@ def digest_cmd(ctx: click.Context, owner: str | None, send: bool) -> None:
         click.echo(f"{rep}: {error}", err=True)
     if failed:
         ctx.exit(1)
+
+
+def timeline_reminders(database: Any, contact: str | None, company: str | None
+                       ) -> list[dict[str, Any]]:
+    """Open reminders about the contact or company a ``timeline`` shows (JSON shape)."""
+    from syncd.reminders.queries import list_reminders
+
+    return [r.to_dict() for r in list_reminders(database, contact=contact, company=company)]
+
+
+def print_timeline_reminders(console: Any, rows: list[dict[str, Any]]) -> None:
+    """The ``timeline`` table's companion: open reminders, soonest due first."""
+    if not rows:
+        return
+    table = Table(title=f"{len(rows)} open reminder(s)", title_justify="left")
+    for column in ("id", "due (UTC)", "kind", "priority", "owner", "subject"):
+        table.add_column(column)
+    for r in rows:
+        due = str(r.get("due_at") or "").replace("T", " ").removesuffix("Z")[:16]
+        table.add_row(str(r["id"]), due, r["kind"], r["priority"], r.get("owner") or "",
+                      r.get("subject") or "")
+    console.print(table)

@@ -84,6 +84,8 @@ class Wanted:
     interaction_id: int
     #: may a NEW row be created (anchor recent enough, meeting close enough)?
     creatable: bool
+    #: why it exists (the reason of a new reminder)
+    why: str
     #: why the due time is what it is (shown when it moves)
     because: str
 
@@ -334,6 +336,7 @@ def _want_reply(plan: _Plan, ctx: Context, tid: int, anchor: Mail, people: Seque
         contact_id=party.contact_id, company_id=party.company_id,
         opportunity_id=anchor.opportunity_id, thread_id=tid, interaction_id=anchor.id,
         creatable=not ctx.old(anchor.occurred_at),
+        why=f"{party.label} wrote {_iso(anchor.occurred_at)} and is waiting for a reply",
         because=f"{party.label} wrote {_iso(anchor.occurred_at)}",
     ))
     plan.rules[(tid, "reply_needed")] = name
@@ -368,7 +371,8 @@ def _want_follow_up(plan: _Plan, ctx: Context, tid: int, anchor: Mail, last: Mai
         contact_id=party.contact_id, company_id=party.company_id,
         opportunity_id=last.opportunity_id, thread_id=tid, interaction_id=last.id,
         creatable=not ctx.old(last.occurred_at),
-        because=f"last written {_iso(last.occurred_at)}",
+        why=f"no reply from {party.label} since {_iso(last.occurred_at)}",
+        because=f"written again {_iso(last.occurred_at)}",
     ))
     plan.rules[(tid, "follow_up")] = name
 
@@ -431,6 +435,7 @@ def _want_prep(plan: _Plan, ctx: Context, m: Meeting, party: Party, rep: str | N
         contact_id=party.contact_id, company_id=party.company_id,
         opportunity_id=m.opportunity_id, thread_id=None, interaction_id=m.id,
         creatable=m.starts_at - ctx.now <= timedelta(days=rule.horizon_days),
+        why=f"meeting with {party.label} starts {_iso(m.starts_at)}",
         because=f"meeting moved to {_iso(m.starts_at)}",
     ))
     plan.rules[(m.id, "meeting_prep")] = name
@@ -462,6 +467,7 @@ def _want_meeting_follow_up(plan: _Plan, ctx: Context, m: Meeting, party: Party,
         contact_id=party.contact_id, company_id=party.company_id,
         opportunity_id=m.opportunity_id, thread_id=None, interaction_id=m.id,
         creatable=not ctx.old(m.ends_at),
+        why=f"meeting ended {_iso(m.ends_at)}; nobody wrote to {party.label} since",
         because=f"meeting moved, now ends {_iso(m.ends_at)}",
     ))
     plan.rules[(m.id, kind)] = name
@@ -569,7 +575,7 @@ def _reconcile(s: Session, plan: _Plan, existing: Mapping[str, Reminder], now: d
             continue
         if row.status == "superseded":
             row.status, row.resolved_at = "open", None
-            row.reason = f"reopened: {w.because}"
+            row.reason = f"reopened: {w.why}"
             row.updated_at = now
             report.reopened += 1
         if row.due_at != w.due_at:
@@ -598,7 +604,7 @@ def _row(w: Wanted, now: datetime) -> dict[str, Any]:
         "subject": w.subject, "contact_id": w.contact_id, "company_id": w.company_id,
         "opportunity_id": w.opportunity_id, "thread_id": w.thread_id,
         "interaction_id": w.interaction_id, "rule": w.rule, "status": "open",
-        "idempotency_key": w.key, "reason": w.because, "created_at": now, "updated_at": now,
+        "idempotency_key": w.key, "reason": w.why, "created_at": now, "updated_at": now,
         "resolved_at": None,
     }
 

@@ -222,7 +222,7 @@ class RemindersSettings(StrictModel):
     #: seconds between runs of the daemon's clock job
     sweep_interval: Annotated[float, Field(gt=0, le=86_400)] = 900
     #: the clock job re-derives threads and meetings active within this many days
-    sweep_days: Annotated[float, Field(gt=0, le=3650)] = 45
+    sweep_days: Annotated[float, Field(gt=0, le=3650)] = 2
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @field_validator("reps")

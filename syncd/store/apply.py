@@ -574,6 +574,7 @@ def refresh_unmatched(session: Session, addresses: Sequence[str]) -> None:
          "interaction_count": n}
         for a, d, first, last, n in session.execute(stmt)
     ]
+    rows.sort(key=lambda r: str(r["address"]))  # one lock order for concurrent upserts
     gone = sorted(set(addresses) - {r["address"] for r in rows})
     if gone:
         session.execute(delete(UnmatchedAddress).where(UnmatchedAddress.address.in_(gone)))

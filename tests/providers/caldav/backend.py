@@ -38,7 +38,7 @@ class RadicaleBackend:
 
     def add_calendar(self, name: str) -> str:
         cal_id = name.lower().replace(" ", "-")
-        calendar = self.client.principal().make_calendar(name=name, cal_id=cal_id)
+        calendar: Any = self.client.get_principal().make_calendar(name=name, cal_id=cal_id)
         self.calendars[name] = str(calendar.url)
         return str(calendar.url)
 
@@ -54,6 +54,9 @@ class RadicaleBackend:
     def provider(self, **overrides: Any) -> CaldavProvider:
         return CaldavProvider(self.account(**overrides),
                               ProviderContext(privacy=self.privacy, now=lambda: self.now))
+
+    def add_message(self, raw: bytes) -> None:
+        raise NotImplementedError("a CalDAV account has no inbox")
 
     def href(self, uid: str, calendar: str | None = None) -> str:
         base = self.calendars[calendar] if calendar else self.calendar_url

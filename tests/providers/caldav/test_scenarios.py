@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -134,8 +134,8 @@ def test_recurring_meeting_with_moved_exdated_and_cancelled_instances(
     # the organizer also cancelled week 4 with an override (not an EXDATE)
     (master,) = [c for c in cal.walk("VEVENT") if c.get("RECURRENCE-ID") is None]
     override = icalendar.Event()
-    for key in ("UID", "SUMMARY", "DTSTAMP", "ORGANIZER", "ATTENDEE"):
-        override[key] = master[key]
+    for prop in ("UID", "SUMMARY", "DTSTAMP", "ORGANIZER", "ATTENDEE"):
+        override[prop] = master[prop]
     override.add("recurrence-id", start + 3 * WEEK)
     override.add("dtstart", start + 3 * WEEK)
     override.add("dtend", start + 3 * WEEK + timedelta(hours=1))
@@ -145,8 +145,11 @@ def test_recurring_meeting_with_moved_exdated_and_cancelled_instances(
     backend.put_ics(spec.uid, cal.to_ical().decode())
 
     evs = by_uid(sync_all(backend)[0], "weekly@test")
-    rid = {e.recurrence_id: e for e in evs}
-    key = lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    rid = {e.recurrence_id or "": e for e in evs}
+
+    def key(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     assert sorted(rid) == [key(start + n * WEEK) for n in range(5)]
     assert [rid[key(start + n * WEEK)].status for n in range(5)] == [
         "confirmed", "cancelled", "confirmed", "cancelled", "confirmed"]

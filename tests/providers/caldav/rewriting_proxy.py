@@ -28,6 +28,7 @@ class RewritingProxy:
         #: answer this many upcoming requests with ``fail_status`` instead of forwarding
         self.failures = 0
         self.fail_status = 503
+        self.fail_headers: dict[str, str] = {}
         self.requests = 0
         self._lock = threading.Lock()
         proxy = self
@@ -52,6 +53,8 @@ class RewritingProxy:
                         proxy.failures -= 1
                 if fail:
                     self.send_response(proxy.fail_status)
+                    for key, value in proxy.fail_headers.items():
+                        self.send_header(key, value)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

@@ -296,6 +296,13 @@ def test_server_errors_and_unreachable_server_are_transient(
         proxy.failures, proxy.fail_status = 100, 502
         with pytest.raises(TransientError):
             sync_all_with(backend, url=proxy.url, retries=1)
+
+        # throttled for longer than we wait inline: handed to the engine with the delay
+        proxy.failures, proxy.fail_status = 1, 429
+        proxy.fail_headers = {"Retry-After": "120"}
+        with pytest.raises(TransientError) as err:
+            sync_all_with(backend, url=proxy.url, retries=2)
+        assert err.value.retry_after == 120
         dead = proxy.url
     with pytest.raises(TransientError):
         sync_all_with(backend, url=dead, timeout=2)

@@ -1,4 +1,4 @@
-"""Walking a Graph delta chain with the next pages already on their way.
+"""Walking Graph delta chains with the next pages already on their way.
 
 A delta round is a chain of pages: each page carries either an
 ``@odata.nextLink`` (more pages) or, on the last one, an
@@ -8,13 +8,17 @@ with the last page, so a crash mid-chain resumes at the next page and a
 crash inside a page redoes that page.
 
 Since page *k+1*'s link is only known once page *k* has arrived, a round is
-one round trip per page at best. A helper thread walks the chain on its
-own and hands pages over through a queue of :data:`AHEAD` pages, so the
-round trips never wait for the consumer (normalizing, storing); memory
-stays bounded by ``AHEAD`` + 1 pages. An error fetching a page is handed
-over in its place, i.e. only after every earlier page was given out (and
-its cursor committed by the caller). Closing the generator early stops the
-helper after its current request.
+one round trip per page at best. Each chain is walked by its own helper
+thread, which runs ahead of the consumer by at most :data:`AHEAD` pages, so
+round trips never wait for normalizing or storing, and several chains (the
+folders of a mailbox) are fetched side by side within the HTTP seam's
+per-mailbox limit. Invariants:
+
+* pages of one chain are handed out in chain order; chains interleave;
+* an error fetching a page of a chain is raised only after every earlier
+  page of that chain was handed out (and its cursor committed);
+* memory is bounded by (``AHEAD`` + 1) pages per chain;
+* closing the iterator stops every helper after its current request.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from providers.microsoft.graph_http import GraphClient
 from syncd.errors import SyncdError
 
-#: pages fetched ahead of the consumer
+#: pages fetched ahead of the consumer, per chain
 AHEAD = 2
 
 
@@ -43,6 +47,15 @@ class DeltaPage:
         return self.next_link is None
 
 
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a chain begins: ``params`` go on the first request only (Graph
+    bakes query options into the links it returns)."""
+
+    url: str
+    params: Mapping[str, str] | None = None
+
+
 def _page(payload: dict[str, Any], resource: str) -> DeltaPage:
     value = payload.get("value")
     next_link = payload.get("@odata.nextLink")
@@ -52,50 +65,64 @@ def _page(payload: dict[str, Any], resource: str) -> DeltaPage:
     return DeltaPage([v for v in value if isinstance(v, dict)], next_link, delta_link)
 
 
-def walk(client: GraphClient, url: str, *, params: Mapping[str, str] | None = None,
-         headers: Mapping[str, str] | None = None, resource: str) -> Iterator[DeltaPage]:
-    """Yield every page of one delta round starting at ``url``.
+Entry = tuple[str, DeltaPage | BaseException]
 
-    ``params`` go on the first request only (Graph bakes them into the
-    links it returns); ``headers`` (Prefer) go on every request.
-    """
-    handoff: queue.Queue[DeltaPage | BaseException] = queue.Queue(maxsize=AHEAD)
-    stop = threading.Event()
 
-    def put(entry: DeltaPage | BaseException) -> bool:
-        while not stop.is_set():
+class _Chain(threading.Thread):
+    def __init__(self, resource: str, start: Start, client: GraphClient,
+                 headers: Mapping[str, str] | None, out: queue.Queue[Entry],
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"graph-delta-{resource}", daemon=True)
+        self.resource, self.start_at, self.client = resource, start, client
+        self.headers, self.out, self.stop = headers, out, stop
+        #: pages handed to the queue but not yet taken by the consumer
+        self.room = threading.Semaphore(AHEAD)
+
+    def run(self) -> None:
+        link: str | None = self.start_at.url
+        params = self.start_at.params
+        while link and not self.stop.is_set():
             try:
-                handoff.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        link: str | None = url
-        first = True
-        while link and not stop.is_set():
-            try:
-                page = _page(client.get(link, params=params if first else None,
-                                        headers=headers, resource=resource), resource)
+                page = _page(self.client.get(link, params=params, headers=self.headers,
+                                             resource=self.resource), self.resource)
             except BaseException as exc:  # handed to the consumer, raised there
-                put(exc)
+                self.out.put((self.resource, exc))
                 return
-            first = False
-            if not put(page):
-                return
+            params = None
+            while not self.room.acquire(timeout=0.1):
+                if self.stop.is_set():
+                    return
+            self.out.put((self.resource, page))
             link = page.next_link
 
-    worker = threading.Thread(target=produce, name=f"graph-delta-{resource}", daemon=True)
-    worker.start()
+
+def walk_many(client: GraphClient, starts: Mapping[str, Start], *,
+              headers: Mapping[str, str] | None = None) -> Iterator[tuple[str, DeltaPage]]:
+    """Yield ``(resource, page)`` for every page of every chain, interleaved."""
+    out: queue.Queue[Entry] = queue.Queue()
+    stop = threading.Event()
+    chains = {name: _Chain(name, start, client, headers, out, stop)
+              for name, start in starts.items()}
+    for chain in chains.values():
+        chain.start()
+    running = set(chains)
     try:
-        while True:
-            entry = handoff.get()
+        while running:
+            name, entry = out.get()
             if isinstance(entry, BaseException):
                 raise entry
-            yield entry
+            chains[name].room.release()
             if entry.last:
-                return
+                running.discard(name)
+            yield name, entry
     finally:
         stop.set()
-        worker.join()
+        for chain in chains.values():
+            chain.join()
+
+
+def walk(client: GraphClient, url: str, *, params: Mapping[str, str] | None = None,
+         headers: Mapping[str, str] | None = None, resource: str) -> Iterator[DeltaPage]:
+    """Every page of one delta round starting at ``url``."""
+    for _, page in walk_many(client, {resource: Start(url, params)}, headers=headers):
+        yield page

@@ -1,6 +1,8 @@
 """Outlook mail over Graph message delta, one resource per mail folder.
 
-Per folder (resource = the configured folder name, e.g. ``inbox``):
+Per folder (resource = the configured folder name, e.g. ``inbox``; the
+folders' delta chains are fetched side by side, pages interleave, each
+folder's pages stay in order):
 
 * no cursor → initial round: ``GET {mailbox}/mailFolders/{folder}/messages/delta``
   with ``$select`` per privacy, ``$filter=receivedDateTime ge <now - backfill>``
@@ -28,7 +30,7 @@ from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
 from providers.microsoft.common import graph_client, iso_z, now_utc
-from providers.microsoft.delta import walk
+from providers.microsoft.delta import Start, walk_many
 from providers.microsoft.mail_records import EXPAND_HEADERS, select_fields, to_message
 from providers.microsoft.settings import OutlookMailAccount
 from syncd.errors import BadItem
@@ -65,17 +67,14 @@ class OutlookMailProvider(Provider):
         return url, params
 
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        for folder in self.account.folders:
-            yield from self._sync_folder(folder, cursors.get(folder))
-
-    def _sync_folder(self, folder: str, cursor: Cursor | None) -> Iterator[Page]:
-        params: dict[str, str] | None
-        if cursor and cursor.get("v") == CURSOR_VERSION and cursor.get("link"):
-            url, params = str(cursor["link"]), None
-        else:
-            url, params = self._initial(folder)
-        for delta_page in walk(self.client, url, params=params, headers=self._headers(),
-                               resource=folder):
+        starts: dict[str, Start] = {}
+        for folder in dict.fromkeys(self.account.folders):  # folders walk side by side
+            cursor = cursors.get(folder)
+            if cursor and cursor.get("v") == CURSOR_VERSION and cursor.get("link"):
+                starts[folder] = Start(str(cursor["link"]))
+            else:
+                starts[folder] = Start(*self._initial(folder))
+        for folder, delta_page in walk_many(self.client, starts, headers=self._headers()):
             page = Page(resource=folder)
             for item in delta_page.items:
                 self._add(page, item, folder)

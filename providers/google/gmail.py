@@ -24,6 +24,12 @@ spam/trash/draft or in a skipped category); messageDeleted → Deletion;
 label TRASH/SPAM added → Deletion (marked, never erased); TRASH/SPAM removed
 or the private label added/removed → fetch again so tags are current.
 Messages added later but dated before the backfill window are kept.
+
+Fetching: ``format=metadata`` with only :data:`providers.rfc5322.HEADER_FIELDS`
+(and Gmail's snippet, used from privacy ``snippet`` up); at privacy ``full``
+``format=raw`` (same quota cost) so bodies and calendar invites are parsed.
+User labels are reported by name in ``tags`` (one labels.list per pass, only
+when a message carries one), so ``private_label`` is matched by name.
 """
 
 from __future__ import annotations
@@ -212,9 +218,7 @@ class GmailProvider(Provider):
         skipped = {category_label(c) for c in self.account.skip_categories} | EXCLUDED_LABELS
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
-            requests = {mid: (self._users().messages().get(
-                userId="me", id=mid, format="metadata", metadataHeaders=list(HEADER_FIELDS)),
-                COST["messages.get"]) for mid in chunk}
+            requests = {mid: (self._get(mid), COST["messages.get"]) for mid in chunk}
             done, failed = self.caller.batch(requests, self.account.endpoints.gmail_batch)
             for mid in chunk:
                 if mid in failed:
@@ -236,6 +240,14 @@ class GmailProvider(Provider):
                     item: Item = record
                     page.items.append(item)
         return page
+
+    def _get(self, mid: str) -> Any:
+        """messages.get of one id: only the headers we need, unless privacy is full."""
+        messages = self._users().messages()
+        if self.context.privacy == "full":
+            return messages.get(userId="me", id=mid, format="raw")
+        return messages.get(userId="me", id=mid, format="metadata",
+                            metadataHeaders=list(HEADER_FIELDS))
 
     def _labels_for(self, label_ids: set[str]) -> dict[str, str]:
         """Label id -> name; user labels (``Label_…``) need one labels.list per pass."""

@@ -1,13 +1,17 @@
-"""Gmail API message resources (``format=metadata``) to normalized records.
+"""Gmail API message resources to normalized records.
 
-Gmail returns the requested headers as (name, value) pairs; we rebuild a
-header-only RFC 5322 block and hand it to :func:`providers.rfc5322.parse_message`,
-so a message read over Gmail normalizes exactly like the same message read
-over IMAP or from a file (same Message-ID, same synthesized id when missing).
+``format=metadata`` (privacy metadata/subject/snippet): Gmail returns the
+requested headers as (name, value) pairs; we rebuild a header-only RFC 5322
+block and hand it to :func:`providers.rfc5322.parse_message`, so a message
+read over Gmail normalizes exactly like the same message read over IMAP or
+from a file (same Message-ID, same synthesized id when missing).
+``format=raw`` (privacy full only): the whole message goes to the same
+parser, which adds the body and calendar invites.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -53,9 +57,20 @@ def folder_of(labels: Iterable[str]) -> str | None:
     return None
 
 
+def raw_bytes(resource: Mapping[str, Any]) -> bytes | None:
+    """The RFC 822 bytes of a ``format=raw`` resource (base64url), if present."""
+    raw = resource.get("raw")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError:
+        return None
+
+
 def to_message(resource: Mapping[str, Any], *, privacy: str,
                label_names: Mapping[str, str]) -> Message | Quarantined:
-    """One messages.get resource as a Message, or Quarantined when hopeless."""
+    """One messages.get resource (metadata or raw) as a Message, or Quarantined."""
     provider_id = str(resource.get("id", ""))
     label_ids = [str(x) for x in resource.get("labelIds") or []]
     payload = resource.get("payload")
@@ -64,9 +79,11 @@ def to_message(resource: Mapping[str, Any], *, privacy: str,
         headers = []
     headers = [h for h in headers if isinstance(h, dict)]
     size = resource.get("sizeEstimate")
+    full = raw_bytes(resource)  # privacy "full": body and invites come from the raw message
     try:
         msg = parse_message(
-            header_block(headers), provider_id=provider_id, folder=folder_of(label_ids),
+            full if full is not None else header_block(headers), provider_id=provider_id,
+            folder=folder_of(label_ids),
             privacy=privacy, fallback_date=internal_date(resource),
             tags=[label_names.get(x, x) for x in label_ids],
             thread_hint=resource.get("threadId"),
@@ -75,7 +92,7 @@ def to_message(resource: Mapping[str, Any], *, privacy: str,
         return Quarantined(provider_id=provider_id, kind="message", reason=exc.reason,
                            excerpt=_excerpt(headers))
     snippet = resource.get("snippet")
-    if PRIVACY_ORDER.get(privacy, 1) >= PRIVACY_ORDER["snippet"] and snippet:
+    if PRIVACY_ORDER.get(privacy, 1) >= PRIVACY_ORDER["snippet"] and snippet and not msg.snippet:
         msg = replace(msg, snippet=html.unescape(str(snippet)))
     return msg
 

@@ -11,7 +11,7 @@ from providers.base import Deletion, Message
 from providers.google import GmailProvider
 from providers.google.gmail import RESOURCE
 from syncd.errors import AuthError, CursorExpired, TransientError
-from tests.generate import BASE_TIME, make_message, message_id
+from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ics
 from tests.providers.contract import drain, items, messages
 from tests.providers.google.conftest import REP, context, gmail_account, trust, write_key_file
 from tests.standins.google import GoogleStandIn
@@ -65,6 +65,17 @@ def test_privacy_levels(standin: GoogleStandIn, key_file: Path) -> None:
     assert meta.subject is None and meta.snippet is None
     (snip,) = messages(drain(provider(standin, key_file, privacy="snippet"))[0])
     assert snip.subject == "Secret pricing" and snip.snippet and "42" in snip.snippet
+    assert snip.body is None
+    (full,) = messages(drain(provider(standin, key_file, privacy="full"))[0])
+    assert full.body is not None and "Our offer: 42" in full.body
+
+
+def test_full_privacy_reads_invites_from_the_raw_message(standin: GoogleStandIn,
+                                                         key_file: Path) -> None:
+    spec = EventSpec(uid="invite-1@acme.example", title="Demo", start=BASE_TIME)
+    standin.add_message(REP, make_message(1, calendar=to_ics(spec, method="REQUEST")))
+    (msg,) = messages(drain(provider(standin, key_file, privacy="full"))[0])
+    assert [(e.uid, e.method) for e in msg.invites] == [("invite-1@acme.example", "REQUEST")]
 
 
 def test_incremental_deletions_trash_and_restores(standin: GoogleStandIn, key_file: Path) -> None:

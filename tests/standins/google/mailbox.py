@@ -12,6 +12,7 @@ Invariants (as in Gmail):
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class StoredMessage:
     size: int
     snippet: str
     history_id: int
+    raw: bytes = b""
 
     def resource(self, fmt: str, wanted: Sequence[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -50,6 +52,9 @@ class StoredMessage:
             "snippet": self.snippet, "sizeEstimate": self.size,
             "historyId": str(self.history_id), "internalDate": str(self.internal_ms)}
         if fmt == "minimal":
+            return out
+        if fmt == "raw":
+            out["raw"] = base64.urlsafe_b64encode(self.raw).decode()
             return out
         names = {w.lower() for w in wanted}
         headers = [{"name": n, "value": v} for n, v in self.headers
@@ -138,7 +143,7 @@ class Mailbox:
         stored = StoredMessage(
             id=mid, thread_id=thread, labels=[self.label_id(x) for x in labels], headers=headers,
             internal_ms=int(when.timestamp() * 1000), size=len(raw), snippet=_snippet(raw),
-            history_id=0)
+            history_id=0, raw=raw)
         self.messages[mid] = stored
         self._record("messagesAdded", stored)
         return mid

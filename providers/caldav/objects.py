@@ -9,7 +9,9 @@
   instance ids (only inside the window; older ones merely left it);
 * a non-recurring meeting reported before and now moved out of the window
   → still reported, with its new time;
-* unparseable objects → ``Quarantined``, never an exception.
+* unparseable objects → ``Quarantined``, never an exception; what the
+  cursor remembers about them is left as it was, so an update that breaks
+  an object never reads as its instances being deleted.
 
 Recurrence rules that make the expansion library spin (``INTERVAL=0``, which
 RFC 5545 forbids, and ``FREQ=SECONDLY``, never a meeting) are refused up
@@ -73,6 +75,9 @@ def normalize_object(obj: CalendarObject, *, cursor: CalendarCursor, calendar: s
                   if e.recurrence_id is None]
 
     items: list[Item] = [privatize(e) for e in events]
+    quarantined = [_quarantined(obj, exc) for exc in errors]
+    if errors:  # part of it is unreadable: no conclusions about what vanished
+        return items, quarantined
     keys = [e.provider_id[len(obj.href) + 1:] for e in events if e.recurrence_id]
     for key in sorted(previous_keys - set(keys)):
         moment = key_time(key)
@@ -81,7 +86,7 @@ def normalize_object(obj: CalendarObject, *, cursor: CalendarCursor, calendar: s
     singles = [e for e in events if e.recurrence_id is None]
     single = (singles[0].provider_id[len(obj.href) + 1:], singles[0].end) if singles else None
     cursor.remember(obj.href, instance_keys=keys, single=single)
-    return items, [_quarantined(obj, exc) for exc in errors]
+    return items, quarantined
 
 
 def deleted_object(href: str, cursor: CalendarCursor) -> list[Item]:

@@ -270,6 +270,30 @@ def test_malformed_object_is_quarantined_and_the_pass_goes_on(
     assert cursors, "the pass completed and moved the cursor"
 
 
+def test_an_update_that_breaks_a_series_deletes_nothing(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    spec = EventSpec(uid="fragile@test", title="Fragile", start=BASE_TIME + timedelta(hours=3),
+                     rrule="FREQ=WEEKLY;COUNT=3")
+    backend.add_event(spec)
+    with rewriting_proxy(backend.server.port) as proxy:
+        first, cursors = sync_all_with(backend, url=proxy.url)
+        assert len(events(first)) == 3
+        spec.title, spec.sequence = "Fragile (edited)", 1
+        backend.add_event(spec)
+        proxy.replacements[spec.start.astimezone(ZoneInfo(spec.tzid)).strftime(
+            "DTSTART;TZID=Europe/Berlin:%Y%m%dT%H%M%S").encode()] = b"DTSTART:garbage"
+        provider = backend.provider(url=proxy.url)
+        try:
+            pages, after = drain(provider, cursors)
+        finally:
+            provider.close()
+    assert events(pages) == [] and deletions(pages) == []
+    assert len([q for p in pages for q in p.quarantined]) == 1
+    (resource,) = cursors
+    assert after[resource]["seen"] == cursors[resource]["seen"]
+
+
 def test_bad_password_raises_auth_error_without_the_password(
         radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend

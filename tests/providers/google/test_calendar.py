@@ -7,13 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from providers.base import Deletion, Event
 from providers.google import GoogleCalendarProvider
 from syncd.errors import AuthError, CursorExpired
 from tests.generate import BASE_TIME, EventSpec
 from tests.providers.contract import drain, events, items
-from tests.providers.google.conftest import REP, calendar_account, context
+from tests.providers.google.conftest import (
+    REP,
+    calendar_account,
+    context,
+    trust,
+    write_key_file,
+)
 from tests.standins.google import GoogleStandIn
 
 WEEK = timedelta(days=7)
@@ -141,3 +148,18 @@ def test_revoked_grant_is_an_auth_error(standin: GoogleStandIn, key_file: Path) 
     standin.revoke(REP)
     with pytest.raises(AuthError):
         drain(provider(standin, key_file))
+
+
+def test_calendar_quota_exhaustion_waits_and_completes(tmp_path: Path,
+                                                       rsa_key: rsa.RSAPrivateKey) -> None:
+    with GoogleStandIn(quota_units_per_second=2) as server:
+        trust(server, rsa_key)
+        for n in range(4):
+            server.add_event(REP, "primary", EventSpec(uid=f"q{n}@test", title="Q",
+                                                       start=BASE_TIME + timedelta(hours=n)))
+        key = write_key_file(tmp_path / "sa.json", rsa_key, server)
+        gcal = provider(server, key, page_size=1)
+        pages, cursors = drain(gcal)
+        assert sorted(e.uid for e in events(pages)) == [f"q{n}@test" for n in range(4)]
+        assert server.throttled(REP, "calendar") > 0 and gcal.caller.throttled > 0
+        assert cursors["primary"]["sync_token"]

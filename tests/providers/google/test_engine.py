@@ -1,7 +1,8 @@
-"""The same message in two reps' Gmail mailboxes: one interaction, two sources.
+"""Gmail through the real sync engine on SQLite, two reps' mailboxes on the stand-in.
 
-Runs the real sync engine on SQLite with two Gmail accounts served by the
-stand-in; the store dedupes by Message-ID.
+The same message in both mailboxes is one interaction with two sources (the
+store dedupes by Message-ID); a revoked grant marks only that account
+``needs_reauth``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from syncd.config.model import Settings
 from syncd.directory import import_contacts
 from syncd.engine import SyncEngine
 from syncd.store.database import Database
+from syncd.store.queries import account_statuses
 from syncd.store.schema import Interaction, Source
 from tests.generate import make_message, message_id
 from tests.providers.google.conftest import REP, endpoints
@@ -23,7 +25,7 @@ BOB = "bob@ourco.example"
 ZOE = "zoe@acme.example"
 
 
-def test_one_interaction_with_two_sources(tmp_path: Path, standin: GoogleStandIn,
+def test_one_interaction_with_two_sources_and_reauth_of_one_account(tmp_path: Path, standin: GoogleStandIn,
                                           key_file: Path) -> None:
     raw = make_message(1, sender=("Zoë Ørsted", ZOE), to=[("Rita", REP), ("Bob", BOB)])
     standin.add_message(REP, raw)
@@ -57,6 +59,16 @@ def test_one_interaction_with_two_sources(tmp_path: Path, standin: GoogleStandIn
         for acc in settings.accounts:
             assert engine.sync_account(acc).items == 0
         assert len(stored(db)) == 2
+        # Bob's grant is revoked: his account needs re-auth, Rita's goes on
+        standin.revoke(BOB)
+        standin.add_message(REP, make_message(3, sender=("Zoë Ørsted", ZOE), to=[("R", REP)]))
+        assert not engine.sync_account(settings.account("gmail-bob")).ok
+        assert engine.sync_account(settings.account("gmail-rita")).items == 1
+        states = {a.account: a for a in account_statuses(db)}
+        assert states["gmail-bob"].state == "needs_reauth"
+        assert states["gmail-bob"].last_error_code == "auth"
+        assert states["gmail-rita"].state == "idle"
+        assert not engine.should_poll(settings.account("gmail-bob"))
     finally:
         db.dispose()
 

@@ -25,8 +25,8 @@ BOB = "bob@ourco.example"
 ZOE = "zoe@acme.example"
 
 
-def test_one_interaction_with_two_sources_and_reauth_of_one_account(tmp_path: Path, standin: GoogleStandIn,
-                                          key_file: Path) -> None:
+def test_one_interaction_with_two_sources_and_reauth_of_one_account(
+        tmp_path: Path, standin: GoogleStandIn, key_file: Path) -> None:
     raw = make_message(1, sender=("Zoë Ørsted", ZOE), to=[("Rita", REP), ("Bob", BOB)])
     standin.add_message(REP, raw)
     standin.add_message(BOB, raw)

@@ -14,8 +14,12 @@ Rules
 * Without a window, a recurring set is expanded over
   [series start, series start + :data:`DEFAULT_SERIES_DAYS`); pass a window
   whenever you have one (mail invites pass one around the message date).
-  Every set yields at most :data:`MAX_INSTANCES` instances (a
-  ``FREQ=MINUTELY`` series must not exhaust memory).
+  Every set yields at most :data:`MAX_INSTANCES` instances. Rules that make
+  the expansion spin rather than produce instances are refused as
+  :class:`BadItem` before expanding: ``INTERVAL`` below 1 (RFC 5545 forbids
+  it; dateutil loops forever on 0) and ``FREQ=SECONDLY``/``MINUTELY`` (never
+  a meeting; seconds of CPU per set). Servers accept both, so a calendar or
+  an invite carrying one must not hang the pass.
 * A non-recurring event is one Event with ``recurrence_id=None``; with a
   window, only if it overlaps the window. An override whose master is not in
   the text (an invite to one instance) is emitted as that instance.
@@ -236,9 +240,28 @@ def _load(text: str | bytes) -> list[Any]:
     return calendars
 
 
+_REFUSED_FREQ = frozenset({"SECONDLY", "MINUTELY"})
+
+
+def _check_rules(master: Any, where: str) -> None:
+    rules = master.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if rule is None:
+            continue
+        freqs = {str(f).upper() for f in rule.get("FREQ", [])}
+        if freqs & _REFUSED_FREQ:
+            raise BadItem(where, f"recurrence rule FREQ={'/'.join(sorted(freqs))} is not "
+                                 "expanded (no meeting repeats by the second or minute)")
+        for interval in rule.get("INTERVAL", []):
+            if _int(interval) < 1:
+                raise BadItem(where, f"recurrence rule INTERVAL={interval} is invalid "
+                                     "(RFC 5545 requires a positive integer)")
+
+
 def _expand(master: Any, overrides: list[Any], timezones: Iterable[Any], *, uid: str,
             prefix: str, method: str | None, calendar: str | None,
             window: tuple[datetime, datetime] | None) -> list[Event]:
+    _check_rules(master, f"{prefix}#{uid}")
     if window is None:
         first = _dt(master, "DTSTART")
         if first is None:

@@ -13,15 +13,13 @@
   cursor remembers about them is left as it was, so an update that breaks
   an object never reads as its instances being deleted.
 
-Recurrence rules that make the expansion library spin (``INTERVAL=0``, which
-RFC 5545 forbids, and ``FREQ=SECONDLY``, never a meeting) are refused up
-front: a CalDAV server that accepts them (Radicale does for INTERVAL=0)
-would otherwise hang the pass.
+Recurrence rules that would make the expansion spin (``INTERVAL=0``, which
+Radicale accepts, ``FREQ=SECONDLY``) are refused by the parser itself and so
+arrive here as quarantined groups.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from providers.base import Deletion, Event, Item, Quarantined
@@ -34,10 +32,6 @@ from syncd.errors import BadItem
 Batch = tuple[list[Item], list[Quarantined]]
 
 _EXCERPT = 200
-_UNFOLD = re.compile(r"\r?\n[ \t]")
-_SPINNING_RRULE = re.compile(
-    r"^(?:RRULE|EXRULE)[;:].*?(?:INTERVAL=0+(?:;|\s*$)|FREQ=SECONDLY)",
-    re.IGNORECASE | re.MULTILINE)
 
 
 def normalize_object(obj: CalendarObject, *, cursor: CalendarCursor, calendar: str,
@@ -51,9 +45,6 @@ def normalize_object(obj: CalendarObject, *, cursor: CalendarCursor, calendar: s
     if obj.data is None:  # gone between listing and fetch: the next token reports it
         return [], []
     text = obj.data
-    if _SPINNING_RRULE.search(_UNFOLD.sub("", text)):
-        return [], [_quarantined(obj, BadItem(obj.href, "recurrence rule with INTERVAL=0 or "
-                                              "FREQ=SECONDLY is not expanded"))]
     window = cursor.window.as_tuple()
     errors: list[BadItem] = []
     try:

@@ -207,3 +207,24 @@ def test_outlook_windows_zone_and_unknown_zone() -> None:
     assert evs[0].end - evs[0].start == timedelta(minutes=30)
     assert evs[2].start == datetime(2026, 11, 2, 10, tzinfo=UTC)
     assert evs[2].timezone == "Mars/Olympus"
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("rrule", ["FREQ=WEEKLY;INTERVAL=0", "FREQ=DAILY;INTERVAL=000;COUNT=3",
+                                   "FREQ=SECONDLY;COUNT=5", "FREQ=MINUTELY"])
+def test_rules_that_would_spin_are_refused_not_expanded(rrule: str) -> None:
+    text = to_ics(EventSpec(uid="spin@test", title="Spin", start=BASE_TIME, rrule=rrule))
+    window = (BASE_TIME - timedelta(days=1), BASE_TIME + timedelta(days=365))
+    with pytest.raises(BadItem, match="recurrence rule"):
+        parse_calendar(text, provider_id_prefix="cal", window=window)
+    errors: list[BadItem] = []
+    assert parse_calendar(text, provider_id_prefix="cal", window=window, errors=errors) == []
+    assert [e.provider_id for e in errors] == ["cal#spin@test"]
+
+
+def test_positive_intervals_still_expand() -> None:
+    text = to_ics(EventSpec(uid="ok@test", title="OK", start=BASE_TIME,
+                            rrule="FREQ=DAILY;INTERVAL=05;COUNT=2"))
+    found = parse_calendar(text, provider_id_prefix="cal",
+                           window=(BASE_TIME, BASE_TIME + timedelta(days=30)))
+    assert [e.start for e in found] == [BASE_TIME, BASE_TIME + timedelta(days=5)]

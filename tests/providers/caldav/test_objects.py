@@ -1,4 +1,4 @@
-"""Per-object normalization without a server: the spinning-RRULE guard."""
+"""Per-object normalization without a server: rules that would spin are quarantined."""
 
 from __future__ import annotations
 

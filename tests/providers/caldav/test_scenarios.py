@@ -402,7 +402,7 @@ def test_spinning_recurrence_rule_is_quarantined_not_expanded(
     pages, cursors = sync_all(backend)
     assert [e.uid for e in events(pages)] == ["fine@test"]
     (quarantined,) = [q for p in pages for q in p.quarantined]
-    assert quarantined.provider_id == backend.path("spin@test")
+    assert quarantined.provider_id.startswith(backend.path("spin@test"))
     assert "INTERVAL=0" in quarantined.reason
     assert cursors
 

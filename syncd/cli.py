@@ -419,9 +419,10 @@ def run(ctx: click.Context) -> None:
     """Run the daemon: sync every enabled account on its interval until stopped.
 
     Migrates the store, schedules one job per account (interval and jitter
-    from the config, never two passes of one account at once), and serves
-    /healthz and /status on health.host:health.port. SIGTERM or Ctrl-C stops
-    after the current page and exits 0.
+    from the config, never two passes of one account at once) plus the
+    reminders clock job (reminders.sweep_interval), and serves /healthz and
+    /status on health.host:health.port. SIGTERM or Ctrl-C stops after the
+    current page and exits 0.
     """
     app = _app(ctx)
     app.load()  # config errors first, before importing the store
@@ -429,8 +430,14 @@ def run(ctx: click.Context) -> None:
     from syncd.store.queries import account_statuses
 
     database = app.database()
-    daemon = Daemon(app.settings, app.engine(),
+    settings = app.settings
+    daemon = Daemon(settings, app.engine(),
                     statuses=lambda: [s.to_dict() for s in account_statuses(database)])
+    if settings.reminders.enabled:  # the clock job: reminders that come due by time alone
+        from syncd.reminders.service import sweep
+
+        daemon.add_periodic("reminders:sweep", lambda: sweep(database, settings),
+                            settings.reminders.sweep_interval, first_delay=30)
     ctx.exit(daemon.run())
 
 

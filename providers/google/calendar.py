@@ -42,7 +42,7 @@ from providers.google.auth import CALENDAR_SCOPES, load_credentials
 from providers.google.calendar_records import to_record, utc_iso
 from providers.google.clients import build_service
 from providers.google.pacing import bucket_for
-from providers.google.transport import Caller, RetryPolicy
+from providers.google.transport import Caller, RetryPolicy, refused
 from syncd.errors import CursorExpired
 
 if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
@@ -114,7 +114,7 @@ class GoogleCalendarProvider(Provider):
                                   maxResults=self.account.page_size, pageToken=page_token,
                                   **params)
             try:
-                response = self.caller.call(request, LIST_COST)
+                response = self.caller.call(request, LIST_COST, passthrough={400, 410})
             except HttpError as exc:
                 if exc.resp.status == 410:
                     raise CursorExpired(calendar, f"google calendar account {self.account.id}:"
@@ -123,7 +123,7 @@ class GoogleCalendarProvider(Provider):
                 if exc.resp.status == 400 and page_token and not incremental:
                     page_token = None  # stale page token: restart the window listing
                     continue
-                raise
+                raise refused(exc, self.caller.what) from None
             page = self._page(calendar, response.get("items") or [])
             page_token = response.get("nextPageToken")
             if page_token:

@@ -46,7 +46,7 @@ from providers.google.auth import GMAIL_SCOPES, load_credentials
 from providers.google.clients import build_service
 from providers.google.gmail_records import EXCLUDED_LABELS, category_label, to_message
 from providers.google.pacing import bucket_for
-from providers.google.transport import Caller, RetryPolicy
+from providers.google.transport import Caller, RetryPolicy, refused
 from providers.rfc5322 import HEADER_FIELDS
 from syncd.errors import CursorExpired
 
@@ -132,14 +132,14 @@ class GmailProvider(Provider):
                 userId="me", q=q, maxResults=self.account.page_size, pageToken=page_token,
                 includeSpamTrash=False)
             try:
-                listing = self.caller.call(request, COST["messages.list"])
+                listing = self.caller.call(request, COST["messages.list"], passthrough={400})
             except HttpError as exc:
                 if exc.resp.status == 400 and page_token:
                     log.info("gmail account %s: page token refused; listing again",
                              self.account.id)
                     page_token = None
                     continue
-                raise
+                raise refused(exc, self.caller.what) from None
             ids = [str(m["id"]) for m in listing.get("messages") or []]
             page = self._fetch_page(ids)
             page_token = listing.get("nextPageToken")
@@ -160,12 +160,12 @@ class GmailProvider(Provider):
                 userId="me", startHistoryId=start, historyTypes=HISTORY_TYPES,
                 maxResults=self.account.page_size, pageToken=page_token)
             try:
-                response = self.caller.call(request, COST["history.list"])
+                response = self.caller.call(request, COST["history.list"], passthrough={404})
             except HttpError as exc:
                 if exc.resp.status == 404:
                     raise CursorExpired(RESOURCE, f"gmail account {self.account.id}: history "
                                         f"id {start} expired; full resync needed") from None
-                raise
+                raise refused(exc, self.caller.what) from None
             records = response.get("history") or []
             page_token = response.get("nextPageToken")
             if page_token and records:

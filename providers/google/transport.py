@@ -18,7 +18,8 @@ Waits grow exponentially with full jitter, capped, and never undercut
 Retry-After. After ``max_retries`` the call raises
 :class:`~syncd.errors.TransientError` (with ``retry_after``). A refused
 grant raises :class:`~syncd.errors.AuthError`; other HTTP errors reach the
-caller unchanged (404/410 mean "cursor expired" only to the caller).
+caller unchanged (404/410 mean "cursor expired" only to the caller), which
+turns what it does not handle into a typed error with :func:`refused`.
 
 Batches: each part is paced by its own quota cost; parts answered with a
 retryable error are re-sent (alone) in the next round; parts that failed
@@ -33,7 +34,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,7 +44,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from providers.google.pacing import TokenBucket
-from syncd.errors import AuthError, TransientError
+from syncd.errors import AuthError, SyncdError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,21 @@ def auth_error(exc: RefreshError, what: str) -> AuthError | TransientError:
                      "the account needs re-authentication")
 
 
+def refused(exc: HttpError, what: str) -> SyncdError:
+    """A final HTTP error no caller handled, as a typed error without a traceback.
+
+    403 (other than rate limits) means the credentials lack access (scope not
+    delegated, API disabled for the user): a human must act, so AuthError.
+    Anything else (400, an unexpected 404) is a plain SyncdError: the pass
+    fails with the reason and the next one tries again.
+    """
+    reason = error_reason(exc) or "no reason given"
+    if exc.resp.status == 403:
+        return AuthError(f"{what}: Google denied access (HTTP 403, {reason}); check the "
+                         "account's delegation/scopes")
+    return SyncdError(f"{what}: Google answered HTTP {exc.resp.status} ({reason})")
+
+
 class Caller:
     """Runs Google API calls for one user with pacing and one retry layer."""
 
@@ -138,8 +154,14 @@ class Caller:
         return AuthError(f"{self.what}: access token refused (401) after a refresh; "
                          "the account needs re-authentication")
 
-    def call(self, request: HttpRequest, cost: float) -> Any:
-        """Execute one request (paced, retried); HTTP errors that are final are raised."""
+    def call(self, request: HttpRequest, cost: float, *,
+             passthrough: Collection[int] = ()) -> Any:
+        """Execute one request (paced, retried).
+
+        A final HTTP error whose status is in ``passthrough`` is raised as the
+        library's HttpError for the caller to interpret (404 on history.list,
+        410 on events.list); any other becomes a typed error (:func:`refused`).
+        """
         last: str = ""
         after: float | None = None
         for attempt in range(self.policy.max_retries + 1):
@@ -152,7 +174,9 @@ class Caller:
                 if exc.resp.status == 401:
                     raise self._unauthorized() from None
                 if not is_retryable(exc):
-                    raise
+                    if exc.resp.status in passthrough:
+                        raise
+                    raise refused(exc, self.what) from None
                 after = retry_after(exc)
                 last = f"HTTP {exc.resp.status}"
                 self._backoff(attempt, after, is_throttle(exc))
@@ -203,7 +227,7 @@ class Caller:
                 if exc.resp.status == 401:
                     raise self._unauthorized() from None
                 if not is_retryable(exc):
-                    raise
+                    raise refused(exc, self.what) from None
                 after, last = retry_after(exc), f"HTTP {exc.resp.status} on the batch"
                 self._backoff(attempt, after, is_throttle(exc))
                 continue

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from providers.base import Deletion, Message
 from providers.google import GmailProvider
 from providers.google.gmail import RESOURCE
-from syncd.errors import AuthError, CursorExpired, TransientError
+from syncd.errors import AuthError, CursorExpired, SyncdError, TransientError
 from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ics
 from tests.providers.contract import drain, items, messages
 from tests.providers.google.conftest import REP, context, gmail_account, trust, write_key_file
@@ -246,3 +246,13 @@ def test_revocation_during_a_sync_is_an_auth_error(standin: GoogleStandIn,
 def test_unknown_user_cannot_be_impersonated(standin: GoogleStandIn, key_file: Path) -> None:
     with pytest.raises(AuthError):
         drain(provider(standin, key_file, user="mallory@elsewhere.example"))
+
+
+def test_final_http_errors_become_typed_errors(standin: GoogleStandIn, key_file: Path) -> None:
+    standin.faults.fail(403, times=1, path="/profile")  # e.g. the scope is not delegated
+    with pytest.raises(AuthError, match="403"):
+        drain(provider(standin, key_file))
+    standin.faults.fail(400, times=1, path="/messages")
+    with pytest.raises(SyncdError, match="HTTP 400") as info:
+        drain(provider(standin, key_file))
+    assert type(info.value) is SyncdError

@@ -12,7 +12,12 @@ one round trip per page at best. Each chain is walked by its own helper
 thread, which runs ahead of the consumer by at most :data:`AHEAD` pages, so
 round trips never wait for normalizing or storing, and several chains (the
 folders of a mailbox) are fetched side by side within the HTTP seam's
-per-mailbox limit. Invariants:
+per-mailbox limit. The helper does not even wait for JSON decoding: it
+finds the root ``@odata.nextLink`` at the end of the raw body
+(:func:`scan_next_link`, decoding only when that is not conclusive), sends
+the next request, and leaves decoding to the consumer, which checks that
+the decoded page names the same link.
+Invariants:
 
 * pages of one chain are handed out in chain order; chains interleave;
 * an error fetching a page of a chain is raised only after every earlier
@@ -23,7 +28,9 @@ per-mailbox limit. Invariants:
 
 from __future__ import annotations
 
+import json
 import queue
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -65,7 +72,50 @@ def _page(payload: dict[str, Any], resource: str) -> DeltaPage:
     return DeltaPage([v for v in value if isinstance(v, dict)], next_link, delta_link)
 
 
-Entry = tuple[str, DeltaPage | BaseException]
+_NEXT_KEY = b'"@odata.nextLink"'
+#: what may follow the root's nextLink value: more root ``@odata.*`` strings, then ``}``
+_ROOT_TAIL = re.compile(r'\s*(?:,\s*"@odata\.[A-Za-z]+"\s*:\s*"(?:[^"\\]|\\.)*"\s*)*\}\s*\Z')
+_TAIL_BYTES = 16384
+
+
+def scan_next_link(body: bytes) -> str | None:
+    """The root ``@odata.nextLink`` of a delta page, found without decoding.
+
+    Only a key that is a member of the root object *and* comes after every
+    other member except ``@odata.*`` strings (Graph writes its links last)
+    is accepted: preceded by ``,`` or ``{``, followed by nothing but such
+    members and the root's closing brace. ``None`` means "not found this
+    way"; the caller then decodes the page to be sure.
+    """
+    tail = body[-_TAIL_BYTES:].decode("utf-8", "replace")
+    key = _NEXT_KEY.decode()
+    end = len(tail)
+    while True:
+        at = tail.rfind(key, 0, end)
+        if at < 0:
+            return None
+        end = at
+        if tail[:at].rstrip()[-1:] not in (",", "{"):
+            continue
+        rest = tail[at + len(key):].lstrip()
+        if not rest.startswith(":"):
+            continue
+        try:
+            value, used = json.JSONDecoder().raw_decode(rest[1:].lstrip())
+        except ValueError:
+            continue
+        after = rest[1:].lstrip()[used:]
+        if isinstance(value, str) and _ROOT_TAIL.match(after):
+            return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    body: bytes
+    next_link: str | None
+
+
+Entry = tuple[str, _Raw | BaseException]
 
 
 class _Chain(threading.Thread):
@@ -83,17 +133,44 @@ class _Chain(threading.Thread):
         params = self.start_at.params
         while link and not self.stop.is_set():
             try:
-                page = _page(self.client.get(link, params=params, headers=self.headers,
-                                             resource=self.resource), self.resource)
+                body = self.client.get_body(link, params=params, headers=self.headers,
+                                            resource=self.resource)
             except BaseException as exc:  # handed to the consumer, raised there
                 self.out.put((self.resource, exc))
                 return
             params = None
+            try:
+                raw = _Raw(body, next_link_of(body))
+            except ValueError:
+                raw = _Raw(body, None)  # not JSON: the consumer reports it
+
             while not self.room.acquire(timeout=0.1):
                 if self.stop.is_set():
                     return
-            self.out.put((self.resource, page))
-            link = page.next_link
+            self.out.put((self.resource, raw))
+            link = raw.next_link
+
+
+def next_link_of(body: bytes) -> str | None:
+    """Fast path first; decode the page only when the scan is not sure."""
+    found = scan_next_link(body)
+    if found is not None:
+        return found
+    payload = json.loads(body)
+    link = payload.get("@odata.nextLink") if isinstance(payload, dict) else None
+    return link if isinstance(link, str) else None
+
+
+def _decode(raw: _Raw, resource: str) -> DeltaPage:
+    try:
+        payload = json.loads(raw.body)
+    except ValueError:
+        raise SyncdError(f"Graph returned a delta page for {resource!r} that is not "
+                         "JSON") from None
+    page = _page(payload if isinstance(payload, dict) else {}, resource)
+    if page.next_link != raw.next_link:
+        raise SyncdError(f"Graph delta page for {resource!r}: next link not where expected")
+    return page
 
 
 def walk_many(client: GraphClient, starts: Mapping[str, Start], *,
@@ -112,9 +189,10 @@ def walk_many(client: GraphClient, starts: Mapping[str, Start], *,
             if isinstance(entry, BaseException):
                 raise entry
             chains[name].room.release()
-            if entry.last:
+            page = _decode(entry, name)
+            if page.last:
                 running.discard(name)
-            yield name, entry
+            yield name, page
     finally:
         stop.set()
         for chain in chains.values():

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -111,6 +111,22 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+T = TypeVar("T")
+
+
+def _json_object(resp: requests.Response) -> dict[str, Any]:
+    payload = resp.json()
+    if not isinstance(payload, dict):
+        raise ValueError("reply is not a JSON object")
+    return payload
+
+
+def _complete_body(resp: requests.Response) -> bytes:
+    # reading it all here: a short body (urllib3 enforces Content-Length)
+    # fails inside the retry loop, not later in the caller
+    return resp.content
+
+
 def _error_code(resp: requests.Response) -> str:
     try:
         body = resp.json()
@@ -164,6 +180,20 @@ class GraphClient:
                      headers: Mapping[str, str] | None = None, resource: str = "",
                      missing_ok: bool = True) -> dict[str, Any] | None:
         """Like :meth:`get`, but ``None`` for 404 when ``missing_ok``."""
+        return self._fetch(path, params, headers, resource, missing_ok, _json_object)
+
+    def get_body(self, path: str, *, params: Mapping[str, str] | None = None,
+                 headers: Mapping[str, str] | None = None, resource: str = "") -> bytes:
+        """The raw body of a 200 reply (complete; decoding is the caller's)."""
+        body = self._fetch(path, params, headers, resource, False, _complete_body)
+        assert body is not None
+        return body
+
+    def _fetch(self, path: str, params: Mapping[str, str] | None,
+               headers: Mapping[str, str] | None, resource: str, missing_ok: bool,
+               decode: Callable[[requests.Response], T]) -> T | None:
+        """One GET with the limits and retries above; ``decode`` reads a 200
+        reply (a ValueError from it counts as a damaged reply: retried)."""
         url = self.url(path)
         if not url.lower().startswith(self._origin):
             # a stored link from another endpoint config (or a tampered cursor):
@@ -176,6 +206,7 @@ class GraphClient:
         while True:
             resp: requests.Response | None = None
             failure: Exception | None = None
+            payload: T | None = None
             with self._gate.slots, self._own_slots:
                 # checked with a slot in hand: a worker queued on the slots
                 # must not send during a pause another worker just started
@@ -188,12 +219,13 @@ class GraphClient:
                 try:
                     resp = self._session.get(url, params=params, headers=sent,
                                              timeout=self._limits.timeout)
-                    payload = resp.json() if resp.status_code == 200 else None
+                    if resp.status_code == 200:
+                        payload = decode(resp)
                 except (requests.ConnectionError, requests.Timeout,
                         requests.exceptions.ChunkedEncodingError, ValueError) as exc:
                     failure = exc
             if failure is None and resp is not None:
-                if resp.status_code == 200 and isinstance(payload, dict):
+                if resp.status_code == 200:
                     return payload
                 if resp.status_code == 401 and not refreshed:
                     refreshed = force_refresh = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from providers.microsoft.calendar_records import recurrence_key, to_event
+from providers.microsoft.delta import next_link_of, scan_next_link
 from providers.microsoft.mail_records import (
     header_fields,
     select_fields,
@@ -132,3 +134,28 @@ def test_recurrence_key_is_utc_iso(when: datetime) -> None:
     assert datetime.strptime(key, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) == when.replace(
         microsecond=0)
     assert recurrence_key(when + timedelta(hours=0), all_day=True) == when.date().isoformat()
+
+
+tricky = st.sampled_from(['"@odata.nextLink"', '"@odata.nextLink": "https://evil"', "\\", '"',
+                          "@odata.nextLink", "}", "{", ":"]) | st.text(max_size=20)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["id", "subject", "@odata.nextLink", "x"]),
+                                tricky, max_size=4), max_size=4),
+       st.none() | st.text(min_size=1, max_size=40),
+       st.booleans(), st.booleans())
+def test_next_link_scan_agrees_with_json(items: list[dict[str, str]], link: str | None,
+                                         link_first: bool, indent: bool) -> None:
+    body: dict[str, Any] = {"@odata.context": "x"}
+    tail = {"@odata.nextLink": link} if link is not None else {"@odata.deltaLink": "d"}
+    body.update(tail if link_first else {})
+    body["value"] = items
+    body.update({} if link_first else tail)
+    raw = json.dumps(body, indent=2 if indent else None, ensure_ascii=False).encode()
+    truth = json.loads(raw).get("@odata.nextLink")
+    found = scan_next_link(raw)
+    assert found == truth or found is None, "the fast path is never wrong"
+    if not link_first:
+        assert found == truth, "Graph's layout (links last) is always found fast"
+    assert next_link_of(raw) == truth

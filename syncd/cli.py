@@ -140,6 +140,8 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
     Exit status: 0 ok, 1 something failed, 2 bad configuration or usage.
     """
+    # until the config says otherwise: warnings and errors, redacted, on stderr
+    configure_logging("warning", "auto")
     ctx.obj = App(config_path)
 
 

@@ -2,7 +2,8 @@
 
 * :func:`derive_after_page` — the sync engine calls it with the page's
   :class:`~syncd.store.apply.ApplyResult` INSIDE the page's transaction,
-  under a savepoint. Same transaction because the page already holds the
+  under a savepoint. It first regroups header-less mail of the touched
+  threads (:func:`syncd.store.threads.regroup`), then derives. Same transaction because the page already holds the
   row locks of its threads and meetings (so two accounts applying the same
   thread derive one after the other, never both inserting), and a page is
   then committed together with its reminders. Under a savepoint because
@@ -33,6 +34,7 @@ from syncd.reminders.derive import MEETING_KINDS, THREAD_KINDS, DeriveReport, de
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Reminder, Thread
 from syncd.store.sql import chunks
+from syncd.store.threads import regroup
 from syncd.store.types import utcnow
 
 log = get_logger(__name__)
@@ -49,6 +51,9 @@ def derive_after_page(session: Any, settings: Settings, applied: Any, *,
         return None
     try:
         with session.begin_nested():
+            # header-less mail joins its real thread first (syncd.store.threads)
+            threads |= regroup(session, threads)
+            applied.touched_threads |= threads
             return derive(session, settings, threads=threads, meetings=meetings,
                           now=now or utcnow())
     except StoreError as exc:

@@ -276,8 +276,9 @@ def _run_import(ctx: click.Context, what: str, csv_file: Path, importer: Any) ->
                    "loop is `syncd run`).")
 @click.option("--account", "account_ids", multiple=True, metavar="ID",
               help="Sync only this account (repeatable). Default: every enabled account.")
+@FORMAT
 @click.pass_context
-def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
+def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...], fmt: str) -> None:
     """Run one sync pass per account now, then print a summary.
 
     Migrates the store first. Shows a progress bar when stderr is a terminal.
@@ -317,7 +318,11 @@ def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...]) -> None:
             if progress:
                 progress.finish(account.id)
     failed = [r for r in results if r[3] is not None]
-    _print_sync_summary(app, results)
+    if fmt == "json":
+        _echo_json({"accounts": [_result_json(*r) for r in results],
+                    "ok": not failed and not stop.is_set()})
+    else:
+        _print_sync_summary(app, results)
     if failed or stop.is_set():
         ctx.exit(EXIT_FAILED)
 
@@ -341,6 +346,15 @@ def _stop_on_signals(stop: threading.Event, app: App) -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _result_json(account_id: str, provider: str, result: Any,
+                 error: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = result.to_dict() if result is not None else {"account": account_id}
+    data["provider"] = provider
+    data["ok"] = error is None
+    data["error"] = error
+    return data
 
 
 def _result_error(result: Any) -> str:

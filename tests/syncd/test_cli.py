@@ -189,10 +189,19 @@ def test_sync_once_exits_1_when_an_account_fails_and_still_syncs_the_others(
     assert "broken" in table and "transient: " in table
 
     # one account only: the good one alone succeeds; a second pass creates nothing
-    result = invoke(config, "sync", "--once", "--account", "good")
+    result = invoke(config, "sync", "--once", "--account", "good", "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = summary_rows(result.stdout)
-    assert set(rows) - {"account"} == {"good"} and rows["good"][4] == "0"
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True
+    [good] = doc["accounts"]
+    assert good["account"] == "good" and good["ok"] is True and good["error"] is None
+    assert good["created"] == 0 and good["provider"] == "local"
+    result = invoke(config, "sync", "--once", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    broken = next(a for a in doc["accounts"] if a["account"] == "broken")
+    assert broken["ok"] is False and broken["error"].startswith("transient: ")
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
@@ -284,3 +293,18 @@ def test_ctrl_c_during_sync_once_stops_after_the_current_page(tmp_path: Path) ->
     result = invoke(config, "sync", "--once")
     assert result.exit_code == 0
     assert int(row[4]) + int(summary_rows(result.stdout)["rita"][4]) == total
+
+
+def test_run_with_the_health_port_taken_exits_2_naming_health_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = local_config(tmp_path)
+        config.write_text(config.read_text() + f"health: {{port: {port}}}\n")
+        result = invoke(config, "run")
+    assert result.exit_code == 2, result.output
+    assert "health.port" in result.stderr and str(port) in result.stderr
+    assert "Traceback" not in result.output

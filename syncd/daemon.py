@@ -150,6 +150,9 @@ class Daemon:
     def start(self) -> None:
         self._scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS),
                                 id="syncd:heartbeat", executor="control")
+        from syncd.reminders.job import add_reminder_jobs  # issue 7: clock-driven reminders
+
+        add_reminder_jobs(self._scheduler, lambda: self.settings, getattr(self.engine, "db", None))
         if self.health is not None:  # first: a port in use stops us before any work starts
             self.health.start()
         self.apply_settings(self.settings)

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from providers.base import Deletion, Event
+from providers.ical import parse_calendar
 from providers.microsoft import OutlookCalendarProvider
 from syncd.errors import CursorExpired
-from tests.generate import BASE_TIME, EventSpec
+from tests.generate import BASE_TIME, EventSpec, to_ics
 from tests.providers.contract import drain, events, items
 from tests.providers.microsoft.conftest import MAILBOX, calendar_account, context
 from tests.standins.graph import GraphStandIn
@@ -122,3 +123,20 @@ def test_paging_over_many_instances(standin: GraphStandIn) -> None:
     assert len(evs) == 35 and len({e.recurrence_id for e in evs}) == 35
     assert len(pages) == 5 and cursors["calendar"]["final"] is True
     assert [p.cursor and p.cursor["final"] for p in pages] == [False] * 4 + [True]
+
+
+def test_dedupe_keys_agree_with_the_icalendar_providers(standin: GraphStandIn) -> None:
+    spec = weekly()
+    standin.add_event(MAILBOX, spec)
+    standin.add_event(MAILBOX, EventSpec(uid="single@test", title="Kickoff",
+                                         start=BASE_TIME + timedelta(days=3)))
+    outlook = {e.dedupe_key: e for e in events(drain(provider(standin))[0])}
+    window = (BASE_TIME - timedelta(days=30), BASE_TIME + timedelta(days=60))
+    ics = [e for text in (to_ics(spec), to_ics(EventSpec(
+        uid="single@test", title="Kickoff", start=BASE_TIME + timedelta(days=3))))
+        for e in parse_calendar(text, provider_id_prefix="f", window=window)]
+    live_ics = {e.dedupe_key: e for e in ics if e.status != "cancelled"}
+    live_outlook = {k: e for k, e in outlook.items() if e.status != "cancelled"}
+    assert set(live_outlook) == set(live_ics)
+    for key, ev in live_ics.items():
+        assert (live_outlook[key].start, live_outlook[key].end) == (ev.start, ev.end)

@@ -4,9 +4,10 @@
   :class:`~syncd.store.apply.ApplyResult` INSIDE the page's transaction,
   under a savepoint. It first regroups header-less mail of the touched
   threads (:func:`syncd.store.threads.regroup`), then derives. Same
-  transaction because the page already holds the row locks of its threads and meetings (so two accounts applying the same
-  thread derive one after the other, never both inserting), and a page is
-  then committed together with its reminders. Under a savepoint because
+  transaction because the page already holds the row locks of its threads
+  and meetings (so two accounts applying the same thread derive one after
+  the other, never both inserting), and a page is then committed together
+  with its reminders. Under a savepoint because
   reminders must never cost a page: a failure rolls back only the
   derivation, is logged, and the periodic sweep repairs it later.
 * :func:`sweep` — the daemon's clock job: meetings that start or end by

@@ -186,6 +186,22 @@ def check_config(ctx: click.Context) -> None:
         table.add_row(account.id, account.provider, account.owner, _seconds(account.interval),
                       settings.privacy_for(account), "yes" if account.enabled else "no")
     out.print(table)
+    for warning in _path_warnings(settings):
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _path_warnings(settings: Settings) -> list[str]:
+    """Local files that do not exist (yet): not an error, a mount may come later."""
+    warnings: list[str] = []
+    for index, account in enumerate(settings.accounts):
+        if account.provider != "local" or not account.enabled:
+            continue
+        for key in ("maildirs", "mboxes", "calendars"):
+            for position, path in enumerate(getattr(account, key, [])):
+                if not Path(path).exists():
+                    warnings.append(f"accounts[{index}].{key}[{position}]: {path} does not "
+                                    "exist (yet); its passes will fail until it does")
+    return warnings
 
 
 def _seconds(value: float) -> str:

@@ -308,3 +308,13 @@ def test_run_with_the_health_port_taken_exits_2_naming_health_port(tmp_path: Pat
     assert result.exit_code == 2, result.output
     assert "health.port" in result.stderr and str(port) in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_check_config_warns_about_missing_local_paths(tmp_path: Path) -> None:
+    config = local_config(tmp_path)
+    config.write_text(config.read_text().replace("maildirs: [mail]",
+                                                 "maildirs: [mail, gone]"))
+    result = invoke(config, "check-config")
+    assert result.exit_code == 0  # a warning, not an error: a mount may come later
+    assert "accounts[0].maildirs[1]" in result.stderr and "gone does not exist" in result.stderr
+    assert "maildirs[0]" not in result.stderr

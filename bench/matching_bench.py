@@ -55,7 +55,7 @@ from matching import (
 # matching/__init__ re-exports the function ``resolve`` under the module's name.
 _canonical_mod = importlib.import_module("matching.canonical")
 _domains_mod = importlib.import_module("matching.domains")
-_resolve_mod = importlib.import_module("matching.resolve")
+_policy_mod = importlib.import_module("matching.policy")
 
 BATCH = 256
 TLDS = ("com", "co.uk", "de", "io", "com.au", "fr", "co.jp", "net")
@@ -144,7 +144,9 @@ def clear_caches() -> None:
     _canonical_mod._canonical_address.cache_clear()
     _canonical_mod._canonical_domain.cache_clear()
     _domains_mod._registrable.cache_clear()
-    _resolve_mod._classify.cache_clear()
+    compiled = _policy_mod.compile_policy(POLICY)
+    compiled.memos.addresses.clear()
+    compiled.memos.domains.clear()
 
 
 def throughput(snapshot: DirectorySnapshot, stream: Sequence[str]) -> tuple[float, float]:

@@ -9,16 +9,19 @@ address nor a domain.
 canonicalizes whatever a Policy holds (so a hand-built Policy with
 ``Googlemail.COM`` entries behaves exactly like a built one), adds the bundled
 free-mail list, and is cached, so the work happens once per distinct policy.
-A CompiledPolicy hashes by identity, which keeps per-address caches keyed on
-it cheap.
+A CompiledPolicy hashes by identity. It also carries the memo tables
+``resolve`` keeps its per-address work in; policies that differ only in
+their blocklists (the per-rep policies of ``with_blocklist``) share one set,
+so memory does not grow with the number of reps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from matching.canonical import canonical_address, canonical_domain
 from matching.canonical import subaddress_domains as canonical_subaddress
@@ -55,9 +58,32 @@ class CompiledPolicy:
     blocked_domains: frozenset[str]
     allow_addresses: frozenset[str]
     allow_domains: frozenset[str]
+    #: memo tables owned by ``resolve`` (input -> facts, domain -> facts),
+    #: shared by every policy that differs only in its blocklists (one per
+    #: rep, typically), so per-rep policies do not multiply memory
+    memos: Memos
 
 
-@lru_cache(maxsize=64)
+@dataclass(frozen=True, slots=True, eq=False)
+class Memos:
+    """Plain dicts keyed by strings: cheaper than lru_cache's tuple keys and links."""
+
+    addresses: dict[str, Any] = field(default_factory=dict)
+    domains: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=16)
+def _shared_memos(
+    subaddress: frozenset[str],
+    internal_domains: frozenset[str],
+    internal_addresses: frozenset[str],
+    free_mail: frozenset[str],
+) -> Memos:
+    """One Memos per distinct set of the rules ``resolve`` caches verdicts of."""
+    return Memos()
+
+
+@lru_cache(maxsize=256)
 def compile_policy(policy: Policy) -> CompiledPolicy:
     def addresses(entries: Iterable[str]) -> frozenset[str]:
         found = (canonical_address(e, policy) for e in entries)
@@ -68,16 +94,21 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         return frozenset(d for d in found if d is not None)
 
     allow_addresses, allow_domains = _split(policy.allow_automated_from, policy)
+    subaddress = canonical_subaddress(policy)
+    internal_domains = domains(policy.internal_domains)
+    internal_addresses = addresses(policy.internal_addresses)
+    free_mail = bundled_free_mail() | domains(policy.free_mail_domains)
     return CompiledPolicy(
         policy=policy,
-        subaddress=canonical_subaddress(policy),
-        internal_domains=domains(policy.internal_domains),
-        internal_addresses=addresses(policy.internal_addresses),
-        free_mail=bundled_free_mail() | domains(policy.free_mail_domains),
+        subaddress=subaddress,
+        internal_domains=internal_domains,
+        internal_addresses=internal_addresses,
+        free_mail=free_mail,
         blocked_addresses=addresses(policy.blocked_addresses),
         blocked_domains=domains(policy.blocked_domains),
         allow_addresses=allow_addresses,
         allow_domains=allow_domains,
+        memos=_shared_memos(subaddress, internal_domains, internal_addresses, free_mail),
     )
 
 

@@ -23,17 +23,21 @@ says which rule fired):
    and not free mail -> COMPANY.
 6. Otherwise UNMATCHED, with ``free_mail`` set for consumer domains.
 
-Speed: everything that does not depend on the directory (canonical form,
-registrable domain, blocklist/internal/free-mail verdicts, the fixed
-Decisions) is computed once per distinct input and policy and cached; what
-remains per address is two or three dict look-ups in the snapshot, so the
-cost does not grow with the directory size.
+Speed: everything that depends neither on the directory nor on the
+blocklists (canonical form, registrable domain, internal and free-mail
+verdicts, the fixed Decisions) is computed once per distinct input and kept
+in memo tables shared by all policies that differ only in their blocklists
+(per-rep policies share one). Blocklists are then a set look-up or a few per
+address, and the directory two or three dict look-ups, so the cost does not
+grow with the directory size. Memo tables are plain dicts flushed whole when
+full (bounded memory, no LRU bookkeeping on the miss path); the daemon's
+worker threads may share them: every write is a single dict or attribute
+store, so a race costs at most a repeated computation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import NamedTuple
 
 from matching.canonical import canonical_address_uncached
@@ -42,15 +46,17 @@ from matching.policy import CompiledPolicy, compile_policy
 from matching.types import ContactRef, Decision, DirectorySnapshot, Kind, Policy
 
 MAX_STORED = 320  # longest "address" a Decision carries for an unparsable input
+ADDRESS_MEMO_SIZE = 1 << 17  # distinct inputs remembered (per set of shared rules)
+DOMAIN_MEMO_SIZE = 1 << 16  # distinct domains remembered (per set of shared rules)
 
 
 class _DomainFacts(NamedTuple):
     """What the policy says about one full domain (shared by all its addresses)."""
 
     domain: str                     # registrable domain, else the full domain
+    suffixes: tuple[str, ...]       # the full domain and every parent
     company_keys: tuple[str, ...]   # domains to look companies up by, most specific first
     free_mail: str | None           # the free-mail domain covering it
-    blocked: str | None             # why the domain is blocklisted
     internal: str | None            # why the domain is internal
 
 
@@ -80,13 +86,25 @@ def resolve(
 ) -> dict[str, Decision]:
     """A Decision for every input string, keyed by that string (see module doc)."""
     compiled = compile_policy(policy)
+    address_memo: dict[str, _Classified] = compiled.memos.addresses
+    blocked_addresses = compiled.blocked_addresses
+    blocked_domains = compiled.blocked_domains
     contacts = snapshot.contacts
     companies = snapshot.companies
     out: dict[str, Decision] = {}
     for raw in addresses:
         if raw in out:
             continue
-        known = _classify(raw, compiled)
+        known = address_memo.get(raw)
+        if known is None:
+            known = _classify(raw, compiled)
+        if (blocked_addresses or blocked_domains) and known.facts is not None:
+            # Checked per call, not cached: blocklists differ per rep while the
+            # classification memo is shared by all reps' policies.
+            excluded = _excluded(known, blocked_addresses, blocked_domains)
+            if excluded is not None:
+                out[raw] = excluded
+                continue
         if known.fixed is not None:
             out[raw] = known.fixed
             continue
@@ -186,22 +204,50 @@ def _build_contact(
     )
 
 
-@lru_cache(maxsize=1 << 17)
+def _excluded(
+    known: _Classified, blocked_addresses: frozenset[str], blocked_domains: frozenset[str]
+) -> Decision | None:
+    facts = known.facts
+    assert facts is not None
+    reason = None
+    if known.address in blocked_addresses:
+        reason = f"address {known.address} is blocklisted"
+    elif blocked_domains:
+        for suffix in facts.suffixes:
+            if suffix in blocked_domains:
+                reason = f"domain {suffix} is blocklisted"
+                break
+    if reason is None:
+        return None
+    return Decision(known.address, Kind.EXCLUDED, reason, facts.domain,
+                    free_mail=facts.free_mail is not None)
+
+
 def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
+    """Classify ``raw`` (blocklists aside) and remember it in the shared address memo."""
+    known = _classify_uncached(raw, compiled)
+    memo = compiled.memos.addresses
+    if len(memo) >= ADDRESS_MEMO_SIZE:
+        memo.clear()  # a flush is cheaper than LRU bookkeeping on every miss
+    memo[raw] = known
+    return known
+
+
+def _classify_uncached(raw: str, compiled: CompiledPolicy) -> _Classified:
     address = canonical_address_uncached(raw, compiled.subaddress) if isinstance(raw, str) else None
     if address is None:
         shown = repr(raw) if len(repr(raw)) <= 80 else repr(raw)[:79] + "…"
         invalid = Decision(storable(raw), Kind.UNMATCHED, f"{shown} is not an email address")
         return _Classified("", None, invalid)
-    facts = _domain_facts(address[address.rfind("@") + 1 :], compiled)
+    full = address[address.rfind("@") + 1 :]
+    domain_memo = compiled.memos.domains
+    facts = domain_memo.get(full)
+    if facts is None:
+        facts = _domain_facts(full, compiled)
+        if len(domain_memo) >= DOMAIN_MEMO_SIZE:
+            domain_memo.clear()
+        domain_memo[full] = facts
     free = facts.free_mail is not None
-    if address in compiled.blocked_addresses:
-        reason = f"address {address} is blocklisted"
-        return _Classified(address, facts, Decision(address, Kind.EXCLUDED, reason, facts.domain,
-                                                    free_mail=free))
-    if facts.blocked is not None:
-        return _Classified(address, facts, Decision(address, Kind.EXCLUDED, facts.blocked,
-                                                    facts.domain, free_mail=free))
     if address in compiled.internal_addresses:
         reason = f"address {address} is an internal alias"
         return _Classified(address, facts, Decision(address, Kind.INTERNAL, reason, facts.domain,
@@ -212,7 +258,6 @@ def _classify(raw: str, compiled: CompiledPolicy) -> _Classified:
     return _Classified(address, facts, None)
 
 
-@lru_cache(maxsize=1 << 16)
 def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:
     found = _psl().privatesuffix(full)
     registrable = found if isinstance(found, str) else None
@@ -221,18 +266,14 @@ def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:
         keys: tuple[str, ...] = (full,)
     else:
         keys = suffixes[: len(suffixes) - registrable.count(".")]
-    free = blocked = internal = None
-    free_mail, blocked_domains, internal_domains = (
-        compiled.free_mail, compiled.blocked_domains, compiled.internal_domains
-    )
+    free = internal = None
+    free_mail, internal_domains = compiled.free_mail, compiled.internal_domains
     for suffix in suffixes:  # most specific entry first, for each rule
         if free is None and suffix in free_mail:
             free = suffix
-        if blocked is None and suffix in blocked_domains:
-            blocked = f"domain {suffix} is blocklisted"
         if internal is None and suffix in internal_domains:
             internal = f"domain {suffix} is internal"
-    return _DomainFacts(registrable or full, keys, free, blocked, internal)
+    return _DomainFacts(registrable or full, suffixes, keys, free, internal)
 
 
 def storable(raw: object) -> str:

@@ -282,3 +282,23 @@ def test_spelling_never_changes_the_decision(raw: str, snapshot: DirectorySnapsh
         return
     assert resolve([raw], snapshot, POLICY)[raw] == resolve([canonical], snapshot,
                                                             POLICY)[canonical]
+
+
+def test_rep_policies_share_memos_but_never_each_others_blocklist() -> None:
+    from matching import with_blocklist
+    from matching.policy import compile_policy
+
+    base = build_policy(internal_domains=["ourco.com"])
+    rep_a = with_blocklist(base, ["anna@acme.co.uk"])
+    rep_b = with_blocklist(base, ["acme.co.uk"])
+    assert compile_policy(rep_a).memos is compile_policy(base).memos
+    assert compile_policy(rep_b).memos is compile_policy(base).memos
+    addresses = ["anna@acme.co.uk", "ben@eu.acme.co.uk", "me@ourco.com"]
+    for _ in range(2):  # alternate, so every verdict is served from the shared memo once
+        plain = resolve(addresses, SNAPSHOT, base)
+        a = resolve(addresses, SNAPSHOT, rep_a)
+        b = resolve(addresses, SNAPSHOT, rep_b)
+        assert [d.kind for d in plain.values()] == [Kind.CONTACT, Kind.COMPANY, Kind.INTERNAL]
+        assert [d.kind for d in a.values()] == [Kind.EXCLUDED, Kind.COMPANY, Kind.INTERNAL]
+        assert [d.kind for d in b.values()] == [Kind.EXCLUDED, Kind.EXCLUDED, Kind.INTERNAL]
+        assert b["ben@eu.acme.co.uk"].reason == "domain acme.co.uk is blocklisted"

@@ -207,7 +207,7 @@ class GraphClient:
             resp: requests.Response | None = None
             failure: Exception | None = None
             payload: T | None = None
-            with self._gate.slots, self._own_slots:
+            with self._own_slots, self._gate.slots:  # own first: never hog a shared slot
                 # checked with a slot in hand: a worker queued on the slots
                 # must not send during a pause another worker just started
                 self._gate.wait(self._sleep)

@@ -17,6 +17,11 @@ become :class:`Deletion` records. An expired round (410,
 the engine drops that cursor and syncs again, which re-reads the folder
 inside the backfill window (the store's upserts keep it free of duplicates).
 
+The query options (``$select`` by privacy, the header ``$expand``) are
+baked into a round's links; the cursor remembers them (``q``) and a change
+(e.g. a new privacy level) starts a new round instead of following links
+that would fetch too much or too little.
+
 Ids are requested immutable (``Prefer: IdType="ImmutableId"``) so a
 message keeps its provider id when moved between folders.
 """
@@ -56,6 +61,10 @@ class OutlookMailProvider(Provider):
             prefer.append('outlook.body-content-type="text"')
         return {"Prefer": ", ".join(prefer)}
 
+    def _query_key(self) -> str:
+        """What the links of a round have baked in; a change starts a new round."""
+        return f"{select_fields(self.privacy)}|{int(self.account.transport_headers)}"
+
     def _initial(self, folder: str) -> tuple[str, dict[str, str]]:
         url = f"{self.client.mailbox}/mailFolders/{quote(folder, safe='')}/messages/delta"
         params = {"$select": select_fields(self.privacy)}
@@ -70,7 +79,8 @@ class OutlookMailProvider(Provider):
         starts: dict[str, Start] = {}
         for folder in dict.fromkeys(self.account.folders):  # folders walk side by side
             cursor = cursors.get(folder)
-            if cursor and cursor.get("v") == CURSOR_VERSION and cursor.get("link"):
+            if (cursor and cursor.get("v") == CURSOR_VERSION and cursor.get("link")
+                    and cursor.get("q") == self._query_key()):
                 starts[folder] = Start(str(cursor["link"]))
             else:
                 starts[folder] = Start(*self._initial(folder))
@@ -79,7 +89,8 @@ class OutlookMailProvider(Provider):
             for item in delta_page.items:
                 self._add(page, item, folder)
             link = delta_page.delta_link if delta_page.last else delta_page.next_link
-            page.cursor = {"v": CURSOR_VERSION, "link": link, "final": delta_page.last}
+            page.cursor = {"v": CURSOR_VERSION, "link": link, "final": delta_page.last,
+                           "q": self._query_key()}
             yield page
 
     def _add(self, page: Page, item: dict[str, Any], folder: str) -> None:

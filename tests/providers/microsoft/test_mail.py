@@ -183,3 +183,15 @@ def test_folders_are_fetched_side_by_side_each_in_order(standin: GraphStandIn) -
         mine = [p for p in pages if p.resource == folder]
         assert [p.cursor and p.cursor["final"] for p in mine] == [False, False, True]
         assert sum(len(p.items) for p in mine) == 25
+
+
+def test_a_privacy_change_starts_a_new_round(standin: GraphStandIn) -> None:
+    standin.add_message(MAILBOX, "inbox", make_message(1))
+    pages, cursors = drain(provider(standin, privacy="subject", folders=["inbox"]))
+    assert messages(pages)[0].subject is not None
+    standin.requests.clear()
+    pages, _ = drain(provider(standin, privacy="metadata", folders=["inbox"]), cursors)
+    (msg,) = messages(pages)  # re-read under the new $select, not an empty delta
+    assert msg.subject is None
+    (query,) = delta_queries(standin)
+    assert "$select=" in query and "subject" not in query

@@ -97,12 +97,15 @@ def send_digests(conf: DigestSettings, messages: Sequence[EmailMessage]) -> list
 
 def _connect(conf: DigestSettings) -> smtplib.SMTP:
     context = ssl.create_default_context()
+    # EHLO with the sender's domain: smtplib's default (getfqdn) may wait on DNS
+    helo = conf.sender.rsplit("@", 1)[-1] or "localhost"
     smtp: smtplib.SMTP
     if conf.security == "tls":
         smtp = smtplib.SMTP_SSL(conf.smtp_host, conf.smtp_port, timeout=conf.timeout,
-                                context=context)
+                                context=context, local_hostname=helo)
     else:
-        smtp = smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=conf.timeout)
+        smtp = smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=conf.timeout,
+                            local_hostname=helo)
         if conf.security == "starttls":
             smtp.starttls(context=context)
     if conf.username and conf.password is not None:

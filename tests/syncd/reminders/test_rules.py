@@ -68,13 +68,13 @@ def test_defaults_cover_every_kind() -> None:
 
 
 RULES = {
-    "partners_off": Rule(kind="follow_up", match={"company_tag": ["partner"]},  # type: ignore[arg-type]
+    "partners_off": Rule(kind="follow_up", match={"company_tag": ["partner"]},
                          enabled=False),
-    "strategic": Rule(kind="follow_up", match={"company_tier": ["strategic"]},  # type: ignore[arg-type]
+    "strategic": Rule(kind="follow_up", match={"company_tier": ["strategic"]},
                       business_days=1, priority="high", owner="company_owner"),
-    "vip_people": Rule(kind="follow_up", match={"contact_tag": ["vip"]},  # type: ignore[arg-type]
+    "vip_people": Rule(kind="follow_up", match={"contact_tag": ["vip"]},
                        business_hours=4),
-    "gov": Rule(kind="follow_up", match={"domain": ["gov.example"]},  # type: ignore[arg-type]
+    "gov": Rule(kind="follow_up", match={"domain": ["gov.example"]},
                 business_days=5),
     "everyone": Rule(kind="follow_up", business_days=3),
 }

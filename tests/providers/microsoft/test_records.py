@@ -64,7 +64,7 @@ def items_from(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[d
         lambda d: {k: v for k, v in d.items() if v is not missing})
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @example({"id": "x", "sentDateTime": "2026-01-01T00:00:00Z", "body": [1], "from": "x",
           "singleValueExtendedProperties": {"a": 1}, "categories": "Private"}, "full")
 @given(items_from(MESSAGE_FIELDS),
@@ -79,7 +79,7 @@ def test_to_message_raises_only_bad_item(item: dict[str, Any], privacy: str) -> 
         assert msg.subject is None and msg.snippet is None and msg.body is None
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @example({"id": "x", "iCalUId": "u", "type": [1], "location": [2], "attendees": 3,
           "start": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"},
           "end": {"dateTime": "2026-01-01T01:00:00", "timeZone": "UTC"}}, "subject")
@@ -127,6 +127,7 @@ def test_select_never_asks_beyond_privacy() -> None:
     assert fields["full"] - fields["snippet"] == {"body"}
 
 
+@settings(max_examples=40)
 @given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
                     timezones=st.just(UTC)))
 def test_recurrence_key_is_utc_iso(when: datetime) -> None:
@@ -140,7 +141,7 @@ tricky = st.sampled_from(['"@odata.nextLink"', '"@odata.nextLink": "https://evil
                           "@odata.nextLink", "}", "{", ":"]) | st.text(max_size=20)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.dictionaries(st.sampled_from(["id", "subject", "@odata.nextLink", "x"]),
                                 tricky, max_size=4), max_size=4),
        st.none() | st.text(min_size=1, max_size=40),

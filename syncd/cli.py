@@ -462,14 +462,8 @@ def run(ctx: click.Context) -> None:
     from syncd.store.queries import account_statuses
 
     database = app.database()
-    settings = app.settings
-    daemon = Daemon(settings, app.engine(),
+    daemon = Daemon(app.settings, app.engine(),
                     statuses=lambda: [s.to_dict() for s in account_statuses(database)])
-    if settings.reminders.enabled:  # the clock job: reminders that come due by time alone
-        from syncd.reminders.service import sweep
-
-        daemon.add_periodic("reminders:sweep", lambda: sweep(database, settings),
-                            settings.reminders.sweep_interval, first_delay=30)
     ctx.exit(daemon.run())
 
 

@@ -281,8 +281,8 @@ def test_jobs_follow_the_accounts_and_reauth_accounts_are_skipped(
         assert daemon.runtime["rita-local"].passes == 1
         assert daemon.runtime["sam-local"].passes == 0
         assert daemon.alive()
-        assert {j.id for j in daemon._scheduler.get_jobs()} == {
-            "syncd:heartbeat", "rita-local", "sam-local"}
+        jobs = {j.id for j in daemon._scheduler.get_jobs()}
+        assert {"syncd:heartbeat", "rita-local", "sam-local"} <= jobs
         job = daemon._scheduler.get_job("rita-local")
         assert job.max_instances == 1 and job.coalesce is True
         assert job.trigger.interval.total_seconds() == 3600
@@ -290,7 +290,7 @@ def test_jobs_follow_the_accounts_and_reauth_accounts_are_skipped(
         # reload: drop sam, change rita's interval
         rita = settings.account("rita-local").model_copy(update={"interval": 600.0})
         daemon.apply_settings(settings.model_copy(update={"accounts": [rita]}))
-        assert {j.id for j in daemon._scheduler.get_jobs()} == {"syncd:heartbeat", "rita-local"}
+        assert {j.id for j in daemon._scheduler.get_jobs()} == jobs - {"sam-local"}
         assert daemon._scheduler.get_job("rita-local").trigger.interval.total_seconds() == 600
         assert "sam-local" not in daemon.runtime
         doc = daemon.status_document()

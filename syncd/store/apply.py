@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from matching.types import Decision
@@ -560,19 +560,25 @@ def refresh_unmatched(session: Session, addresses: Sequence[str]) -> None:
     """
     if not addresses:
         return
+    # only the address predicate is in WHERE (its index is then the only
+    # plan, even with stale statistics); "not a contact" goes in the aggregates
+    counted = and_(Participant.contact_id.is_(None),
+                   Participant.match.in_(("unmatched", "company")))
     stmt = (
-        select(Participant.address, func.min(Participant.domain),
-               func.min(Interaction.occurred_at), func.max(Interaction.occurred_at),
-               func.count(func.distinct(Participant.interaction_id)))
+        select(Participant.address,
+               func.min(_when(counted, Participant.domain)),
+               func.min(_when(counted, Interaction.occurred_at)),
+               func.max(_when(counted, Interaction.occurred_at)),
+               func.count(func.distinct(_when(counted, Participant.interaction_id))))
         .join(Interaction, Interaction.id == Participant.interaction_id)
-        .where(Participant.address.in_(addresses), Participant.contact_id.is_(None),
-               Participant.match.in_(("unmatched", "company")))
+        .where(Participant.address.in_(addresses))
         .group_by(Participant.address)
     )
     rows = [
         {"address": a, "domain": d, "first_seen": _aware(first), "last_seen": _aware(last),
          "interaction_count": n}
         for a, d, first, last, n in session.execute(stmt)
+        if n
     ]
     rows.sort(key=lambda r: str(r["address"]))  # one lock order for concurrent upserts
     gone = sorted(set(addresses) - {r["address"] for r in rows})

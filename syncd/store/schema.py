@@ -298,7 +298,9 @@ class Participant(Base):
 
 class Source(Base):
     __tablename__ = "sources"
-    __table_args__ = (UniqueConstraint("account_id", "provider_id"),)
+    # provider_id first: the per-page lookup (provider_id IN (...) AND
+    # account_id = ?) then needs the index on both, whatever the statistics
+    __table_args__ = (UniqueConstraint("provider_id", "account_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     interaction_id: Mapped[int] = mapped_column(
@@ -360,7 +362,9 @@ class QuarantineEntry(Base):
     arrives as a good item."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (UniqueConstraint("account_id", "provider_id"),)
+    # provider_id first: the per-page lookup (provider_id IN (...) AND
+    # account_id = ?) then needs the index on both, whatever the statistics
+    __table_args__ = (UniqueConstraint("provider_id", "account_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

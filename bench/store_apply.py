@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching import build_policy, resolve  # noqa: E402
-from providers.base import Address, Message, Page  # noqa: E402
-from syncd.engine import SyncEngine  # noqa: E402
-from syncd.store.apply import apply_page  # noqa: E402
-from syncd.store.database import Database  # noqa: E402
-from syncd.store.directory_lookup import snapshot_for  # noqa: E402
-from syncd.store.records import addresses_of  # noqa: E402
-from syncd.store.schema import Account  # noqa: E402
+from matching import build_policy, resolve
+from providers.base import Address, Message, Page
+from syncd.engine import SyncEngine
+from syncd.store.apply import apply_page
+from syncd.store.database import Database
+from syncd.store.directory_lookup import snapshot_for
+from syncd.store.records import addresses_of
+from syncd.store.schema import Account
 
 PAGE = 500
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -165,7 +165,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
-        sa.UniqueConstraint("provider_id", "account_id", name=op.f("uq_quarantine_provider_id_account_id")),
+        sa.UniqueConstraint(
+            "provider_id", "account_id", name=op.f("uq_quarantine_provider_id_account_id")
+        ),
     )
     op.create_table(
         "sync_cursors",
@@ -375,7 +377,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
-        sa.UniqueConstraint("provider_id", "account_id", name=op.f("uq_sources_provider_id_account_id")),
+        sa.UniqueConstraint(
+            "provider_id", "account_id", name=op.f("uq_sources_provider_id_account_id")
+        ),
     )
     op.create_index("ix_sources_interaction_id", "sources", ["interaction_id"])
 

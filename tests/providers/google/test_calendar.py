@@ -163,3 +163,13 @@ def test_calendar_quota_exhaustion_waits_and_completes(tmp_path: Path,
         assert sorted(e.uid for e in events(pages)) == [f"q{n}@test" for n in range(4)]
         assert server.throttled(REP, "calendar") > 0 and gcal.caller.throttled > 0
         assert cursors["primary"]["sync_token"]
+
+
+def test_cancelled_and_tentative_events_keep_their_status(standin: GoogleStandIn,
+                                                          key_file: Path) -> None:
+    standin.add_event(REP, "primary", EventSpec(uid="off@test", title="Off", start=BASE_TIME,
+                                                status="CANCELLED"))
+    standin.add_event(REP, "primary", EventSpec(uid="maybe@test", title="Maybe",
+                                                start=BASE_TIME, status="TENTATIVE"))
+    statuses = {e.uid: e.status for e in events(drain(provider(standin, key_file))[0])}
+    assert statuses == {"off@test": "cancelled", "maybe@test": "tentative"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching import automation_reason, build_policy, is_no_reply
 
@@ -79,3 +81,18 @@ def test_allow_rule_overrides_every_signal_for_addresses_and_domains() -> None:
     assert automation_reason(**{**bulk, "sender": "x@partner.io"}, policy=policy) is not None
     # without the policy the rule cannot apply
     assert automation_reason(**{**bulk, "sender": "billing@vendor.com"}) is not None
+
+
+header = st.one_of(st.none(), st.text(max_size=30))
+
+
+@settings(max_examples=150, deadline=None)
+@given(header, header, header, header, header)
+def test_automation_reason_never_raises(
+    list_id: str | None, unsubscribe: str | None, auto: str | None, precedence: str | None,
+    sender: str | None,
+) -> None:
+    reason = automation_reason(list_id=list_id, list_unsubscribe=unsubscribe,
+                               auto_submitted=auto, precedence=precedence, sender=sender,
+                               policy=build_policy(allow_automated_from=["vendor.com"]))
+    assert reason is None or reason.strip()

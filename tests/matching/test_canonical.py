@@ -192,3 +192,27 @@ def test_display_names_never_decide_identity(name: str, local: str, domain: str)
     bare = canonical_address(f"{local}@{domain}")
     named = canonical_address(f"{name.replace('<', '').replace('>', '')} <{local}@{domain}>")
     assert named == bare
+
+
+@settings(max_examples=150, deadline=None)
+@given(addresses)
+def test_folding_commutes_with_canonicalization(raw: str) -> None:
+    """Canonicalizing first without sub-address folding, then with it, is the same as once."""
+    plain = canonical_address(raw)
+    folded = canonical_address(raw, GMAIL_TAGS)
+    assert (canonical_address(plain, GMAIL_TAGS) if plain is not None else None) == folded
+
+
+@settings(max_examples=150, deadline=None)
+@given(addresses, policies)
+def test_canonical_output_shape(raw: str, policy: Policy) -> None:
+    out = canonical_address(raw, policy)
+    if out is None:
+        return
+    local, _, domain = out.rpartition("@")
+    assert out.isprintable() and not any(c.isspace() for c in out)
+    assert not set(local) & set('()<>[]:;@\\,"')
+    if domain == "gmail.com":
+        assert "." not in local
+    if domain in {"gmail.com", "fastmail.com"} and policy is GMAIL_TAGS:
+        assert "+" not in local[1:]

@@ -11,6 +11,7 @@ from matching import (
     blocked_reason,
     build_policy,
     bundled_free_mail,
+    canonical_address,
     domain_suffixes,
     internal_reason,
     is_blocked,
@@ -181,3 +182,26 @@ def test_hand_built_policy_entries_are_canonicalized_too() -> None:
     assert is_blocked("x@mail.xn--bcher-kva.de", policy)
     assert is_blocked("jdoe@gmail.com", policy)
     assert is_internal("x@ourco.com", policy)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(label, min_size=1, max_size=3), st.sampled_from(["lawfirm.example", "hr.io"]),
+       st.text(alphabet="abc.", min_size=1, max_size=6))
+def test_blocking_a_domain_blocks_every_subdomain_and_nothing_beside(
+    labels: list[str], blocked: str, local: str
+) -> None:
+    policy = build_policy(blocklist=[blocked])
+    sub = ".".join([*labels, blocked])
+    address = f"{local.strip('.') or 'x'}@{sub}"
+    if canonical_address(address) is None:
+        return
+    assert is_blocked(address, policy)
+    assert not is_blocked(f"x@{labels[-1]}{blocked}", policy)  # "xlawfirm.example" is not ours
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40), st.sampled_from([Policy(), INTERNAL, BLOCKED]))
+def test_domain_helpers_never_raise(text: str, policy: Policy) -> None:
+    assert isinstance(is_free_mail(text, policy), bool)
+    assert isinstance(is_internal(text, policy), bool)
+    assert isinstance(is_blocked(text, policy), bool)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching import OpportunityChoice, OpportunityRef, choose_opportunity
 
@@ -36,3 +40,22 @@ def test_choose_opportunity_table(opportunities: list[OpportunityRef], rep: str 
                                   expected: OpportunityChoice) -> None:
     assert choose_opportunity(opportunities, rep=rep) == expected
     assert choose_opportunity(reversed(opportunities), rep=rep) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.builds(Opp, st.integers(1, 50), st.sampled_from([None, "a@x.com", "B@X.com",
+                                                                      "c@x.com", "Dana"]),
+                          st.booleans()), unique_by=lambda o: o.id, max_size=6),
+       st.sampled_from([None, "a@x.com", "b@x.com", "dana", "zed@x.com"]), st.randoms())
+def test_choice_ignores_order_and_only_picks_open_ones(
+    opportunities: list[OpportunityRef], rep: str | None, rng: random.Random
+) -> None:
+    shuffled = list(opportunities)
+    rng.shuffle(shuffled)
+    choice = choose_opportunity(opportunities, rep=rep)
+    assert choose_opportunity(shuffled, rep=rep) == choice
+    open_ids = {o.id for o in opportunities if o.open}
+    if choice.opportunity_id is not None:
+        assert choice.opportunity_id in open_ids
+    if len(open_ids) == 1:
+        assert choice.opportunity_id in open_ids

@@ -12,7 +12,9 @@ folder's pages stay in order):
 
 Every page yields its items and a cursor: the nextLink while the round goes
 on, the deltaLink (``final``) with the last page only. ``@removed`` entries
-become :class:`Deletion` records. An expired round (410,
+become :class:`Deletion` records of that folder's copy (provider ids are
+``{folder}/{graph id}``, so a move between two synced folders is "gone from
+one, seen in the other", never "gone"). An expired round (410,
 ``syncStateNotFound``, ``resyncRequired``) raises ``CursorExpired(folder)``;
 the engine drops that cursor and syncs again, which re-reads the folder
 inside the backfill window (the store's upserts keep it free of duplicates).
@@ -36,7 +38,12 @@ from urllib.parse import quote
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
 from providers.microsoft.common import graph_client, iso_z, now_utc
 from providers.microsoft.delta import Start, walk_many
-from providers.microsoft.mail_records import EXPAND_HEADERS, select_fields, to_message
+from providers.microsoft.mail_records import (
+    EXPAND_HEADERS,
+    folder_scoped_id,
+    select_fields,
+    to_message,
+)
 from providers.microsoft.settings import OutlookMailAccount
 from syncd.errors import BadItem
 
@@ -97,15 +104,16 @@ class OutlookMailProvider(Provider):
         item_id = str(item.get("id") or "")
         if "@removed" in item:
             if item_id:
-                page.items.append(Deletion(provider_id=item_id, kind="message"))
+                page.items.append(Deletion(folder_scoped_id(folder, item_id), "message"))
             return
         try:
             page.items.append(to_message(item, folder=folder, privacy=self.privacy))
         except BadItem as exc:
-            page.quarantined.append(Quarantined(item_id or "(no id)", "message", exc.reason,
-                                                _excerpt(item)))
+            page.quarantined.append(Quarantined(folder_scoped_id(folder, item_id or "(no id)"),
+                                                "message", exc.reason, _excerpt(item)))
         except Exception as exc:  # one bad item never stops the pass
-            page.quarantined.append(Quarantined(item_id or "(no id)", "message",
+            page.quarantined.append(Quarantined(folder_scoped_id(folder, item_id or "(no id)"),
+                                                "message",
                                                 f"unreadable item ({type(exc).__name__})",
                                                 _excerpt(item)))
 

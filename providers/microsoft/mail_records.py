@@ -4,7 +4,8 @@ Which fields we ask for (``$select``) follows the privacy level: subject
 from ``subject`` up, ``bodyPreview`` from ``snippet`` up, ``body`` only at
 ``full``. Identity: ``internetMessageId`` (normalized like every other
 provider's Message-ID; synthesized with the shared recipe when missing),
-``conversationId`` is the thread hint, ``categories`` become tags.
+``conversationId`` is the thread hint, ``categories`` become tags; the
+provider id is ``{folder}/{graph id}`` (:func:`folder_scoped_id`).
 
 Automation headers: message delta cannot ``$select`` ``internetMessageHeaders``.
 We ``$expand`` the MAPI property PR_TRANSPORT_MESSAGE_HEADERS (``String
@@ -125,11 +126,22 @@ def _header(fields: dict[str, str], name: str) -> str | None:
     return (decode_header_value(value) or None) if value else None
 
 
+def folder_scoped_id(folder: str, graph_id: str) -> str:
+    """Provider id of a message *in a folder*: ``{folder}/{graph id}``.
+
+    Each folder has its own delta; an ``@removed`` in one folder (a move to
+    another) must not mark the copy seen in another synced folder as gone,
+    so ids are scoped like IMAP's ``folder/uidvalidity/uid``.
+    """
+    return f"{folder}/{graph_id}"
+
+
 def to_message(item: dict[str, Any], *, folder: str, privacy: str) -> Message:
     """Normalize one delta item (not an ``@removed`` one). Raises BadItem."""
-    provider_id = str(item.get("id") or "")
-    if not provider_id:
-        raise BadItem("(no id)", "message without id")
+    graph_id = str(item.get("id") or "")
+    if not graph_id:
+        raise BadItem(f"{folder}/(no id)", "message without id")
+    provider_id = folder_scoped_id(folder, graph_id)
     sent_at = graph_time(item.get("sentDateTime")) or graph_time(item.get("receivedDateTime"))
     if sent_at is None:
         raise BadItem(provider_id, "no sentDateTime or receivedDateTime")

@@ -79,7 +79,8 @@ def test_incremental_new_updated_and_removed(standin: GraphStandIn) -> None:
         message_id(2), message_id(5)]
     updated = next(m for m in got if isinstance(m, Message) and m.message_id == message_id(2))
     assert updated.tags == ("Private", "Customer")
-    assert [d for d in got if isinstance(d, Deletion)] == [Deletion(ids[3], "message")]
+    assert [d for d in got if isinstance(d, Deletion)] == [Deletion(f"inbox/{ids[3]}",
+                                                                    "message")]
 
     pages, _ = drain(provider(standin, folders=["inbox"]), cursors)
     assert items(pages) == []
@@ -143,9 +144,9 @@ def test_a_broken_item_is_quarantined_and_the_pass_goes_on(standin: GraphStandIn
     bad = standin.add_message(MAILBOX, "inbox", make_message(2))
     standin.update_message(MAILBOX, bad, sentDateTime=None, receivedDateTime="yesterday")
     pages, cursors = drain(provider(standin, folders=["inbox"]))
-    assert [m.provider_id for m in messages(pages)] == [good]
+    assert [m.provider_id for m in messages(pages)] == [f"inbox/{good}"]
     (q,) = [q for p in pages for q in p.quarantined]
-    assert q.provider_id == bad and q.kind == "message" and "sentDateTime" in q.reason
+    assert q.provider_id == f"inbox/{bad}" and q.kind == "message" and "sentDateTime" in q.reason
     assert cursors["inbox"]["final"] is True
 
 
@@ -195,3 +196,15 @@ def test_a_privacy_change_starts_a_new_round(standin: GraphStandIn) -> None:
     assert msg.subject is None
     (query,) = delta_queries(standin)
     assert "$select=" in query and "subject" not in query
+
+
+def test_a_move_between_synced_folders_is_gone_from_one_and_new_in_the_other(
+        standin: GraphStandIn) -> None:
+    graph_id = standin.add_message(MAILBOX, "inbox", make_message(1))
+    folders = ["inbox", "archive"]
+    _, cursors = drain(provider(standin, folders=folders))
+    standin.move_message(MAILBOX, graph_id, "archive")
+    got = items(drain(provider(standin, folders=folders), cursors)[0])
+    assert Deletion(f"inbox/{graph_id}", "message") in got
+    (moved,) = [m for m in got if isinstance(m, Message)]
+    assert moved.provider_id == f"archive/{graph_id}" and moved.message_id == message_id(1)

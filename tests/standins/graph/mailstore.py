@@ -92,7 +92,7 @@ class Record:
 @dataclass
 class Mailbox:
     name: str
-    records: dict[str, Record] = field(default_factory=dict)
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)  # (folder, id)
     counter: int = 0
     epoch: int = 0
 
@@ -101,7 +101,7 @@ class MailStore:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.mailboxes: dict[str, Mailbox] = {}
-        self._rounds: dict[tuple[Any, ...], list[str]] = {}
+        self._rounds: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
 
     def mailbox(self, name: str) -> Mailbox:
         key = name.lower()
@@ -117,13 +117,13 @@ class MailStore:
             item = graph_message(raw, mailbox=box.name, folder=folder.lower(),
                                  categories=categories, received=received)
             box.counter += 1
-            box.records[item["id"]] = Record(folder.lower(), item, box.counter)
+            box.records[(folder.lower(), item["id"])] = Record(folder.lower(), item, box.counter)
             return str(item["id"])
 
     def update(self, mailbox: str, message_id: str, **changes: Any) -> None:
         with self.lock:
             box = self.mailbox(mailbox)
-            rec = box.records[message_id]
+            rec = _live(box, message_id)
             rec.item = {**rec.item, **changes}
             box.counter += 1
             rec.seq = box.counter
@@ -132,8 +132,19 @@ class MailStore:
         with self.lock:
             box = self.mailbox(mailbox)
             box.counter += 1
-            rec = box.records[message_id]
+            rec = _live(box, message_id)
             rec.removed, rec.seq = True, box.counter
+
+    def move(self, mailbox: str, message_id: str, folder: str) -> None:
+        """Move keeping the (immutable) id: gone from one folder, new in the other."""
+        with self.lock:
+            box = self.mailbox(mailbox)
+            rec = _live(box, message_id)
+            box.counter += 1
+            rec.removed, rec.seq = True, box.counter
+            box.counter += 1
+            box.records[(folder.lower(), message_id)] = Record(
+                folder.lower(), {**rec.item, "parentFolderId": folder.lower()}, box.counter)
 
     def expire(self, mailbox: str) -> None:
         with self.lock:
@@ -174,7 +185,7 @@ class MailStore:
                               key=lambda r: r.seq)
                 if since == 0:
                     recs = [r for r in recs if not r.removed and _matches(state["flt"], r.item)]
-                ids = [str(r.item["id"]) for r in recs]
+                ids = [(r.folder, str(r.item["id"])) for r in recs]
                 if len(self._rounds) > 64:
                     self._rounds.clear()
                 self._rounds[key] = ids
@@ -190,6 +201,13 @@ class MailStore:
         """A delta token used: the new round covers changes up to now."""
         with self.lock:
             return {**state, "upto": self.mailbox(state["mb"]).counter, "off": 0}
+
+
+def _live(box: Mailbox, message_id: str) -> Record:
+    for (_, mid), rec in box.records.items():
+        if mid == message_id and not rec.removed:
+            return rec
+    raise KeyError(message_id)
 
 
 def _matches(flt: str, item: dict[str, Any]) -> bool:

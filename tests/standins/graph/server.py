@@ -5,6 +5,7 @@ thread, HTTP/1.1 keep-alive), so the code under test runs unchanged through
 msal and requests. Test controls (all thread-safe):
 
 * seeding: :meth:`add_message`, :meth:`update_message`, :meth:`remove_message`,
+  :meth:`move_message`,
   :meth:`add_event`, :meth:`remove_event`;
 * delta expiry: :meth:`expire_delta` (410, or 400 ``syncStateNotFound`` /
   ``resyncRequired``, per ``expire_mode``);
@@ -172,6 +173,9 @@ class GraphStandIn:
 
     def remove_message(self, mailbox: str, message_id: str) -> None:
         self.mail.remove(mailbox, message_id)
+
+    def move_message(self, mailbox: str, message_id: str, folder: str) -> None:
+        self.mail.move(mailbox, message_id, folder)
 
     def message_id_of(self, mailbox: str, internet_message_id: str) -> str:
         return self.mail.find(mailbox, internet_message_id)

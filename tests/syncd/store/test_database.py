@@ -87,3 +87,15 @@ def test_rollback_on_error(database: Database) -> None:
         raise RuntimeError("boom")
     with database.session(write=False) as s:
         assert s.get(Account, "a1") is None
+
+
+def test_in_memory_sqlite_is_one_database() -> None:
+    db = Database("sqlite://")
+    try:
+        db.migrate()
+        with db.session() as s:
+            s.add(Account(id="a1", provider="local"))
+        with db.session(write=False) as s:
+            assert s.get(Account, "a1") is not None
+    finally:
+        db.dispose()

@@ -11,7 +11,7 @@ Invariants:
 * **Idempotent.** Applying the same page twice writes nothing the second
   time: every update compares before it writes; aggregates (threads,
   unmatched addresses) are recomputed from rows, never incremented.
-  Quarantine rows are the exception by design: they count sightings.
+  (Only ``quarantine.last_seen`` moves: it says the item is still bad.)
 * **Copies merge, order does not matter.** One email seen in several
   mailboxes: fields merge as "new value unless it is None" (so an account
   at privacy level ``metadata`` never blanks a subject another account
@@ -545,7 +545,8 @@ class _PageWriter:
                 self.s.add(row)
                 existing[q.provider_id] = row
             else:
-                found.count += 1
+                if found.resolved_at is not None:  # it went bad again
+                    found.count += 1
                 found.last_seen = self.now
                 _assign(found, reason=q.reason, excerpt=q.excerpt or None, kind=q.kind,
                         resource=self.resource, resolved_at=None)

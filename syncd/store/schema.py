@@ -357,9 +357,11 @@ class Reminder(Base):
 
 
 class QuarantineEntry(Base):
-    """An item a provider could not normalize. ``count`` and ``last_seen``
-    record sightings; ``resolved_at`` is set when the same provider id later
-    arrives as a good item."""
+    """An item a provider could not normalize. ``last_seen`` is the latest
+    pass that still found it bad; ``resolved_at`` is set when the same
+    provider id later arrives as a good item; ``count`` is how many times it
+    went bad (1, plus one per relapse after a resolution). Re-reading the
+    same bad item (a redone page) does not change ``count``."""
 
     __tablename__ = "quarantine"
     # provider_id first: the per-page lookup (provider_id IN (...) AND

@@ -145,11 +145,15 @@ def test_quarantine_rows_and_resolution(database: Database) -> None:
     apply(database, Page("INBOX", [], quarantined=[bad]))
     with database.session(write=False) as s:
         row = s.scalars(select(QuarantineEntry)).one()
-        assert (row.provider_id, row.reason, row.count) == ("INBOX/1/9", bad.reason, 2)
+        assert (row.provider_id, row.reason, row.count) == ("INBOX/1/9", bad.reason, 1)
         assert row.resolved_at is None
     apply(database, Page("INBOX", [message(9, pid="INBOX/1/9")]))
     with database.session(write=False) as s:
         assert s.scalars(select(QuarantineEntry)).one().resolved_at is not None
+    apply(database, Page("INBOX", [], quarantined=[bad]))  # bad again
+    with database.session(write=False) as s:
+        row = s.scalars(select(QuarantineEntry)).one()
+        assert (row.count, row.resolved_at) == (2, None)
 
 
 def test_internal_and_automated_items_are_skipped_but_cursor_moves(database: Database) -> None:

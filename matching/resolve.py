@@ -131,9 +131,9 @@ def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decisi
     facts = known.facts
     assert facts is not None  # only fixed decisions lack domain facts
     owner = _company_of(facts, companies)
-    memo_key = ("domain", owner)
     last = known.last
-    if last is not None and last[0] == memo_key:
+    # Keys: None or (domain, company) here, a 3-tuple for contacts: never equal.
+    if last is not None and last[0] == owner:
         return last[1]
     if owner is not None:
         key, company_id = owner
@@ -147,7 +147,7 @@ def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decisi
     else:
         reason = f"no contact has this address and no company owns {facts.domain}"
         decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain)
-    known.last = (memo_key, decision)
+    known.last = (owner, decision)
     return decision
 
 
@@ -159,7 +159,7 @@ def _contact_decision(
     if len(refs) == 1:
         chosen = refs[0]
         owner = None if chosen.company_id is not None else _company_of(facts, companies)
-        memo_key = ("contact", chosen.id, chosen.company_id, owner)
+        memo_key = (chosen.id, chosen.company_id, owner)
         last = known.last
         if last is not None and last[0] == memo_key:
             return last[1]

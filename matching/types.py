@@ -56,9 +56,11 @@ class Policy:
 class Decision:
     """Who one address is, and why.
 
-    ``address`` is canonical; ``domain`` is the registrable domain (None for
-    an unparsable address); ``ambiguous`` lists the other contact ids when
-    several contacts own the address.
+    ``address`` is canonical (for an unparsable input: the input trimmed and
+    made storable); ``domain`` is the registrable domain, else the full domain
+    (None for an unparsable address); ``ambiguous`` lists the other contact
+    ids when several contacts own the address; ``free_mail`` is set for
+    consumer mail domains whatever the kind.
     """
 
     address: str

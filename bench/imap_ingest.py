@@ -11,7 +11,7 @@ writing Maildir files directly — ``big`` with ``--messages`` (100,000) and
     through the real ``SyncEngine`` (provider → matching → store, one
     transaction per page), in a child process; also the provider alone
     (fetch + normalize, no store) for attribution;
-(c) the cost of a no-change poll (EXAMINE of INBOX and Sent on a kept
+(c) the cost of a no-change poll (SELECT of INBOX and Sent on a kept
     connection) for the 100k vs the 1k mailbox;
 (d) the child's peak RSS (``ru_maxrss`` from ``wait4``) during (b).
 
@@ -101,20 +101,33 @@ def provider_only(user: MailUser, page_size: int) -> tuple[int, float, dict[str,
     return n, time.perf_counter() - started, cursors
 
 
-def poll_cost(user: MailUser, cursors: dict[str, Any], rounds: int) -> float:
-    """Mean seconds of a no-change pass (INBOX + Sent) on a kept connection."""
+def poll_cost(user: MailUser, cursors: dict[str, Any], rounds: int) -> tuple[float, float]:
+    """Mean seconds of a no-change pass (INBOX + Sent): (kept connection, fresh provider).
+
+    Kept: one provider, ``rounds`` passes on its connection (what IDLE/daemon reuse
+    gets). Fresh: a new provider per pass (connect, login, LIST, SELECTs, logout),
+    which is what ``SyncEngine.sync_account`` does today. Best of three batches: the
+    machine is shared. The first passes of a batch are not timed (Dovecot finishes
+    rewriting its index in a new session's first SELECTs after a big FETCH).
+    """
     account = ImapAccount.model_validate(account_settings(user, 1000))
-    with ImapProvider(account, ProviderContext(privacy="subject")) as provider:
-        assert list(provider.sync(cursors)) == []  # connect, LIST, warm
-        best = float("inf")
-        for _ in range(3):  # best of three batches: the machine is shared
+    kept = fresh = float("inf")
+    fresh_rounds = max(rounds // 10, 5)
+    for _ in range(3):
+        with ImapProvider(account, ProviderContext(privacy="subject")) as provider:
+            for _ in range(5):
+                assert list(provider.sync(cursors)) == []
             started = time.perf_counter()
             for _ in range(rounds):
-                pages = list(provider.sync(cursors))
-                assert pages == [], "a no-change poll must yield nothing"
-            best = min(best, (time.perf_counter() - started) / rounds)
-        assert provider.stats["fetches"] == 0
-    return best
+                assert list(provider.sync(cursors)) == [], "a no-change poll yields nothing"
+            kept = min(kept, (time.perf_counter() - started) / rounds)
+            assert provider.stats["fetches"] == 0
+        started = time.perf_counter()
+        for _ in range(fresh_rounds):
+            with ImapProvider(account, ProviderContext(privacy="subject")) as provider:
+                assert list(provider.sync(cursors)) == []
+        fresh = min(fresh, (time.perf_counter() - started) / fresh_rounds)
+    return kept, fresh
 
 
 # --------------------------------------------------------------------------- child: engine sync
@@ -208,13 +221,15 @@ def main() -> None:
                   f"{'OK' if ratio >= 0.5 else 'MISSED'}")
 
             small_cursors = provider_only(small, args.page_size)[2]
-            poll_big = poll_cost(big, big_cursors, args.poll_rounds)
-            poll_small = poll_cost(small, small_cursors, args.poll_rounds)
-            pratio = poll_big / poll_small
-            print(f"(c) no-change poll (INBOX+Sent, kept connection): "
-                  f"{args.messages // 1000}k {poll_big * 1000:.2f} ms, "
-                  f"1k {poll_small * 1000:.2f} ms, ratio {pratio:.2f}   target <= 1.5   "
-                  f"{'OK' if pratio <= 1.5 else 'MISSED'}")
+            kept_big, fresh_big = poll_cost(big, big_cursors, args.poll_rounds)
+            kept_small, fresh_small = poll_cost(small, small_cursors, args.poll_rounds)
+            label = f"{args.messages // 1000}k"
+            for what, b_cost, s_cost in (("kept connection", kept_big, kept_small),
+                                         ("fresh connection", fresh_big, fresh_small)):
+                pratio = b_cost / s_cost
+                print(f"(c) no-change poll, INBOX+Sent, {what:16}: {label} "
+                      f"{b_cost * 1000:6.2f} ms, 1k {s_cost * 1000:6.2f} ms, ratio {pratio:.2f}"
+                      f"   target <= 1.5   {'OK' if pratio <= 1.5 else 'MISSED'}")
             mb = maxrss_kib / 1024
             print(f"(d) peak RSS of the engine sync child: {mb:.0f} MB   target <= 250 MB   "
                   f"{'OK' if mb <= 250 else 'MISSED'}")

@@ -11,7 +11,7 @@ A folder's cursor (stored by the engine as a JSON dict) is
     delivered or still owed to the backfill; UIDs above it are new mail.
 ``uidnext``
     UIDNEXT seen when the cursor was written. Together with
-    ``highestmodseq`` it makes "nothing new" decidable from EXAMINE alone.
+    ``highestmodseq`` it makes "nothing new" decidable from SELECT alone.
 ``highestmodseq``
     HIGHESTMODSEQ (CONDSTORE) seen then, or ``None`` without CONDSTORE.
 ``backfill_below``
@@ -27,14 +27,14 @@ State machine of one folder
 ::
 
     (no cursor / UIDVALIDITY changed)
-          │ EXAMINE: top = UIDNEXT-1
+          │ SELECT: top = UIDNEXT-1
           ▼
     BACKFILL  last_uid=top, backfill_below=top+1
           │ SEARCH SINCE since → candidates < backfill_below, newest first,
           │ one page per chunk, backfill_below = lowest UID of the chunk
           ▼
     CURRENT   backfill_below=None
-          │ EXAMINE: UIDNEXT/HIGHESTMODSEQ unchanged → nothing fetched at all
+          │ SELECT: UIDNEXT/HIGHESTMODSEQ unchanged → nothing fetched at all
           │ UIDNEXT moved → UID SEARCH last_uid+1:* → pages upward,
           │ last_uid = highest UID of the chunk
           └─► CURRENT

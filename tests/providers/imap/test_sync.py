@@ -69,7 +69,8 @@ def test_nothing_new_sends_no_fetch_at_all(mail_user: MailUser, proxy: TcpProxy)
     sent = proxy.client_bytes()
     assert fetch_commands(proxy) == []
     assert b"SEARCH" not in sent and b"STATUS" not in sent
-    assert b"EXAMINE" in sent
+    assert b"SELECT" in sent
+    assert not re.search(rb"^\S+ (UID )?(STORE|EXPUNGE)", sent, re.MULTILINE)  # reads only
 
 
 def test_uidvalidity_change_resyncs_the_folder(mail_user: MailUser) -> None:

@@ -114,3 +114,16 @@ def test_consent_flow_stores_an_encrypted_refresh_token(
     standin.add_message(REP, make_message(1))
     pages, _ = drain(GmailProvider(account, context(vault=vault)))  # type: ignore[arg-type]
     assert [m.message_id for m in messages(pages)] == [message_id(1)]
+
+
+def test_declined_consent_is_an_auth_error_and_stores_nothing(
+        tmp_path: Path, standin: GoogleStandIn, key_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    webbrowser.register("syncd-test-user", None, _LoopbackBrowser("syncd-test-user"))
+    vault = FileTokenVault(tmp_path / "tokens", "a long random token key")
+    standin.revoke(REP)  # the stand-in's consent page then answers access_denied
+    with pytest.raises(AuthError, match="consent failed"):
+        run_consent_flow(oauth_account(standin, key_file), vault, browser="syncd-test-user",
+                         host="127.0.0.1", timeout_seconds=10)
+    assert vault.load("google:gmail-rita") is None

@@ -80,7 +80,7 @@ def test_allow_rule_overrides_every_signal_for_addresses_and_domains() -> None:
     assert automation_reason(**{**bulk, "sender": "news@vendor.com"}, policy=policy) is not None
     assert automation_reason(**{**bulk, "sender": "x@partner.io"}, policy=policy) is not None
     # without the policy the rule cannot apply
-    assert automation_reason(**{**bulk, "sender": "billing@vendor.com"}) is not None
+    assert automation_reason(**{**bulk, "sender": "billing@vendor.com"}) is not None  # type: ignore[arg-type]
 
 
 header = st.one_of(st.none(), st.text(max_size=30))

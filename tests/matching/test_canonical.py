@@ -127,7 +127,7 @@ def test_canonical_domain_table(raw: str, expected: str | None) -> None:
 # --------------------------------------------------------------------------- properties
 
 policies = st.sampled_from([Policy(), GMAIL_TAGS])
-local_chars = st.characters(blacklist_categories=("Cs",))
+local_chars = st.characters(exclude_categories=["Cs"])
 ascii_local = st.text(alphabet="abcXYZ019.+-_!#'", min_size=1, max_size=20)
 any_local = st.one_of(ascii_local, st.text(local_chars, min_size=1, max_size=12))
 labels = st.text(alphabet="abcxyz019-", min_size=1, max_size=10)

@@ -48,7 +48,7 @@ def test_build_policy_canonicalizes_and_splits_the_blocklist() -> None:
 )
 def test_build_policy_names_the_bad_entry(kwargs: dict[str, list[str]], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        build_policy(**kwargs)  # type: ignore[arg-type]
+        build_policy(**kwargs)
 
 
 def test_rep_blocklist_adds_to_the_global_one() -> None:

@@ -11,7 +11,8 @@ Two ways in, chosen by ``auth.method``:
     (:func:`run_device_code_flow`, wired to ``syncd auth microsoft --account
     ID``). msal's ``SerializableTokenCache`` (refresh token included) is kept
     encrypted in the :class:`~providers.base.TokenVault` under
-    ``microsoft:<account id>`` and written back whenever msal changed it.
+    ``microsoft:<client id>:<owner>`` (shared by the owner's mail and
+    calendar accounts) and written back whenever msal changed it.
 
 msal reports failures as dicts, not exceptions. :func:`error_from_result`
 is the one mapping to our errors: refused or revoked credentials
@@ -47,9 +48,23 @@ REAUTH_AADSTS = frozenset({65001, 50076, 50079, 700016, 7000215, 7000222, 700082
 TRANSIENT_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 
 
-def vault_key(account_id: str) -> str:
-    """Name of the account's msal token cache in the vault."""
-    return f"microsoft:{account_id}"
+def vault_key(account: Any) -> str:
+    """Name of the msal token cache of ``account`` in the vault.
+
+    Keyed by app and owner, not by account id: the ``outlook_mail`` and
+    ``outlook_calendar`` accounts of one person share one sign-in.
+    """
+    return f"microsoft:{account.auth.client_id}:{str(account.owner).lower()}"
+
+
+#: one lock per vault entry: accounts sharing a sign-in refresh in parallel
+_VAULT_LOCKS: dict[str, threading.Lock] = {}
+_VAULT_LOCKS_GUARD = threading.Lock()
+
+
+def _vault_lock(key: str) -> threading.Lock:
+    with _VAULT_LOCKS_GUARD:
+        return _VAULT_LOCKS.setdefault(key, threading.Lock())
 
 
 class TokenSource(Protocol):
@@ -176,17 +191,19 @@ def _public_app(auth: MicrosoftAuth, cache: msal.SerializableTokenCache,
         raise _discovery_error(auth, account_id) from None
 
 
-def _load_cache(vault: TokenVault, account_id: str) -> msal.SerializableTokenCache:
+def _load_cache(vault: TokenVault, key: str) -> msal.SerializableTokenCache:
     cache = msal.SerializableTokenCache()
-    blob = vault.load(vault_key(account_id))
+    with _vault_lock(key):
+        blob = vault.load(key)
     if blob:
         cache.deserialize(blob)
     return cache
 
 
-def _persist(cache: msal.SerializableTokenCache, vault: TokenVault, account_id: str) -> None:
+def _persist(cache: msal.SerializableTokenCache, vault: TokenVault, key: str) -> None:
     if cache.has_state_changed:
-        vault.save(vault_key(account_id), cache.serialize())
+        with _vault_lock(key):
+            vault.save(key, cache.serialize())
         cache.has_state_changed = False
 
 
@@ -194,7 +211,7 @@ class DelegatedTokenSource:
     """Tokens from a device-code sign-in, refreshed silently from the vault."""
 
     def __init__(self, auth: MicrosoftAuth, account_id: str, vault: TokenVault | None,
-                 http: requests.Session | None = None) -> None:
+                 http: requests.Session | None = None, *, key: str | None = None) -> None:
         if vault is None:
             raise ConfigError([ConfigIssue("privacy.token_key", "delegated Microsoft auth "
                                            "needs the encrypted token vault",
@@ -202,6 +219,7 @@ class DelegatedTokenSource:
         self._auth = auth
         self._account_id = account_id
         self._vault = vault
+        self._key = key or f"microsoft:{auth.client_id}:{account_id}"
         self._http = http or login_session(auth)
         self._lock = threading.Lock()
         self._cache: msal.SerializableTokenCache | None = None
@@ -210,7 +228,7 @@ class DelegatedTokenSource:
     def access_token(self, *, force_refresh: bool = False) -> str:
         with self._lock:
             if self._app is None or self._cache is None:
-                self._cache = _load_cache(self._vault, self._account_id)
+                self._cache = _load_cache(self._vault, self._key)
                 self._app = _public_app(self._auth, self._cache, self._http, self._account_id)
             accounts = self._app.get_accounts()
             if not accounts:
@@ -222,7 +240,7 @@ class DelegatedTokenSource:
             except (requests.RequestException, MsalServiceError) as exc:
                 raise _network(self._account_id, exc) from None
             finally:
-                _persist(self._cache, self._vault, self._account_id)
+                _persist(self._cache, self._vault, self._key)
             if not result or "access_token" not in result:
                 raise error_from_result(result or {"error": "interaction_required"},
                                         account_id=self._account_id)
@@ -230,12 +248,13 @@ class DelegatedTokenSource:
             return token
 
 
-def token_source(auth: MicrosoftAuth, account_id: str, vault: TokenVault | None,
+def token_source(account: Any, vault: TokenVault | None,
                  http: requests.Session | None = None) -> TokenSource:
-    """The token source ``auth.method`` asks for."""
-    if auth.method == "delegated":
-        return DelegatedTokenSource(auth, account_id, vault, http)
-    return AppTokenSource(auth, account_id, http)
+    """The token source ``account.auth.method`` asks for."""
+    if account.auth.method == "delegated":
+        return DelegatedTokenSource(account.auth, account.id, vault, http,
+                                    key=vault_key(account))
+    return AppTokenSource(account.auth, account.id, http)
 
 
 def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str], object] = print,
@@ -248,8 +267,9 @@ def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str]
     the code ...") and must show it to the user; the call then blocks,
     polling the token endpoint at the server's interval until the user
     finished, declined or the code expired. On success msal's token cache is
-    saved encrypted in ``vault`` under :func:`vault_key` (``account.id``)
-    and the signed-in username is returned (for a confirmation line).
+    saved encrypted in ``vault`` under :func:`vault_key` (app + owner, so
+    the person's mail and calendar accounts share this one sign-in) and the
+    signed-in username is returned (for a confirmation line).
 
     Raises :class:`AuthError` when the user declined or the code expired,
     :class:`TransientError` when the identity platform is unreachable and
@@ -257,7 +277,8 @@ def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str]
     """
     auth: MicrosoftAuth = account.auth
     http = http or login_session(auth)
-    cache = _load_cache(vault, account.id)
+    key = vault_key(account)
+    cache = _load_cache(vault, key)
     app = _public_app(auth, cache, http, account.id)
     try:
         flow = app.initiate_device_flow(scopes=list(auth.scopes))
@@ -270,6 +291,6 @@ def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str]
         raise _network(account.id, exc) from None
     if "access_token" not in result:
         raise error_from_result(result, account_id=account.id)
-    _persist(cache, vault, account.id)
+    _persist(cache, vault, key)
     claims = result.get("id_token_claims") or {}
     return str(claims.get("preferred_username") or claims.get("name") or "signed in")

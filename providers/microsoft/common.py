@@ -22,7 +22,7 @@ def graph_client(account: Any, context: ProviderContext) -> GraphClient:
         base_url=account.endpoints.graph,
         mailbox=mailbox_path(account),
         account_id=account.id,
-        tokens=token_source(account.auth, account.id, context.vault),
+        tokens=token_source(account, context.vault),
         limits=account.limits,
         max_concurrency=account.max_concurrency,
     )

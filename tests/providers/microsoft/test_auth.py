@@ -8,18 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from providers.microsoft import OutlookMailProvider
+from providers.microsoft import OutlookCalendarProvider, OutlookMailProvider
 from providers.microsoft.auth import error_from_result, run_device_code_flow, vault_key
 from providers.microsoft.settings import OutlookMailAccount
 from syncd.errors import AuthError, ConfigError, TransientError
 from syncd.secrets import FileTokenVault
-from tests.generate import make_message, message_id
-from tests.providers.contract import drain, messages
+from tests.generate import BASE_TIME, EventSpec, make_message, message_id
+from tests.providers.contract import drain, events, messages
 from tests.providers.microsoft.conftest import (
     CLIENT_ID,
     MAILBOX,
     SECRET,
     auth_settings,
+    calendar_account,
     context,
     mail_account,
 )
@@ -131,7 +132,7 @@ def test_device_code_flow_end_to_end(standin: GraphStandIn, tmp_path: Path,
     assert "https://microsoft.com/devicelogin" in shown[0]
     blob = next((tmp_path / "tokens").iterdir()).read_bytes()
     assert b"rt-" not in blob and b"refresh" not in blob.lower()  # encrypted at rest
-    assert "RefreshToken" in (vault.load(vault_key(account.id)) or "")
+    assert "RefreshToken" in (vault.load(vault_key(account)) or "")
 
     # a later process: tokens from the vault, Graph through /me
     logins = standin.identity.token_requests
@@ -140,10 +141,16 @@ def test_device_code_flow_end_to_end(standin: GraphStandIn, tmp_path: Path,
     assert all(s.path.startswith("/v1.0/me/") for s in standin.graph_requests())
 
     # the access token dies server-side: one silent refresh, cache written back
-    before = vault.load(vault_key(account.id))
+    before = vault.load(vault_key(account))
     standin.identity.tokens.clear()
     assert sync(OutlookMailProvider(account, context(vault=vault))) == [message_id(1)]
-    assert vault.load(vault_key(account.id)) != before
+    assert vault.load(vault_key(account)) != before
+
+    # the owner's calendar account uses the same sign-in
+    standin.add_event(MAILBOX, EventSpec(uid="e@test", title="Call", start=BASE_TIME))
+    calendar = calendar_account(standin, auth=account.auth.model_dump(mode="python"))
+    evs = events(drain(OutlookCalendarProvider(calendar, context(now=BASE_TIME, vault=vault)))[0])
+    assert [e.uid for e in evs] == ["e@test"]
 
     standin.revoke_consent(PUBLIC_CLIENT)
     with pytest.raises(AuthError, match="consent_required"):

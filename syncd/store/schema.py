@@ -394,3 +394,23 @@ class UnmatchedAddress(Base):
     first_seen: Mapped[datetime] = mapped_column()
     last_seen: Mapped[datetime] = mapped_column()
     interaction_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+class Replica(Base):
+    """A running daemon replica's heartbeat (see :mod:`syncd.leases`).
+
+    Replicas sharing one store count the live rows (``last_seen_at`` within
+    a lease TTL) to split the accounts evenly; rows of dead replicas are
+    pruned. Added by migration 0002.
+    """
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -48,6 +48,7 @@ from syncd.config.model import Settings
 from syncd.policy import global_policy, policy_for
 from syncd.reminders.calendar import BusinessCalendar
 from syncd.reminders.facts import (
+    EXTERNAL,
     Mail,
     Meeting,
     Party,
@@ -503,18 +504,32 @@ def _written_after(s: Session, ended: Sequence[Meeting],
 
 def _meetings_awaiting(s: Session, thread_ids: Sequence[int]) -> set[int]:
     """Meetings with an open meeting_follow_up that an outbound mail in these
-    threads may answer (so a rep's email resolves it without touching the meeting)."""
-    out: set[int] = set()
+    threads may answer (so a rep's email resolves it without touching the meeting).
+
+    Driven by the recipients' addresses (indexed), never by scanning open
+    reminders, so the cost follows the touched threads, not the store."""
+    addresses: set[str] = set()
     for batch in chunks(sorted(thread_ids)):
-        sent = (select(Participant.address)
-                .join(Interaction, Interaction.id == Participant.interaction_id)
-                .where(Interaction.thread_id.in_(batch), Interaction.direction == "outbound",
-                       Participant.role.in_(_RECIPIENT_ROLES)))
-        stmt = (select(Reminder.interaction_id)
-                .join(Participant, Participant.interaction_id == Reminder.interaction_id)
-                .where(Reminder.kind == "meeting_follow_up", Reminder.status == "open",
-                       Participant.address.in_(sent)))
-        out.update(i for i in s.scalars(stmt) if i is not None)
+        addresses.update(s.scalars(
+            select(Participant.address)
+            .join(Interaction, Interaction.id == Participant.interaction_id)
+            .where(Interaction.thread_id.in_(batch), Interaction.direction == "outbound",
+                   Participant.role.in_(_RECIPIENT_ROLES),
+                   Participant.match.in_(sorted(EXTERNAL)))))
+    meeting_ids: set[int] = set()
+    for address_batch in chunks(sorted(addresses)):
+        meeting_ids.update(s.scalars(
+            select(Participant.interaction_id)
+            .join(Interaction, Interaction.id == Participant.interaction_id)
+            .where(Participant.address.in_(address_batch), Interaction.kind == "meeting")))
+    out: set[int] = set()
+    for id_batch in chunks(sorted(meeting_ids)):
+        # kind and status are filtered here, not in SQL, so the planner can only
+        # use the interaction_id index (never a scan of every open reminder)
+        out.update(i for i, kind, status in s.execute(
+            select(Reminder.interaction_id, Reminder.kind, Reminder.status)
+            .where(Reminder.interaction_id.in_(id_batch)))
+            if i is not None and kind == "meeting_follow_up" and status == "open")
     # ended meetings without a reminder yet need no help: creation checks mail itself
     return out
 

@@ -42,6 +42,8 @@ class HealthSettings(StrictModel):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8089
+    #: /readyz turns red when an account made no progress for this many poll intervals
+    overdue_intervals: Annotated[float, Field(ge=1, le=100)] = 2
 
 
 class LoggingSettings(StrictModel):
@@ -53,6 +55,16 @@ class LoggingSettings(StrictModel):
 class SchedulerSettings(StrictModel):
     #: accounts synced at the same time
     workers: Annotated[int, Field(ge=1, le=256)] = 4
+    #: transient failures: first retry within backoff_base seconds, doubling up to backoff_max
+    backoff_base: Annotated[float, Field(gt=0, le=86_400)] = 30
+    backoff_max: Annotated[float, Field(gt=0, le=86_400)] = 3600
+    #: replicas sharing one PostgreSQL store split accounts with leases:
+    #: auto (on for PostgreSQL, off for SQLite), on, off
+    leases: Literal["auto", "on", "off"] = "auto"
+    #: seconds a lease lasts without renewal (renewed every third of it)
+    lease_ttl: Annotated[float, Field(ge=3, le=3600)] = 60
+    #: this replica's name in leases and `syncd status`; default host:pid:random
+    replica_id: str | None = None
 
 
 class OrganizationSettings(StrictModel):

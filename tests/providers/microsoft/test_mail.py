@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -208,3 +209,15 @@ def test_a_move_between_synced_folders_is_gone_from_one_and_new_in_the_other(
     assert Deletion(f"inbox/{graph_id}", "message") in got
     (moved,) = [m for m in got if isinstance(m, Message)]
     assert moved.provider_id == f"archive/{graph_id}" and moved.message_id == message_id(1)
+
+
+def test_stopping_after_one_page_stops_the_helpers(standin: GraphStandIn) -> None:
+    for n in range(1, 60):
+        standin.add_message(MAILBOX, "inbox", make_message(n))
+    pages = provider(standin, folders=["inbox"]).sync({})
+    first = next(pages)
+    assert first.cursor is not None and first.cursor["final"] is False
+    pages.close()  # what the engine does when asked to stop
+    assert not [t for t in threading.enumerate() if t.name.startswith("graph-delta")]
+    # at most the look-ahead was fetched, not the whole folder
+    assert len(standin.graph_requests(MAILBOX)) <= 4

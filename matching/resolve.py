@@ -137,13 +137,11 @@ def _domain_decision(known: _Classified, companies: Mapping[str, int]) -> Decisi
         return last[1]
     if owner is not None:
         key, company_id = owner
-        decision = Decision(
-            known.address, Kind.COMPANY, f"domain {key} belongs to company {company_id}",
-            facts.domain, company_id=company_id,
-        )
+        reason = f"domain {key} belongs to company {company_id}"
+        decision = Decision(known.address, Kind.COMPANY, reason, facts.domain, None, company_id)
     elif facts.free_mail is not None:
         reason = f"{facts.free_mail} is a free-mail domain and no contact has this address"
-        decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain, free_mail=True)
+        decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain, None, None, True)
     else:
         reason = f"no contact has this address and no company owns {facts.domain}"
         decision = Decision(known.address, Kind.UNMATCHED, reason, facts.domain)
@@ -247,15 +245,15 @@ def _classify_uncached(raw: str, compiled: CompiledPolicy) -> _Classified:
         if len(domain_memo) >= DOMAIN_MEMO_SIZE:
             domain_memo.clear()
         domain_memo[full] = facts
-    free = facts.free_mail is not None
     if address in compiled.internal_addresses:
-        reason = f"address {address} is an internal alias"
-        return _Classified(address, facts, Decision(address, Kind.INTERNAL, reason, facts.domain,
-                                                    free_mail=free))
-    if facts.internal is not None:
-        return _Classified(address, facts, Decision(address, Kind.INTERNAL, facts.internal,
-                                                    facts.domain, free_mail=free))
-    return _Classified(address, facts, None)
+        reason: str | None = f"address {address} is an internal alias"
+    else:
+        reason = facts.internal
+    if reason is None:
+        return _Classified(address, facts, None)
+    free = facts.free_mail is not None
+    internal = Decision(address, Kind.INTERNAL, reason, facts.domain, None, None, free)
+    return _Classified(address, facts, internal)
 
 
 def _domain_facts(full: str, compiled: CompiledPolicy) -> _DomainFacts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator
 from datetime import timedelta
 
 import pytest
@@ -215,6 +216,7 @@ def test_stopping_after_one_page_stops_the_helpers(standin: GraphStandIn) -> Non
     for n in range(1, 60):
         standin.add_message(MAILBOX, "inbox", make_message(n))
     pages = provider(standin, folders=["inbox"]).sync({})
+    assert isinstance(pages, Generator)
     first = next(pages)
     assert first.cursor is not None and first.cursor["final"] is False
     pages.close()  # what the engine does when asked to stop

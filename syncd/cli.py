@@ -463,7 +463,8 @@ def run(ctx: click.Context) -> None:
 
     database = app.database()
     daemon = Daemon(app.settings, app.engine(),
-                    statuses=lambda: [s.to_dict() for s in account_statuses(database)])
+                    statuses=lambda: [s.to_dict() for s in account_statuses(database)],
+                    reloader=lambda: load_settings(app.config_path))  # SIGHUP
     ctx.exit(daemon.run())
 
 
@@ -550,15 +551,25 @@ def status(ctx: click.Context, fmt: str) -> None:
     accounts = doc["accounts"]
     table = Table(title=f"{len(accounts)} account(s)", title_justify="left")
     for column in ("account", "provider", "state", "last success (UTC)", "last error",
-                   "items synced", "cursor age"):
+                   "items synced", "cursor age", "lease holder"):
         table.add_column(column)
     for row in accounts:
         error = row.get("last_error") or {}
         table.add_row(str(row.get("account", "")), str(row.get("provider", "")),
                       str(row.get("state", "")), _when(row.get("last_success_at")),
                       f"{error.get('code')}: {error.get('message')}" if error else "",
-                      str(row.get("items_synced", "")), _age(row.get("cursor_age_s")))
+                      str(row.get("items_synced", "")), _age(row.get("cursor_age_s")),
+                      _lease(row))
     app.stdout.print(table)
+
+
+def _lease(row: dict[str, Any]) -> str:
+    """Which replica holds the account's lease (and until when); empty without leases."""
+    holder = row.get("lease_holder")
+    if not holder:
+        return ""
+    until = row.get("lease_expires_at")
+    return f"{holder} (until {str(until)[11:19]} UTC)" if until else str(holder)
 
 
 def _age(seconds: float | None) -> str:

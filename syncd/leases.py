@@ -88,7 +88,8 @@ class LeaseKeeper:
             return self._held.get(account_id)
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self, enabled: Iterable[str], busy: Iterable[str] = ()) -> tuple[set[str], set[str]]:
+    def refresh(self, enabled: Iterable[str],
+                busy: Iterable[str] = ()) -> tuple[set[str], set[str]]:
         """One round of heartbeat, renew, rebalance; returns (gained, lost) account ids.
 
         ``enabled``: every account this replica would sync (the config);

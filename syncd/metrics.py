@@ -75,7 +75,7 @@ class Counter(_Family):
         super().__init__(name.removesuffix("_total"), help_text, labels)
         self._values: dict[LabelValues, float] = {}
 
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
+    def inc(self, amount: float = 1.0, /, **labels: str) -> None:
         if amount < 0:
             raise ValueError("a counter only goes up")
         key = self._key(labels)
@@ -103,7 +103,7 @@ class Gauge(_Family):
         self._values: dict[LabelValues, float] = {}
         self._collect = collect
 
-    def set(self, value: float, **labels: str) -> None:
+    def set(self, value: float, /, **labels: str) -> None:
         key = self._key(labels)
         with self._lock:
             self._values[key] = float(value)
@@ -135,7 +135,7 @@ class Histogram(_Family):
         # per series: counts per bucket (non-cumulative), sum, count
         self._series: dict[LabelValues, tuple[list[int], list[float]]] = {}
 
-    def observe(self, value: float, **labels: str) -> None:
+    def observe(self, value: float, /, **labels: str) -> None:
         key = self._key(labels)
         with self._lock:
             counts, total = self._series.setdefault(key, ([0] * (len(self.buckets) + 1), [0.0]))

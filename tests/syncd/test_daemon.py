@@ -277,7 +277,7 @@ def test_jobs_follow_the_accounts_and_reauth_accounts_are_skipped(
     daemon.start()
     try:
         wait_until(lambda: daemon.runtime["rita-local"].state == "idle"
-                   and daemon.runtime["sam-local"].state == "skipped")
+                   and daemon.runtime["sam-local"].state == "needs_reauth")
         assert daemon.runtime["rita-local"].passes == 1
         assert daemon.runtime["sam-local"].passes == 0
         assert daemon.alive()

@@ -236,6 +236,7 @@ class SyncEngine:
             # same transaction: the page holds its threads' locks (see syncd.reminders.service)
             derive_after_page(s, self.settings, applied,
                               now=self.clock() if self.clock is not None else None)
+        self.db.note_rows_written(applied.created + applied.sources_added)
         result.pages += 1
         result.items += applied.items
         result.quarantined += applied.quarantined

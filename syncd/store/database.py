@@ -18,6 +18,7 @@ URL is rewritten to ``postgresql+psycopg://``.
 from __future__ import annotations
 
 import importlib.resources
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "syncd_write"
 #: pg_advisory_xact_lock key serializing migrations ("syncd" in ASCII)
 _MIGRATE_LOCK = 0x73796E6364
+_ANALYZED = ("interactions", "participants", "sources", "threads", "unmatched_addresses",
+             "contact_emails", "company_domains")
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -67,6 +70,9 @@ class Database:
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._stats_lock = threading.Lock()
+        self._written_since_analyze = 0
+        self._written_total = 0
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -138,6 +144,37 @@ class Database:
 
         with self.errors(), self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    # ------------------------------------------------------------------ planner statistics
+
+    def note_rows_written(self, count: int) -> None:
+        """Refresh PostgreSQL planner statistics after enough new rows.
+
+        Autovacuum normally does this, but it may be off (it is on the dev
+        machine) or lag behind a big initial sync, and with statistics of an
+        empty table PostgreSQL plans the per-page ``IN`` lookups as full
+        scans: page cost then grows with the store. Like autovacuum's
+        default, ANALYZE again after the tables grew by ~10 % (at least
+        1,000 rows). Per process; cheap (ANALYZE samples).
+        """
+        if self.dialect != "postgresql" or count <= 0:
+            return
+        with self._stats_lock:
+            self._written_since_analyze += count
+            self._written_total += count
+            if self._written_since_analyze < max(1_000, self._written_total // 10):
+                return
+            self._written_since_analyze = 0
+        self.analyze()
+
+    def analyze(self) -> None:
+        """Refresh planner statistics of the history tables (PostgreSQL)."""
+        if self.dialect != "postgresql":
+            return
+        with self.errors(), self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "ANALYZE " + ", ".join(_ANALYZED)
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()

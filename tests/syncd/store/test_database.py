@@ -99,3 +99,19 @@ def test_in_memory_sqlite_is_one_database() -> None:
             assert s.get(Account, "a1") is not None
     finally:
         db.dispose()
+
+
+def test_planner_statistics_refresh_after_enough_rows(database: Database) -> None:
+    def analyses() -> int:
+        if database.dialect != "postgresql":
+            return 0
+        with database.engine.connect() as conn:
+            return int(conn.exec_driver_sql(
+                "SELECT analyze_count FROM pg_stat_user_tables "
+                "WHERE relname = 'participants'").scalar() or 0)
+
+    before = analyses()
+    database.note_rows_written(999)
+    assert analyses() == before
+    database.note_rows_written(1)  # 1,000 rows written: ANALYZE on PostgreSQL
+    assert analyses() == before + (database.dialect == "postgresql")

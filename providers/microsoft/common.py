@@ -25,6 +25,7 @@ def graph_client(account: Any, context: ProviderContext) -> GraphClient:
         tokens=token_source(account, context.vault),
         limits=account.limits,
         max_concurrency=account.max_concurrency,
+        gate_key=str(account.mailbox or account.owner),
     )
 
 

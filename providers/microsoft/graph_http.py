@@ -144,7 +144,8 @@ class GraphClient:
                  limits: GraphLimits | None = None, max_concurrency: int = MAILBOX_CONCURRENCY,
                  session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random,
+                 gate_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
         self._origin = f"{parts.scheme}://{parts.netloc}/".lower()
@@ -153,7 +154,8 @@ class GraphClient:
         self._tokens = tokens
         self._limits = limits or GraphLimits()
         self._own_slots = threading.BoundedSemaphore(min(max_concurrency, MAILBOX_CONCURRENCY))
-        self._gate = mailbox_gate(self.base_url, mailbox)
+        # per person, not per path: every delegated account reads "me"
+        self._gate = mailbox_gate(self.base_url, gate_key or mailbox)
         self._session = session or requests.Session()
         self._sleep = sleep
         self._rng = rng

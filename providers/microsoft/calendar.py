@@ -12,7 +12,8 @@ State machine of the cursor ``{"v", "link", "final", "anchor", "series"}``:
 ``series`` maps seriesMasterId → the series' iCalUId, looked up once per
 series (``GET {mailbox}/events/{id}?$select=iCalUId``) because v1.0 gives
 each occurrence its own iCalUId; it travels with the cursor so lookups are
-not repeated, and is bounded by the number of series in the window.
+not repeated, and starts empty with every re-anchored round (so it stays
+bounded by the series seen since).
 
 ``@removed``: Graph sends only an id, and may send ids of events that were
 never inside the window. We emit a :class:`Deletion` for every one; the
@@ -27,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
 from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
@@ -88,8 +90,8 @@ class OutlookCalendarProvider(Provider):
 
     def _series_uid(self, master_id: str, series: dict[str, str]) -> str | None:
         if master_id not in series:
-            found = self.client.get_optional(f"{self.client.mailbox}/events/{master_id}",
-                                             params={"$select": "iCalUId"},
+            path = f"{self.client.mailbox}/events/{quote(master_id, safe='')}"
+            found = self.client.get_optional(path, params={"$select": "iCalUId"},
                                              headers={"Prefer": 'IdType="ImmutableId"'},
                                              resource=RESOURCE)
             uid = (found or {}).get("iCalUId")

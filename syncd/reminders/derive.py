@@ -55,6 +55,8 @@ from syncd.reminders.facts import (
     Person,
     account_owners,
     accounts_of,
+    interactions_with,
+    kinds_of,
     meetings,
     parties,
     people_of,
@@ -479,23 +481,15 @@ def _written_after(s: Session, ended: Sequence[Meeting],
     """meeting id -> (address, when) of the first rep email to an attendee after it ended."""
     if not ended:
         return {}
-    by_address: dict[str, list[datetime]] = {}
-    addresses = sorted({p.address for m in ended for p in externals[m.id]})
-    since = min(m.ends_at for m in ended)
-    for batch in chunks(addresses):
-        stmt = (
-            select(Participant.address, Interaction.occurred_at)
-            .join(Interaction, Interaction.id == Participant.interaction_id)
-            .where(Participant.address.in_(batch), Participant.role.in_(_RECIPIENT_ROLES),
-                   Interaction.kind == "email", Interaction.direction == "outbound",
-                   Interaction.deleted.is_(False), Interaction.occurred_at >= since)
-        )
-        for address, when in s.execute(stmt):
-            by_address.setdefault(address, []).append(when)
+    addresses = {p.address for m in ended for p in externals[m.id]}
+    by_address = interactions_with(s, addresses, _RECIPIENT_ROLES)
+    facts = kinds_of(s, {i for ids in by_address.values() for i in ids})
+    sent = {iid: when for iid, (kind, direction, deleted, when) in facts.items()
+            if kind == "email" and direction == "outbound" and not deleted}
     out: dict[int, tuple[str, datetime]] = {}
     for m in ended:
-        hits = [(when, p.address) for p in externals[m.id]
-                for when in by_address.get(p.address, []) if when >= m.ends_at]
+        hits = [(sent[i], p.address) for p in externals[m.id]
+                for i in by_address.get(p.address, ()) if i in sent and sent[i] >= m.ends_at]
         if hits:
             when, address = min(hits)
             out[m.id] = (address, when)
@@ -516,12 +510,8 @@ def _meetings_awaiting(s: Session, thread_ids: Sequence[int]) -> set[int]:
             .where(Interaction.thread_id.in_(batch), Interaction.direction == "outbound",
                    Participant.role.in_(_RECIPIENT_ROLES),
                    Participant.match.in_(sorted(EXTERNAL)))))
-    meeting_ids: set[int] = set()
-    for address_batch in chunks(sorted(addresses)):
-        meeting_ids.update(s.scalars(
-            select(Participant.interaction_id)
-            .join(Interaction, Interaction.id == Participant.interaction_id)
-            .where(Participant.address.in_(address_batch), Interaction.kind == "meeting")))
+    seen = {i for ids in interactions_with(s, addresses).values() for i in ids}
+    meeting_ids = {i for i, (kind, *_rest) in kinds_of(s, seen).items() if kind == "meeting"}
     out: set[int] = set()
     for id_batch in chunks(sorted(meeting_ids)):
         # kind and status are filtered here, not in SQL, so the planner can only

@@ -97,16 +97,17 @@ class Party:
 def thread_messages(s: Session, thread_ids: Sequence[int]) -> dict[int, list[Mail]]:
     out: dict[int, list[Mail]] = {}
     for batch in chunks(sorted(thread_ids)):
-        stmt = (
-            select(Interaction.id, Interaction.thread_id, Interaction.occurred_at,
-                   Interaction.direction, Interaction.subject, Interaction.opportunity_id)
-            .where(Interaction.thread_id.in_(batch), Interaction.kind == "email",
-                   Interaction.deleted.is_(False))
-            .order_by(Interaction.thread_id, Interaction.occurred_at, Interaction.id)
-        )
-        for iid, tid, when, direction, subject, opp in s.execute(stmt):
-            assert tid is not None
-            out.setdefault(tid, []).append(Mail(iid, tid, when, direction, subject, opp))
+        # only thread_id in SQL: with kind/deleted there too, a planner may prefer
+        # the (kind, occurred_at) index and scan every email in the store
+        stmt = select(Interaction.id, Interaction.thread_id, Interaction.occurred_at,
+                      Interaction.direction, Interaction.subject, Interaction.opportunity_id,
+                      Interaction.kind, Interaction.deleted
+                      ).where(Interaction.thread_id.in_(batch))
+        for iid, tid, when, direction, subject, opp, kind, deleted in s.execute(stmt):
+            if tid is not None and kind == "email" and not deleted:
+                out.setdefault(tid, []).append(Mail(iid, tid, when, direction, subject, opp))
+    for mails in out.values():
+        mails.sort(key=lambda m: (m.occurred_at, m.id))
     return out
 
 
@@ -115,10 +116,39 @@ def meetings(s: Session, ids: Sequence[int]) -> dict[int, Meeting]:
     for batch in chunks(sorted(ids)):
         stmt = select(Interaction.id, Interaction.occurred_at, Interaction.ends_at,
                       Interaction.status, Interaction.deleted, Interaction.subject,
-                      Interaction.opportunity_id).where(Interaction.id.in_(batch),
-                                                        Interaction.kind == "meeting")
-        for mid, start, end, status, deleted, subject, opp in s.execute(stmt):
-            out[mid] = Meeting(mid, start, end or start, status, deleted, subject, opp)
+                      Interaction.opportunity_id, Interaction.kind
+                      ).where(Interaction.id.in_(batch))
+        for mid, start, end, status, deleted, subject, opp, kind in s.execute(stmt):
+            if kind == "meeting":
+                out[mid] = Meeting(mid, start, end or start, status, deleted, subject, opp)
+    return out
+
+
+def kinds_of(s: Session, ids: Iterable[int]) -> dict[int, tuple[str, str, bool, datetime]]:
+    """interaction id -> (kind, direction, deleted, occurred_at), looked up by primary key
+    only (filtering by kind in SQL could make a planner scan the kind index)."""
+    out: dict[int, tuple[str, str, bool, datetime]] = {}
+    for batch in chunks(sorted(set(ids))):
+        for iid, kind, direction, deleted, when in s.execute(
+            select(Interaction.id, Interaction.kind, Interaction.direction,
+                   Interaction.deleted, Interaction.occurred_at)
+            .where(Interaction.id.in_(batch))
+        ):
+            out[iid] = (kind, direction, deleted, when)
+    return out
+
+
+def interactions_with(s: Session, addresses: Iterable[str],
+                      roles: Sequence[str] | None = None) -> dict[str, set[int]]:
+    """address -> ids of interactions it takes part in (by the address index only)."""
+    out: dict[str, set[int]] = {}
+    for batch in chunks(sorted(set(addresses))):
+        for address, role, iid in s.execute(
+            select(Participant.address, Participant.role, Participant.interaction_id)
+            .where(Participant.address.in_(batch))
+        ):
+            if roles is None or role in roles:
+                out.setdefault(address, set()).add(iid)
     return out
 
 

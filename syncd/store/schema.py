@@ -238,7 +238,7 @@ class Interaction(Base):
     )
     in_reply_to: Mapped[str | None] = mapped_column(String(1000))
     #: the provider's own thread id (per mailbox: Gmail threadId, Graph conversationId)
-    thread_hint: Mapped[str | None] = mapped_column(String(1000))
+    thread_hint: Mapped[str | None] = mapped_column(String(1000), index=True)
     status: Mapped[str | None] = mapped_column(String(20))
     sequence: Mapped[int | None] = mapped_column(Integer)
     provider_updated_at: Mapped[datetime | None] = mapped_column()

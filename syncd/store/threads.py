@@ -87,15 +87,19 @@ def regroup(s: Session, thread_ids: Iterable[int], *,
 def _lone_messages(s: Session, thread_ids: list[int]) -> list[_Lone]:
     out: list[_Lone] = []
     for batch in chunks(thread_ids):
-        stmt = (
-            select(Interaction.id, Interaction.thread_id, Interaction.dedupe_key,
-                   Interaction.occurred_at, Interaction.subject, Interaction.thread_hint)
-            .join(Thread, Thread.id == Interaction.thread_id)
-            .where(Thread.id.in_(batch), Thread.message_count == 1,
-                   Thread.key == Interaction.dedupe_key, Interaction.kind == "email",
-                   Interaction.in_reply_to.is_(None), Interaction.deleted.is_(False))
-        )
-        out.extend(_Lone(*row) for row in s.execute(stmt))  # type: ignore[arg-type]
+        lone = {tid: key for tid, key in s.execute(
+            select(Thread.id, Thread.key).where(Thread.id.in_(batch), Thread.message_count == 1))}
+        if not lone:
+            continue
+        # by thread_id only: other predicates could steer a planner to a scan
+        stmt = select(Interaction.id, Interaction.thread_id, Interaction.dedupe_key,
+                      Interaction.occurred_at, Interaction.subject, Interaction.thread_hint,
+                      Interaction.kind, Interaction.in_reply_to, Interaction.deleted
+                      ).where(Interaction.thread_id.in_(sorted(lone)))
+        for iid, tid, key, when, subject, hint, kind, parent, deleted in s.execute(stmt):
+            if (tid is not None and kind == "email" and parent is None and not deleted
+                    and lone.get(tid) == key):
+                out.append(_Lone(iid, tid, key, when, subject, hint))
     return out
 
 
@@ -108,8 +112,9 @@ def _by_hint(s: Session, msg: _Lone) -> tuple[int, int, int] | None:
                Thread.first_message_at)
         .join(Source, Source.interaction_id == Interaction.id)
         .join(Thread, Thread.id == Interaction.thread_id)
+        # only mail carries thread hints; no kind predicate (the hint index must win)
         .where(Interaction.thread_hint == msg.thread_hint, Interaction.id != msg.id,
-               Interaction.kind == "email", Source.account_id.in_(accounts),
+               Source.account_id.in_(accounts),
                Interaction.thread_id != msg.thread_id)
         .order_by(Interaction.occurred_at, Interaction.id)
         .limit(1)

@@ -19,7 +19,7 @@ def test_migrate_fresh_database_matches_models(db_url: str) -> None:
     try:
         db.migrate()
         db.migrate()  # idempotent
-        assert db.current_revision() == "0002"
+        assert db.current_revision() == "0003"
         with db.engine.connect() as conn:
             diff = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata

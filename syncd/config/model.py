@@ -1,7 +1,8 @@
 """The whole configuration file as one validated, frozen model.
 
 Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
-``scheduler``, ``organization``, ``matching``, ``privacy``, ``accounts``.
+``scheduler``, ``organization``, ``matching``, ``privacy``, ``reminders`` (see
+:mod:`syncd.reminders.rules`), ``accounts``.
 ``config/example.yaml`` documents every key with comments.
 """
 

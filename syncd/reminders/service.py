@@ -98,6 +98,9 @@ def sweep(db: Database, settings: Settings, *, now: datetime | None = None) -> D
             report.add(derive(s, settings, threads=batch, now=now))
     for batch in chunks(sorted(meeting_ids)):
         with db.session() as s:
+            # the same row locks a page applying these meetings takes first
+            s.execute(select(Interaction.id).where(Interaction.id.in_(batch))
+                      .order_by(Interaction.id).with_for_update())
             report.add(derive(s, settings, meetings=batch, now=now))
     return report
 

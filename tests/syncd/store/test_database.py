@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from syncd.errors import StoreError
-from syncd.store.database import Database, normalize_url
+from syncd.store.database import Database, alembic_config, normalize_url
 from syncd.store.schema import Account, Base, SyncCursor
 
 
@@ -19,7 +20,8 @@ def test_migrate_fresh_database_matches_models(db_url: str) -> None:
     try:
         db.migrate()
         db.migrate()  # idempotent
-        assert db.current_revision() == "0003"
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None and db.current_revision() == head
         with db.engine.connect() as conn:
             diff = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata

@@ -588,6 +588,10 @@ from syncd.reminders.cli import reminders as _reminders  # noqa: E402  (its own 
 
 cli.add_command(_reminders)
 
+from syncd.auth_commands import auth as _auth  # noqa: E402  (its own module)
+
+cli.add_command(_auth)
+
 
 def main() -> None:
     """Console-script entry point (``syncd``)."""

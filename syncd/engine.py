@@ -145,6 +145,15 @@ class SyncEngine:
                 return True
             return row.config_hash != config_hash(account)
 
+    def credentials_renewed(self, account: Any) -> None:
+        """A human re-authenticated ``account`` (``syncd auth``): poll it again."""
+        with self.db.session() as s:
+            row = self._account_row(s, account)
+            if row.state == "needs_reauth":
+                row.state = "idle"
+            row.config_hash = None
+            row.updated_at = utcnow()
+
     def register_accounts(self, accounts: Iterable[Any] | None = None) -> None:
         """Make sure every configured account has a row (so /status lists it)."""
         with self.db.session() as s:

@@ -79,6 +79,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from syncd.backoff import Backoff, BackoffPolicy
 from syncd.config.model import Account, Settings
@@ -276,10 +277,17 @@ class Daemon:
         """
         self.settings = settings
         wanted = {a.id: a for a in settings.accounts if a.enabled}
-        try:  # so /status lists every account before its first pass
-            self.engine.register_accounts(list(wanted.values()))
-        except SyncdError as exc:  # the first pass registers it anyway
-            log.warning("cannot register accounts in the store yet", error=describe(exc))
+        for attempt in (1, 2):
+            try:  # so /status lists every account before its first pass
+                self.engine.register_accounts(list(wanted.values()))
+                break
+            except SyncdError as exc:  # the first pass registers it anyway
+                log.warning("cannot register accounts in the store yet", error=describe(exc))
+                break
+            except IntegrityError:
+                # another replica inserted the same rows at the same moment: now they exist
+                if attempt == 2:
+                    log.warning("cannot register accounts: concurrent inserts")
         for account_id in list(self._accounts):
             if account_id not in wanted:
                 if self._scheduler.get_job(account_id) is not None:
@@ -459,9 +467,8 @@ class Daemon:
         keeper = self.leases
         if keeper is None or self.stop_event.is_set():
             return
-        busy = [a for a, r in self.runtime.items() if r.state == "syncing"]
         try:
-            gained, lost = keeper.refresh(list(self._accounts), busy)
+            gained, lost = keeper.refresh(list(self._accounts))
         except StoreError as exc:
             log.warning("cannot refresh leases; they lapse unless renewed", error=describe(exc))
             return
@@ -524,9 +531,17 @@ class Daemon:
         if scheduled is not None:
             self.metrics.schedule_lag.observe(max(0.0, (now - scheduled).total_seconds()))
         self._refresh_next_run(account_id, runtime)
-        if self.leases is not None and not self.leases.holds(account_id):
+        if self.leases is not None and not self.leases.begin(account_id):
             runtime.state = "standby"  # another replica syncs it (or nobody may, yet)
             return
+        try:
+            self._run_leased_pass(account_id, account, runtime)
+        finally:
+            if self.leases is not None:
+                self.leases.end(account_id)
+
+    def _run_leased_pass(self, account_id: str, account: Account,
+                         runtime: AccountRuntime) -> None:
         labels = {"account": account_id, "provider": account.provider}
         pass_id = uuid.uuid4().hex[:12]  # ties together every log line of this pass
         with structlog.contextvars.bound_contextvars(account=account_id, pass_id=pass_id,

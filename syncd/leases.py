@@ -15,9 +15,12 @@ seconds on its control thread (:meth:`LeaseKeeper.refresh`):
 
 Invariants:
 
-* A pass starts only if :meth:`holds` says the lease is valid for at least
-  another ``margin`` (a third of the TTL): a lease about to lapse is not
-  used to start work another replica may pick up.
+* A pass starts only through :meth:`begin`, which checks under the lock
+  that the lease is valid for at least another ``margin`` (a third of the
+  TTL) and marks the account busy; :meth:`end` clears it. Rebalancing
+  never releases a busy account, and drops a released account from the
+  held set *before* writing the release, so no pass can start on a lease
+  that another replica may already be claiming.
 * A pass in progress keeps its lease because refresh renews every held
   lease, the syncing ones included; if a renewal finds the lease gone, the
   daemon's per-pass stop flag is raised (:meth:`lost`) and the engine stops
@@ -70,6 +73,8 @@ class LeaseKeeper:
         self._lock = threading.Lock()
         #: account id -> lease expiry, as last written by us
         self._held: dict[str, datetime] = {}
+        #: accounts with a pass running here (between begin and end)
+        self._busy: set[str] = set()
         self._started = clock()
 
     # ------------------------------------------------------------------ queries
@@ -83,22 +88,32 @@ class LeaseKeeper:
             expiry = self._held.get(account_id)
         return expiry is not None and expiry - self._clock() > timedelta(seconds=self.margin_s)
 
+    def begin(self, account_id: str) -> bool:
+        """Mark a pass of ``account_id`` as running, if we hold its lease; else False."""
+        with self._lock:
+            expiry = self._held.get(account_id)
+            if expiry is None or expiry - self._clock() <= timedelta(seconds=self.margin_s):
+                return False
+            self._busy.add(account_id)
+            return True
+
+    def end(self, account_id: str) -> None:
+        with self._lock:
+            self._busy.discard(account_id)
+
     def expiry(self, account_id: str) -> datetime | None:
         with self._lock:
             return self._held.get(account_id)
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self, enabled: Iterable[str],
-                busy: Iterable[str] = ()) -> tuple[set[str], set[str]]:
+    def refresh(self, enabled: Iterable[str]) -> tuple[set[str], set[str]]:
         """One round of heartbeat, renew, rebalance; returns (gained, lost) account ids.
 
-        ``enabled``: every account this replica would sync (the config);
-        ``busy``: accounts with a pass running here (never released to rebalance).
+        ``enabled``: every account this replica would sync (the config).
         Raises StoreError when the store is unreachable (leases then lapse
         on their own, which is what must happen).
         """
         wanted = sorted(set(enabled))
-        busy_set = set(busy)
         now = self._clock()
         expires = now + timedelta(seconds=self.ttl_s)
         with self._lock:
@@ -129,9 +144,12 @@ class LeaseKeeper:
         surplus = len(kept) - share
         released: set[str] = set()
         dropped = renewed - set(wanted)  # removed from the config: give them back
-        if surplus > 0:
-            idle = sorted(kept - busy_set, reverse=True)
-            released = set(idle[:surplus])
+        with self._lock:
+            if surplus > 0:
+                idle = sorted(kept - self._busy, reverse=True)
+                released = set(idle[:surplus])
+            for account_id in released | dropped | lost:  # before the store says "free"
+                self._held.pop(account_id, None)
         if released | dropped:
             store_leases.release(self.db, self.replica_id, released | dropped)
         kept -= released
@@ -142,7 +160,8 @@ class LeaseKeeper:
                                          now=now, limit=share - len(kept))
             gained = set(claimed)
         with self._lock:
-            self._held = {a: expires for a in kept | gained}
+            for account_id in kept | gained:
+                self._held[account_id] = expires
         return gained, lost | released
 
     def release_all(self) -> None:

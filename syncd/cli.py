@@ -592,6 +592,14 @@ from syncd.auth_commands import auth as _auth  # noqa: E402  (its own module)
 
 cli.add_command(_auth)
 
+from syncd.purge import purge_command as _purge  # noqa: E402  (its own module)
+
+cli.add_command(_purge)
+
+from syncd.opportunities import import_opportunities_cmd as _opps  # noqa: E402  (its own module)
+
+import_group.add_command(_opps)
+
 
 def main() -> None:
     """Console-script entry point (``syncd``)."""

@@ -46,6 +46,7 @@ import providers
 from matching import automation_reason, log_decision, resolve
 from matching.types import Decision, Policy
 from providers.base import Event, Message, Page, Provider, ProviderContext, TokenVault
+from syncd.autocreate import create_for_page
 from syncd.config.model import Settings
 from syncd.errors import (
     AuthError,
@@ -55,7 +56,10 @@ from syncd.errors import (
     TransientError,
     describe,
 )
-from syncd.policy import policy_for
+from syncd.opportunities import link_page
+from syncd.policy import auto_create_for, policy_for
+from syncd.privacy import clamp_page, forget_sources, private_skips
+from syncd.purge import BlocklistPurger
 from syncd.reminders.service import derive_after_page
 from syncd.store.apply import apply_page
 from syncd.store.database import Database
@@ -132,6 +136,8 @@ class SyncEngine:
         self.vault = vault
         #: handed to providers as ProviderContext.now (tests pin it)
         self.clock = clock
+        #: purges what a newly added blocklist entry covers (start, reload)
+        self.blocklists = BlocklistPurger()
 
     # ------------------------------------------------------------------ scheduling
 
@@ -176,6 +182,7 @@ class SyncEngine:
         try:
             self._mark_started(account)
             policy = policy_for(self.settings, account)
+            self.blocklists.ensure(self.db, self.settings)
             self._run(account, policy, result, progress, stop)
         except AuthError as exc:
             self._fail(account, result, exc, "needs_reauth", config=config_hash(account))
@@ -237,11 +244,18 @@ class SyncEngine:
                 close()
 
     def _apply(self, account: Any, policy: Policy, page: Page, result: PassResult) -> None:
+        # privacy (syncd.privacy): nothing beyond the level; marked-private mail dropped
+        page = clamp_page(page, self.settings.privacy_for(account))
         with self.db.session() as s:
             raw = addresses_of(page.items)
             decisions = resolve(raw, snapshot_for(s, raw, policy), policy)
-            applied = apply_page(s, account.id, page, decisions,
-                                 self._skips(page, decisions, policy))
+            private = private_skips(page, account)
+            if private:
+                forget_sources(s, account.id, private)
+            skips = {**self._skips(page, decisions, policy), **private}
+            applied = apply_page(s, account.id, page, decisions, skips)
+            create_for_page(s, page, decisions, skips, auto_create_for(self.settings), policy)
+            link_page(s, page, skips, rep=account.owner)
             # same transaction: the page holds its threads' locks (see syncd.reminders.service)
             derive_after_page(s, self.settings, applied,
                               now=self.clock() if self.clock is not None else None)

@@ -34,6 +34,9 @@ class LocalAccount(AccountBase):
     future_days: Annotated[int, Field(ge=0, le=3650)] = 180
     #: Maildir subfolders and mbox (Gmail) labels to leave out; matched case-insensitively
     skip_folders: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIP))
+    #: Gmail label (mbox ``X-Gmail-Labels``, e.g. a Takeout export) that marks a
+    #: message private: not logged (see syncd.privacy)
+    private_label: str | None = None
 
     @field_validator("maildirs", "mboxes", "calendars", mode="after")
     @classmethod

@@ -106,7 +106,8 @@ def smtp_sink(**options: object) -> Iterator[Sink]:
     host, port = server.server_address[:2]
     sink = Sink(str(host), int(port), **options)  # type: ignore[arg-type]
     server.sink = sink  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield sink

@@ -8,6 +8,7 @@ from datetime import timedelta
 from email import policy
 
 import icalendar
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from syncd.reminders.digest import build_digests, send_digests
@@ -19,6 +20,10 @@ from tests.syncd.reminders.harness import ANN, BOB, MONDAY, RITA, SAM, World, se
 from tests.syncd.reminders.smtp_sink import smtp_sink
 
 H = timedelta(hours=1)
+
+# delivery reads through the same queries on both databases (covered by the
+# scenario and end-to-end tests); SMTP and ICS need only one
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"])
 
 
 def world_with_reminders(database: Database) -> World:

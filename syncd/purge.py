@@ -278,7 +278,7 @@ def purge_blocklisted(db: Database, settings: Any) -> list[PurgeReport]:
             report = purge(s, addresses=addresses, domains=domains, account_id=account_id,
                            reason="purged: blocklisted", policy=policy)
         if report.removed.interactions or report.removed.sources:
-            log.info("blocklist purge", account=account_id, **report.to_dict())
+            log.info("blocklist purge", **report.to_dict())
         reports.append(report)
     return reports
 

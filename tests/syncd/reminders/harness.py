@@ -16,6 +16,7 @@ from providers.base import (
     Address,
     Attendee,
     Cursor,
+    Deletion,
     Event,
     Message,
     Page,
@@ -74,6 +75,8 @@ class World:
         self.pending: dict[str, list[Page]] = {}
         self._ids = count(1)
         self._refs: dict[str, tuple[str, ...]] = {}
+        #: message id -> provider id (to deliver a Deletion)
+        self.pids: dict[str, str] = {}
         self._traveller: Any = None
         self.now = MONDAY
         self._engine()
@@ -110,6 +113,7 @@ class World:
         else:  # like mail clients: the parent's References plus the parent
             refs = (*self._refs.get(reply_to, ()), reply_to) if reply_to else ()
         self._refs[msgid] = refs
+        self.pids[msgid] = f"{account}/{n}"
         item = Message(provider_id=f"{account}/{n}", message_id=msgid,
                        sent_at=when or self.now, sender=sender, to=to, cc=cc,
                        subject=subject, folder="INBOX", in_reply_to=reply_to,
@@ -128,7 +132,7 @@ class World:
                       sequence=sequence)
         self.deliver(event, account=account)
 
-    def deliver(self, *items: Message | Event, account: str = "rita-mail") -> None:
+    def deliver(self, *items: Message | Event | Deletion, account: str = "rita-mail") -> None:
         self.pending.setdefault(account, []).append(
             Page(resource="INBOX", items=list(items), cursor={"n": next(self._ids)}))
         with self._travel():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from providers.base import Address, Message
+from providers.base import Address, Deletion, Message
 from syncd.reminders.service import set_status
 from syncd.store.database import Database
 from tests.syncd.reminders.harness import ANN, BOB, MONDAY, RITA, SAM, World, settings
@@ -59,6 +59,16 @@ def test_follow_up_moves_on_a_nudge_and_is_done_when_the_contact_answers(
     w.at(utc(2026, 11, 9, 16)).mail(ANN, (RITA,), "Re: Proposal", reply_to=nudge)
     assert w.one("follow_up", "done").reason == "reply received 2026-11-09 16:00 UTC"
     assert w.one("reply_needed").due_at == utc(2026, 11, 10, 16)
+
+
+def test_follow_up_superseded_when_the_mail_is_deleted(database: Database) -> None:
+    w = World(database)
+    sent = w.at(MONDAY).mail(RITA, (ANN,), "Proposal")
+    r = w.one("follow_up")
+    w.at(MONDAY + H).deliver(Deletion(w.pids[sent], "message"))
+    gone = w.one("follow_up", "superseded")
+    assert gone.id == r.id
+    assert gone.reason == "the thread has no live messages any more (deleted or merged)"
 
 
 def test_rederiving_changes_nothing(database: Database) -> None:

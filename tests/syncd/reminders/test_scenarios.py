@@ -227,3 +227,36 @@ def test_a_reminders_failure_never_costs_the_page(database: Database) -> None:
         s.execute(text("ALTER TABLE reminders_away RENAME TO reminders"))
     w.at(MONDAY + H).sweep()  # the clock job repairs what the page could not derive
     assert w.one("reply_needed").due_at == utc(2026, 11, 2, 17)
+
+
+def test_two_mailboxes_applying_one_thread_at_once_make_one_reminder(
+        database: Database) -> None:
+    """Both reps receive the same mail and their passes run concurrently: the
+    page's thread lock serializes derivation, the unique key does the rest."""
+    import threading
+    from datetime import datetime
+
+    from providers.base import Page
+
+    w = World(database)
+    sent = datetime.now(UTC) - timedelta(hours=1)
+    for account in ("rita-mail", "sam-mail"):
+        copy = Message(provider_id=f"{account}/1", message_id="same@acme.example",
+                       sent_at=sent, sender=ANN, to=(RITA, SAM), subject="Both of you",
+                       folder="INBOX")
+        w.pending[account] = [Page(resource="INBOX", items=[copy], cursor={"n": 1})]
+    w.engine.register_accounts()
+    start = threading.Barrier(2)
+    results = []
+
+    def run(account: str) -> None:
+        start.wait()
+        results.append(w.engine.sync_account(w.settings.account(account)))
+
+    workers = [threading.Thread(target=run, args=(a,)) for a in ("rita-mail", "sam-mail")]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert all(r.ok for r in results), [r.error_message for r in results]
+    assert [(r.kind, r.owner) for r in w.reminders()] == [("reply_needed", RITA.email)]

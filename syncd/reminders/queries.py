@@ -19,6 +19,11 @@ from syncd.store.database import Database
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Reminder, Thread
 
 
+#: who each kind says is waiting on whom: the rep owes a reply (reply_needed),
+#: the contact does (follow_up); meeting kinds are the rep's own to-dos
+WAITING_ON = {"reply_needed": "rep", "follow_up": "contact"}
+
+
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
@@ -50,6 +55,7 @@ class ReminderView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "status": self.status,
+            "waiting_on": WAITING_ON.get(self.kind),
             "due_at": iso(self.due_at), "priority": self.priority, "owner": self.owner,
             "subject": self.subject, "rule": self.rule, "reason": self.reason,
             "contact": {"id": self.contact_id, "name": self.contact_name}

@@ -87,6 +87,8 @@ def test_demo_reminders_after_sync_once(demo_config: Path) -> None:
         assert (wile["contact"]["name"], wile["company"]["name"]) == ("Wile E. Coyote",
                                                                       "Acme Corporation")
         assert wile["thread"] == "demo-001@acme.example"
+        assert [r["waiting_on"] for r in open_now] == ["rep", "rep", "contact", None, "contact",
+                                                        "contact", None]
         # history: the first Acme question and Peter's question were answered during the pass
         done = listed(demo_config, "--status", "done")
         assert sorted(r["reason"] for r in done) == ["replied 2026-11-03 10:00 UTC",

@@ -15,8 +15,9 @@ Lifecycle (``Daemon.run`` drives it from the main thread)::
   account's ``interval`` and ``jitter``, ``max_instances=1`` (never two
   passes of one account at once), ``coalesce`` (a backlog of missed runs is
   one run) and no misfire limit (a late run still runs). The first run comes
-  soon after start, spread over ``min(jitter, interval)`` seconds so a large
-  fleet does not stampede.
+  soon after start, spread over the account's jitter — or, for a batch of N
+  accounts scheduled together, over N / ``FIRST_RUNS_PER_SECOND`` seconds
+  (at most one interval) — so a large fleet does not stampede.
 * A pass asks ``engine.should_poll(account)`` first (accounts needing
   re-auth are skipped) and hands the daemon's stop ``Event`` to
   ``engine.sync_account``: on stop the engine finishes the current page
@@ -97,6 +98,8 @@ HEARTBEAT_SECONDS = 5.0
 HEARTBEAT_STALE_SECONDS = 30.0
 #: how long a stop waits for running passes (systemd's TimeoutStopSec is 60 s)
 STOP_GRACE_SECONDS = 45.0
+#: first runs of many accounts scheduled at once are spread to about this rate
+FIRST_RUNS_PER_SECOND = 20.0
 
 RuntimeState = Literal["scheduled", "syncing", "idle", "failed", "stopped",
                        "backing_off", "needs_reauth", "standby"]
@@ -296,6 +299,8 @@ class Daemon:
                 self.runtime.pop(account_id, None)
                 log.info("account unscheduled", account=account_id)
         now = self._clock()
+        # accounts (re)scheduled by this call: their first runs are spread out together
+        fresh = sum(1 for a_id, a in wanted.items() if self._accounts.get(a_id) != a)
         for account_id, account in wanted.items():
             previous = self._accounts.get(account_id)
             self._accounts[account_id] = account
@@ -305,7 +310,7 @@ class Daemon:
                 runtime.since = now
             if previous is not None and previous == account:
                 continue
-            first = now + timedelta(seconds=self._first_delay(account))
+            first = now + timedelta(seconds=self._first_delay(account, fresh))
             trigger = IntervalTrigger(seconds=account.interval, jitter=account.jitter or None,
                                       timezone=UTC)
             self._scheduler.add_job(self._run_pass, trigger, args=(account_id,), id=account_id,
@@ -316,8 +321,15 @@ class Daemon:
                      interval=account.interval, jitter=account.jitter, first_run_at=utc_iso(first))
 
     @staticmethod
-    def _first_delay(account: Account) -> float:
-        spread = min(account.jitter, account.interval)
+    def _first_delay(account: Account, fleet: int = 1) -> float:
+        """Delay of an account's first run: within its jitter, or longer for a big batch.
+
+        A thousand accounts starting together would all be due within
+        ``jitter`` seconds and queue behind the worker pool; spreading the
+        batch at :data:`FIRST_RUNS_PER_SECOND` (never beyond one interval)
+        keeps every run close to its scheduled time.
+        """
+        spread = min(account.interval, max(account.jitter, fleet / FIRST_RUNS_PER_SECOND))
         return 0.05 + (random.uniform(0, spread) if spread > 0 else 0.0)
 
     def request_stop(self, reason: str = "requested") -> None:
@@ -491,7 +503,8 @@ class Daemon:
             runtime.since = now
             log.info("lease acquired", account=account_id)
             if self._scheduler.get_job(account_id) is not None:  # sync it now, not in an interval
-                first = now + timedelta(seconds=self._first_delay(self._accounts[account_id]))
+                first = now + timedelta(seconds=self._first_delay(self._accounts[account_id],
+                                                                  len(gained)))
                 self._scheduler.modify_job(account_id, next_run_time=first)
                 runtime.next_run_at = first
         self.metrics.leases.set(len(keeper.held()))

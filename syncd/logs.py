@@ -14,8 +14,10 @@ so every line from this process goes through the same chain:
 Invariant: :func:`redact` sees every event dict right before it is rendered.
 It masks the *values* of keys that name a secret (password, token, secret,
 authorization, cookie, api key, credential…) and, inside any string, bearer
-and basic credentials, ``user:pass@`` in URLs, and ``password=``-style
-query or form parameters. Logs go to stderr (journald captures it).
+and basic credentials, ``user:pass@`` in URLs, ``password=``-style
+query or form parameters, IMAP ``LOGIN`` arguments, SASL (AUTHENTICATE /
+AUTH) initial responses and XOAUTH2 blobs, and JSON Web Tokens. Logs go to
+stderr (journald captures it).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ MASK = "**********"
 #: a key whose value is a secret, whatever the case or surrounding words
 _SECRET_KEY = re.compile(
     r"(pass(word|wd|phrase)|^pass$|pwd|secret|token|authorization|auth_header|cookie|"
-    r"api[-_]?key|credential|private[-_]?key|signature)",
+    r"api[-_]?key|credential|private[-_]?key|signature|^assertion$)",
     re.IGNORECASE,
 )
 #: keys that contain a hint word but are not secrets
@@ -43,7 +45,7 @@ _NOT_SECRET_KEYS = frozenset({"token_count", "tokens_total", "password_file_pres
 _BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}|\b(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}",
                      re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/\s:@]*):[^/\s@]*@")
-_HINTS = r"(?:password|passwd|pwd|secret|token|api[-_]?key|signature)"
+_HINTS = r"(?:password|passwd|pwd|secret|token|api[-_]?key|signature|assertion)"
 #: ``password=hunter2`` in query strings, form bodies and ``key=value`` messages
 _PARAM = re.compile(r"(?P<key>\b[\w-]*" + _HINTS + r"\s*=\s*)(?P<value>[^&\s\"',;)]+)",
                     re.IGNORECASE)
@@ -52,6 +54,16 @@ _QUOTED = re.compile(r"(?P<key>([\"'])[\w-]*" + _HINTS + r"\2\s*:\s*)"
                      r"(?P<value>\"[^\"]*\"|'[^']*'|[^,}\s]+)", re.IGNORECASE)
 #: OAuth authorization codes and URL signatures in query strings
 _QUERY_SECRET = re.compile(r"(?P<key>[?&](?:code|sig|key)=)(?P<value>[^&\s\"']+)")
+#: IMAP ``LOGIN user password`` as protocol traces show it (imaplib/imapclient debug)
+_IMAP_LOGIN = re.compile(r'(?P<key>\bLOGIN\s+(?:"(?:\\.|[^"\\])*"|[^\s":]+)\s+)'
+                         r'(?P<value>"(?:\\.|[^"\\])*"|[^\s\'"]+)')
+#: SASL initial responses: IMAP AUTHENTICATE / SMTP AUTH with base64 credentials
+_SASL = re.compile(r"(?P<key>\b(?:AUTHENTICATE|AUTH)\s+(?:XOAUTH2|OAUTHBEARER|PLAIN|LOGIN)\s+)"
+                   r"(?P<value>[A-Za-z0-9+/]{8,}={0,2})", re.IGNORECASE)
+#: a bare XOAUTH2 blob (base64 of "user=…\x01auth=Bearer …") sent as a continuation line
+_XOAUTH2_BLOB = re.compile(r"\bdXNlcj[0-9A-Za-z+/]{8,}={0,2}")
+#: JSON Web Tokens (ID tokens, signed service-account assertions, JWT access tokens)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}")
 _HEADER_LINE = re.compile(r"(?P<key>\b(?:authorization|cookie|set-cookie|x-api-key)\s*:\s*)"
                           r"(?P<value>[^\r\n]+)", re.IGNORECASE)
 
@@ -70,6 +82,10 @@ def redact_text(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", text)
     text = _QUERY_SECRET.sub(lambda m: m.group("key") + MASK, text)
     text = _QUOTED.sub(lambda m: f"{m.group('key')}\"{MASK}\"", text)
+    text = _IMAP_LOGIN.sub(lambda m: m.group("key") + MASK, text)
+    text = _SASL.sub(lambda m: m.group("key") + MASK, text)
+    text = _XOAUTH2_BLOB.sub(MASK, text)
+    text = _JWT.sub(MASK, text)
     return _PARAM.sub(lambda m: m.group("key") + MASK, text)
 
 

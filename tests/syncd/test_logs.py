@@ -136,3 +136,35 @@ def test_any_password_in_a_url_is_masked(password: str) -> None:
                                         "0123456789-._~+/"), min_size=8, max_size=60))
 def test_any_bearer_token_is_masked(token: str) -> None:
     assert token not in redact_text(f"got 401 with Bearer {token} from graph")
+
+
+# issue 8 review: protocol traces and token formats the first version let through
+
+
+def test_imap_login_arguments_and_sasl_responses_are_masked(captured: io.StringIO) -> None:
+    import base64
+
+    xoauth2 = base64.b64encode(f"user=rita@ourco.example\x01auth=Bearer {SECRET}\x01\x01"
+                               .encode()).decode()
+    plain = base64.b64encode(f"\x00rita\x00{SECRET}".encode()).decode()
+    log = logging.getLogger("imapclient.imaplib")
+    log.debug("> b'ABCD1 LOGIN rita \"%s\"'", SECRET)
+    log.debug("> b'ABCD2 LOGIN \"rita x\" %s'", SECRET)
+    log.debug("> b'ABCD3 AUTHENTICATE XOAUTH2 %s'", xoauth2)
+    log.debug("> b'%s'", xoauth2)  # the same blob as a continuation line
+    logging.getLogger("smtplib").debug("send: 'AUTH PLAIN %s\\r\\n'", plain)
+    text = captured.getvalue()
+    assert SECRET not in text and xoauth2 not in text and plain not in text
+    events = [str(e["event"]) for e in lines(captured)]
+    assert events[0] == f"> b'ABCD1 LOGIN rita {MASK}'"
+    assert events[2] == f"> b'ABCD3 AUTHENTICATE XOAUTH2 {MASK}'"
+
+
+def test_json_web_tokens_and_signed_assertions_are_masked() -> None:
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJzYUBwcm9qLmlhbSJ9.c2lnbmF0dXJlLWJ5dGVz"
+    assert jwt not in redact_text(f"token exchange with grant_type=jwt-bearer&assertion={jwt}")
+    assert jwt not in redact_text(f"id token {jwt} accepted")
+    assert redact_value({"assertion": jwt}) == {"assertion": MASK}
+    # ordinary IMAP/log wording keeps its words
+    for text in ["LOGIN failed: bad credentials", "user logged in", "ABCD1 OK LOGIN completed"]:
+        assert redact_text(text) == text

@@ -151,7 +151,7 @@ def poll_status(base: str, until: Callable[[dict[str, Any]], bool], timeout: flo
         account = next((a for a in doc["accounts"] if a["account"] == "rita-local"), None)
         last = account
         if account is not None and until(account):
-            return account
+            return dict(account)
         time.sleep(interval)
     raise AssertionError(f"status never matched; last: {last}")
 

@@ -79,7 +79,7 @@ class FolderCursor:
                 backfill_below=None if below is None else int(below),
                 since=None if since is None else str(since),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
 
     def to_dict(self) -> Cursor:

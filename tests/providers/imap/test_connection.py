@@ -89,3 +89,20 @@ def test_xoauth2_default_supplier_reads_the_vault(mail_user: MailUser, tmp_path:
     vault.save(f"imap:{account.id}", json.dumps({"access_token": PASSWORD}))
     with ImapProvider(account, context) as provider:
         assert [m.message_id for m in messages(run(provider)[0])] == [message_id(1)]
+
+
+def test_silent_server_hits_the_read_timeout(mail_user: MailUser) -> None:
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never greets
+        port = silent.getsockname()[1]
+        # imapclient waits for the greeting under the connect timeout, then reads
+        # under the read timeout: both come from the account's config
+        with provider_for(mail_user, port=port, connect_timeout=0.3,
+                          read_timeout=0.3) as provider:
+            provider.max_reconnects = 0
+            started = time.monotonic()
+            with pytest.raises(TransientError):
+                run(provider)
+        assert time.monotonic() - started < 3

@@ -58,3 +58,19 @@ def test_mail_that_arrived_since_the_last_pass_counts_at_once(mail_user: MailUse
         started = time.monotonic()
         assert provider.wait_for_changes(10) is True
         assert time.monotonic() - started < 1
+
+
+def test_dropped_connection_during_idle_ends_the_wait(mail_user: MailUser,
+                                                      proxy: TcpProxy) -> None:
+    with provider_for(mail_user, port=proxy.port, idle=True) as provider:
+        run(provider)
+        timer = threading.Timer(0.3, proxy.drop_all)
+        timer.start()
+        started = time.monotonic()
+        try:
+            assert provider.wait_for_changes(10) is True  # "go sync", which reconnects
+        finally:
+            timer.cancel()
+        assert time.monotonic() - started < 5
+        mail_user.deliver(make_message(1))
+        assert [m.message_id for m in messages(run(provider)[0])] == [message_id(1)]

@@ -254,11 +254,14 @@ class ImapProvider(Provider):
         # Messages already delivered that were since marked private.
         if (self.account.private_keyword and modseq is not None
                 and cursor.highestmodseq is not None and modseq > cursor.highestmodseq):
-            page = self._private_marked(client, folder, uidvalidity, cursor, old_last_uid)
-            if page is not None:
-                cursor = replace(cursor, highestmodseq=modseq)
-                page.cursor = last_sent = cursor.to_dict()
-                yield page
+            marked = self._private_marked(client, cursor, old_last_uid)
+            chunks = list(_chunks(marked, self.account.page_size))
+            for index, chunk in enumerate(chunks):
+                items, bad = self._fetch(client, folder, uidvalidity, chunk)
+                if index == len(chunks) - 1:  # earlier pages keep the old modseq: redo is safe
+                    cursor = replace(cursor, highestmodseq=modseq)
+                last_sent = cursor.to_dict()
+                yield Page(folder, items, bad, last_sent, total_hint=0)
         cursor = replace(cursor, highestmodseq=modseq)
         if cursor.to_dict() != last_sent and not cursor.backfilling:
             last_sent = cursor.to_dict()
@@ -299,8 +302,9 @@ class ImapProvider(Provider):
         if not chunks:
             yield Page(folder, [], [], cursor.backfilled_down_to(None).to_dict(), total_hint=0)
 
-    def _private_marked(self, client: IMAPClient, folder: str, uidvalidity: int,
-                        cursor: FolderCursor, delivered_up_to: int) -> Page | None:
+    def _private_marked(self, client: IMAPClient, cursor: FolderCursor,
+                        delivered_up_to: int) -> list[int]:
+        """Delivered messages whose flags changed since the cursor and carry the keyword."""
         assert cursor.highestmodseq is not None
         keyword = (self.account.private_keyword or "").lower()
         changed = client.search(["MODSEQ", str(cursor.highestmodseq + 1)])
@@ -312,10 +316,7 @@ class ImapProvider(Provider):
             flags = client.get_flags(chunk)
             marked += [u for u, fl in flags.items()
                        if keyword in (k.lower() for k in normalize.keywords(fl))]
-        if not marked:
-            return None
-        items, bad = self._fetch(client, folder, uidvalidity, sorted(marked))
-        return Page(folder, items, bad, None, total_hint=0)
+        return sorted(marked)
 
     # -- fetching ------------------------------------------------------------
     def _fetch(self, client: IMAPClient, folder: str, uidvalidity: int,

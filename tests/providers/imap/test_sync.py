@@ -260,13 +260,17 @@ def test_private_keyword_becomes_a_tag_and_late_marks_are_reported(mail_user: Ma
     admin = mail_user.client()
     admin.select_folder("INBOX")  # type: ignore[attr-defined]
     admin.add_flags([1], [b"Private"])  # type: ignore[attr-defined]
-    with provider_for(mail_user, private_keyword="Private") as provider:
+    with provider_for(mail_user, private_keyword="Private", page_size=1) as provider:
         pages, cursors = run(provider)
         tagged = {m.message_id: m.tags for m in messages(pages)}
         assert tagged[message_id(1)] == ("Private",) and tagged[message_id(2)] == ()
-        admin.add_flags([3], [b"Private"])  # type: ignore[attr-defined]
-        admin.add_flags([2], [b"\\Flagged"])  # type: ignore[attr-defined]
+        admin.add_flags([2, 3], [b"Private"])  # type: ignore[attr-defined]
+        admin.add_flags([1], [b"\\Flagged"])  # already private: re-reported (harmless)
+        mail_user.deliver(make_message(4))
         again, after = run(provider, cursors)
     admin.logout()  # type: ignore[attr-defined]
-    assert [(m.message_id, m.tags) for m in messages(again)] == [(message_id(3), ("Private",))]
+    # new mail first, then the late-marked ones again, one page each (page_size=1)
+    assert [[(m.message_id, m.tags) for m in p.items] for p in again if p.items] == [  # type: ignore[union-attr]
+        [(message_id(4), ())], [(message_id(1), ("Private",))],
+        [(message_id(2), ("Private",))], [(message_id(3), ("Private",))]]
     assert after["INBOX"]["highestmodseq"] > cursors["INBOX"]["highestmodseq"]

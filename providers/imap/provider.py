@@ -83,6 +83,10 @@ FOLDER_CACHE_SECONDS = 3600.0
 _discovered: dict[tuple[str, int, str], tuple[float, list[str]]] = {}
 
 
+class _FolderGone(Exception):
+    """A discovered (not configured) folder cannot be selected any more."""
+
+
 def _chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(uids), size):
         yield list(uids[start:start + size])
@@ -159,7 +163,7 @@ class ImapProvider(Provider):
         if self.account.folders:
             return list(dict.fromkeys(self.account.folders))
         if self._folders is None:
-            key = (self.account.host, self.account.port or 0, self.account.username)
+            key = self._folder_key()
             hit = _discovered.get(key)
             if hit is not None and time.monotonic() - hit[0] < FOLDER_CACHE_SECONDS:
                 self._folders = hit[1]
@@ -168,6 +172,9 @@ class ImapProvider(Provider):
                 _discovered[key] = (time.monotonic(), self._folders)
                 self._drop()  # polls go faster on a session that never ran LIST
         return list(self._folders)
+
+    def _folder_key(self) -> tuple[str, int, str]:
+        return (self.account.host, self.account.port or 0, self.account.username)
 
     # -- sync ----------------------------------------------------------------
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
@@ -182,7 +189,11 @@ class ImapProvider(Provider):
                 self._backoff(attempt, exc)
         fetched_before = self.stats["fetched"]
         for folder in folders:
-            yield from self._sync_resumable(folder, cursors.get(folder))
+            try:
+                yield from self._sync_resumable(folder, cursors.get(folder))
+            except _FolderGone:
+                log.warning("imap %s: folder %r disappeared; skipped, folders rediscovered "
+                            "next pass", self.account.id, folder)
         if self.stats["fetched"] - fetched_before >= FRESH_SESSION_AFTER:
             self._drop()
 
@@ -212,6 +223,10 @@ class ImapProvider(Provider):
         except IMAPClientError as exc:
             if isinstance(exc, NETWORK_ERRORS):
                 raise
+            if not self.account.folders:  # discovered earlier, gone now: rediscover
+                _discovered.pop(self._folder_key(), None)
+                self._folders = None
+                raise _FolderGone(folder) from None
             raise ConfigError(f"accounts[{self.account.id}].folders: cannot open folder "
                               f"{folder!r} on {self.account.host}") from None
         return info

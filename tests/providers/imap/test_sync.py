@@ -274,3 +274,4 @@ def test_private_keyword_becomes_a_tag_and_late_marks_are_reported(mail_user: Ma
         [(message_id(4), ())], [(message_id(1), ("Private",))],
         [(message_id(2), ("Private",))], [(message_id(3), ("Private",))]]
     assert after["INBOX"]["highestmodseq"] > cursors["INBOX"]["highestmodseq"]
+

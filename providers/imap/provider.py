@@ -292,7 +292,7 @@ class ImapProvider(Provider):
             every = client.search(["ALL"])
             uidnext = (max(every) + 1) if every else 1
         top = uidnext - 1
-        days = self.account.backfill_days
+        days = self.account.backfill_days  # 0: no history at all, only mail from now on
         since = (self._now() - timedelta(days=days)).date().isoformat() if days > 0 else None
         # highestmodseq is filled in once the upward step has run; while backfill
         # is owed the "nothing new" shortcut never applies anyway.

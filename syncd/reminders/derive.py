@@ -48,7 +48,6 @@ from syncd.config.model import Settings
 from syncd.policy import global_policy, policy_for
 from syncd.reminders.calendar import BusinessCalendar
 from syncd.reminders.facts import (
-    EXTERNAL,
     Mail,
     Meeting,
     Party,
@@ -63,7 +62,7 @@ from syncd.reminders.facts import (
     thread_messages,
 )
 from syncd.reminders.rules import Kind, RemindersSettings, Rule, Segment
-from syncd.store.schema import Interaction, Participant, Reminder
+from syncd.store.schema import Reminder
 from syncd.store.sql import chunks, insert_ignoring_conflicts, table_of
 
 THREAD_KINDS: tuple[Kind, ...] = ("follow_up", "reply_needed")
@@ -230,6 +229,8 @@ class _Plan:
     #: (scope id, kind) -> the rule that applies now (an open reminder of another
     #: rule is superseded by it; one of the same rule belongs to an earlier episode)
     rules: dict[tuple[int, str], str] = field(default_factory=dict)
+    #: recent outbound mail in these threads (may answer a meeting_follow_up)
+    recent_outbound: set[int] = field(default_factory=set)
 
 
 def _first(people: Sequence[Person], roles: Sequence[str], *, external: bool) -> Person | None:
@@ -245,8 +246,11 @@ def _plan_threads(s: Session, ctx: Context, thread_ids: Sequence[int]) -> _Plan:
     messages = thread_messages(s, thread_ids)
     states: dict[int, tuple[str, Mail, Mail] | None] = {}
     needed: set[int] = set()
+    recent = ctx.now - timedelta(days=ctx.conf.max_age_days + 1)
     for tid in thread_ids:
         msgs = [m for m in messages.get(tid, []) if m.direction in ("inbound", "outbound")]
+        plan.recent_outbound.update(m.id for m in msgs
+                                    if m.direction == "outbound" and m.occurred_at >= recent)
         if not msgs:
             states[tid] = None
             for kind in THREAD_KINDS:
@@ -496,20 +500,16 @@ def _written_after(s: Session, ended: Sequence[Meeting],
     return out
 
 
-def _meetings_awaiting(s: Session, thread_ids: Sequence[int]) -> set[int]:
-    """Meetings with an open meeting_follow_up that an outbound mail in these
-    threads may answer (so a rep's email resolves it without touching the meeting).
+def _meetings_awaiting(s: Session, outbound_ids: Iterable[int]) -> set[int]:
+    """Meetings with an open meeting_follow_up that these outbound mails (recent
+    ones of the touched threads) may answer, so a rep's email resolves it without
+    touching the meeting. Only follow-ups of meetings that ended within
+    ``max_age_days`` are ever open, so older mail is left out by the caller.
 
-    Driven by the recipients' addresses (indexed), never by scanning open
-    reminders, so the cost follows the touched threads, not the store."""
-    addresses: set[str] = set()
-    for batch in chunks(sorted(thread_ids)):
-        addresses.update(s.scalars(
-            select(Participant.address)
-            .join(Interaction, Interaction.id == Participant.interaction_id)
-            .where(Interaction.thread_id.in_(batch), Interaction.direction == "outbound",
-                   Participant.role.in_(_RECIPIENT_ROLES),
-                   Participant.match.in_(sorted(EXTERNAL)))))
+    Every step is a lookup by an indexed key (interaction ids, addresses);
+    the cost follows the touched threads, not the store."""
+    addresses = {p.address for people in people_of(s, outbound_ids).values() for p in people
+                 if p.external and p.role in _RECIPIENT_ROLES}
     seen = {i for ids in interactions_with(s, addresses).values() for i in ids}
     meeting_ids = {i for i, (kind, *_rest) in kinds_of(s, seen).items() if kind == "meeting"}
     out: set[int] = set()
@@ -632,13 +632,15 @@ def derive(
     thread_ids = sorted(set(threads))
     meeting_ids = set(meetings)
     ctx = Context(settings, now, account_owners(s))
+    outbound: set[int] = set()
     for batch in chunks(thread_ids):
         plan = _plan_threads(s, ctx, batch)
         existing = _existing(s, thread_ids=batch, keys=[w.key for w in plan.wanted])
         _reconcile(s, plan, existing, now, report)
         report.threads += len(batch)
-    if thread_ids:
-        meeting_ids |= _meetings_awaiting(s, thread_ids)
+        outbound |= plan.recent_outbound
+    if outbound:
+        meeting_ids |= _meetings_awaiting(s, outbound)
     for batch in chunks(sorted(meeting_ids)):
         plan = _plan_meetings(s, ctx, batch)
         existing = _existing(s, meeting_ids=batch, keys=[w.key for w in plan.wanted])

@@ -18,7 +18,6 @@ from matching import canonical_address, canonical_domain, domain_suffixes
 from syncd.store.database import Database
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Reminder, Thread
 
-
 #: who each kind says is waiting on whom: the rep owes a reply (reply_needed),
 #: the contact does (follow_up); meeting kinds are the rep's own to-dos
 WAITING_ON = {"reply_needed": "rep", "follow_up": "contact"}

@@ -7,6 +7,13 @@ batched queries per batch of threads or meetings (never per row).
 * :func:`accounts_of` — the accounts (mailboxes, calendars) that saw them.
 * :func:`parties` — directory facts (tags, tier, owner, domains) of the
   contacts and companies involved, for segment rules.
+* :func:`interactions_with`, :func:`kinds_of` — who took part in what, by
+  address and by id.
+
+Every query filters by ONE indexed key (thread ids, interaction ids,
+addresses) and applies the rest (kind, deleted, role) in Python: a planner
+without fresh statistics could otherwise pick a broad index (``kind``) and
+scan the store, which would make derivation cost grow with history.
 """
 
 from __future__ import annotations

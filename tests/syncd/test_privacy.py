@@ -80,7 +80,8 @@ def subjects(db: Database) -> list[str | None]:
 
 # ---------------------------------------------------------------------- 1. privacy level
 
-FULL_MAIL: dict[str, Any] = dict(subject="Pricing", snippet="Our offer is 42", body="Our offer is 42. Full text")
+FULL_MAIL: dict[str, Any] = {"subject": "Pricing", "snippet": "Our offer is 42",
+                             "body": "Our offer is 42. Full text"}
 INVITE = Event(provider_id="cal/1", uid="kick@acme", recurrence_id=None, start=BASE_TIME,
                end=BASE_TIME + timedelta(hours=1), title="Kickoff", location="Room 1",
                organizer=REP, attendees=(Attendee(ANN, "accepted"),))

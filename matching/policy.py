@@ -124,7 +124,9 @@ def _split(entries: Iterable[str], policy: Policy) -> tuple[frozenset[str], froz
         else:
             domain = canonical_domain(entry.lstrip("*."))
             if domain is not None:
-                found_domains.add(domain)
+                # addresses are compared canonical: googlemail.com mail is gmail.com mail
+                probe = canonical_address(f"probe@{domain}", policy)
+                found_domains.add(probe.rpartition("@")[2] if probe is not None else domain)
     return frozenset(found_addresses), frozenset(found_domains)
 
 

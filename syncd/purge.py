@@ -102,7 +102,9 @@ def parse_targets(addresses: Iterable[str], domains: Iterable[str],
         domain = canonical_domain(raw.strip().lstrip("*.").lstrip("@"))
         if domain is None or "." not in domain:
             raise ValueError(f"{raw!r} is not a domain")
-        out_d.append(domain)
+        # stored addresses are canonical: googlemail.com mail is stored as gmail.com
+        probe = canonical_address(f"probe@{domain}", policy) if policy else None
+        out_d.append(probe.rpartition("@")[2] if probe is not None else domain)
     return sorted(set(out_a)), sorted(set(out_d))
 
 

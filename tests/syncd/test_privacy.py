@@ -196,6 +196,16 @@ def test_blocklisted_participants_are_never_logged(
     assert not any(a.endswith(d.lower()) for a in stored for d in global_list + rep_list)
 
 
+def test_blocking_googlemail_blocks_gmail_too(database: Database) -> None:
+    # addresses are compared canonically, so are blocklisted domains
+    settings = settings_for({"id": "rita", "blocklist": ["GoogleMail.com"]})
+    page = Page("INBOX", [mail(1, sender=Address("Jo.E+x@gmail.com")),
+                          mail(2, sender=Address("joe@googlemail.com")), mail(3)])
+    assert engine_for(database, settings, {"rita": [page]}).sync_account(
+        settings.accounts[0]).ok
+    assert subjects(database) == ["Subject 3"]
+
+
 def test_a_blocklisted_cc_keeps_the_whole_interaction_out(database: Database) -> None:
     # matching.gate: nothing a blocked person took part in is logged (subject included)
     settings = settings_for({"id": "rita"}, matching={"blocklist": ["lawyer@example.org"]})

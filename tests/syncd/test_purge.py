@@ -130,3 +130,19 @@ def test_import_opportunities_command(database: Database, tmp_path: Path) -> Non
     assert report["created"] == 1 and report["linked"] == 2
     assert report["errors"][0]["line"] == 3
     assert f"{opps}:3:" in result.stderr
+
+
+def test_purge_a_free_mail_domain_and_a_scoped_dry_run(database: Database,
+                                                       tmp_path: Path) -> None:
+    config = seed(database, tmp_path)
+    # free mail is stored without a registrable domain: the suffix scan finds it
+    dry = run(config, "purge", "--domain", "gmail.com", "--account", "rita", "--dry-run",
+              "--format", "json")
+    assert json.loads(dry.stdout)["interactions"] == 1 and len(subjects(database)) == 5
+    shared = run(config, "purge", "--address", "ann@acme.example", "--account", "sam",
+                 "--dry-run", "--format", "json")
+    assert json.loads(shared.stdout)["matched"] == 1
+    assert json.loads(shared.stdout)["interactions"] == 0  # rita's copy would keep it
+    real = run(config, "purge", "--domain", "googlemail.com", "--format", "json")
+    assert json.loads(real.stdout)["interactions"] == 1
+    assert "Subject 3" not in subjects(database)

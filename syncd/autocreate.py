@@ -18,9 +18,13 @@ Rules kept here (the decisions themselves live in matching/autocreate.py):
   contact gets the display name seen on the interaction and the company of
   its domain (existing or just created).
 * Existing rows win: an address already owned by a contact, a domain
-  already owned by a company, is never created again (the domain insert is
-  ``ON CONFLICT DO NOTHING``, so two replicas racing for one domain end with
-  one company; a losing replica drops its empty company row).
+  already owned by a company, is never created again. Races: the domain
+  insert is ``ON CONFLICT DO NOTHING`` (two writers racing for one domain
+  end with one company; the loser drops its empty company row). Two pages
+  seeing the same new person cannot both create a contact: both upsert
+  that address's ``unmatched_addresses`` row in :func:`apply_page` first,
+  so on PostgreSQL the second page waits there until the first commits and
+  then finds its contact (SQLite write transactions are serial anyway).
 """
 
 from __future__ import annotations

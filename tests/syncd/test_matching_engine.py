@@ -6,6 +6,7 @@ Pages come from a scripted provider (test data, see tests/syncd/test_privacy.py)
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,35 @@ def test_tiers_and_tags_from_the_csv_import_select_reminder_rules(
     assert got == {
         "Subject 1": ("strategic", "urgent"), "Subject 2": ("champions", "high"),
         "Subject 3": ("partners", "low"), "Subject 4": ("default", "normal")}
+
+
+def test_two_accounts_seeing_a_new_person_at_once_create_one_contact(
+        database: Database) -> None:
+    # see syncd/autocreate.py: the pages serialize on the person's unmatched row
+    settings = settings_for({"contacts": "sent_and_received", "companies": True})
+    people = [Address(f"new{n}@fresh{n}.example") for n in range(6)]
+    script = {  # different messages from the same new people, in both mailboxes
+        "rita": [Page("INBOX", [mail(n, sender=p) for n, p in enumerate(people, 1)])],
+        "sam": [Page("INBOX", [mail(n + 10, sender=p, to=(SAM,))
+                               for n, p in enumerate(reversed(people), 1)])],
+    }
+    engine = engine_for(database, settings, script)
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def run(account: Any) -> None:
+        barrier.wait()
+        results.append(engine.sync_account(account).ok)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in settings.accounts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == [True, True]
+    with database.session(write=False) as s:
+        addresses = list(s.scalars(select(ContactEmail.address)))
+        domains = list(s.scalars(select(CompanyDomain.domain)))
+        companies = list(s.scalars(select(Company.id)))
+    assert sorted(addresses) == sorted(p.email for p in people)
+    assert len(domains) == len(companies) == 6

@@ -238,19 +238,16 @@ def purge(session: Session, *, addresses: Sequence[str] = (), domains: Sequence[
     ids = matching_interactions(session, addresses, domains, account_id=account_id,
                                 policy=policy)
     report.matched = len(ids)
-    if dry_run:
+    # a dry run does the real work inside a savepoint and rolls it back: exact counts
+    savepoint = session.begin_nested() if dry_run else None
+    try:
         if account_id is None:
-            report.removed.interactions = len(ids)
+            report.removed = delete_interactions(session, ids, reason=reason)
         else:
-            report.removed.interactions = sum(
-                1 for i in ids
-                if not session.scalar(select(Source.id).where(
-                    Source.interaction_id == i, Source.account_id != account_id).limit(1)))
-        return report
-    if account_id is None:
-        report.removed = delete_interactions(session, ids, reason=reason)
-    else:
-        report.removed = remove_account_sources(session, account_id, ids, reason=reason)
+            report.removed = remove_account_sources(session, account_id, ids, reason=reason)
+    finally:
+        if savepoint is not None:
+            savepoint.rollback()
     return report
 
 
@@ -346,8 +343,6 @@ def purge_command(ctx: click.Context, addresses: tuple[str, ...], domains: tuple
     with app.database().session() as s:
         report = purge(s, addresses=found_a, domains=found_d, account_id=account_id,
                        dry_run=dry_run, policy=global_policy(settings))
-        if dry_run:
-            s.rollback()
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
         return

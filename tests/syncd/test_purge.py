@@ -68,8 +68,9 @@ def test_purge_a_domain_with_subdomains_dry_run_then_for_real(
             select(Reminder.subject).where(Reminder.status == "open")))
     dry = run(config, "purge", "--domain", "ACME.example", "--dry-run", "--format", "json")
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.stdout)["interactions"] == 2
-    assert len(subjects(database)) == 5  # nothing changed
+    counted = json.loads(dry.stdout)
+    assert (counted["interactions"], counted["participants"], counted["sources"]) == (2, 5, 3)
+    assert len(subjects(database)) == 5 and count(database, Source) == 6  # nothing changed
 
     real = run(config, "purge", "--domain", "acme.example", "--format", "json")
     assert real.exit_code == 0, real.output

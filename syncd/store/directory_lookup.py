@@ -53,11 +53,14 @@ def load_snapshot(
 def snapshot_for(session: Session, addresses: Iterable[str], policy: Policy) -> DirectorySnapshot:
     """The snapshot ``matching.resolve`` needs for these raw address strings."""
     canonical: set[str] = set()
-    domains: set[str] = set()
-    for raw in addresses:
+    hosts: set[str] = set()
+    for raw in set(addresses):  # pages repeat the rep and their correspondents
         address = canonical_address(raw, policy)
         if address is None:
             continue
         canonical.add(address)
-        domains.update(domain_suffixes(address.rpartition("@")[2]))
+        hosts.add(address.rpartition("@")[2])
+    domains: set[str] = set()
+    for host in hosts:  # far fewer hosts than addresses
+        domains.update(domain_suffixes(host))
     return load_snapshot(session, canonical, domains)

@@ -33,12 +33,12 @@ Invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.types import Decision
@@ -62,12 +62,22 @@ from syncd.store.schema import (
     Thread,
     UnmatchedAddress,
 )
-from syncd.store.sql import chunks, dialect_insert, insert_ignoring_conflicts, table_of
+from syncd.store.sql import chunks, dialect_insert, table_of
 from syncd.store.types import utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _PARTICIPANT_FIELDS = [f.name for f in fields(ParticipantRow)]
+#: columns the page writer may change (``_Row``/``_ThreadRow``/``_SourceRow``)
+_ROW_MUTABLE = ("occurred_at", "ends_at", "all_day", "timezone", "subject", "snippet", "body",
+                "location", "in_reply_to", "thread_hint", "thread_id", "status", "sequence",
+                "provider_updated_at", "direction", "deleted", "deleted_at", "updated_at")
+_THREAD_MUTABLE = ("subject", "first_message_at", "last_message_at", "last_inbound_at",
+                   "last_outbound_at", "message_count", "updated_at")
+_SOURCE_MUTABLE = ("interaction_id", "resource", "folder", "deleted_at")
+#: rows per INSERT ... RETURNING batch (bind parameters stay far below both limits)
+_INSERT_BATCH = 500
+_COUNTED = ("unmatched", "company")
 
 
 @dataclass(slots=True)
@@ -106,6 +116,8 @@ def apply_page(
     skip = skip or {}
     result = ApplyResult(items=len(page.items))
     records, deletions = _collect(page, decisions, skip, result)
+    # pending ORM changes of the caller first: the writer below speaks Core
+    session.flush()
     writer = _PageWriter(session, account_id, page.resource, now, result)
     # flushes are explicit: autoflush before each of the page's queries costs
     # more than the writes themselves on big pages
@@ -116,6 +128,7 @@ def apply_page(
         if page.cursor is not None:
             save_cursor(session, account_id, page.resource, page.cursor, now=now)
     session.flush()
+    _expire_history(session)
     return result
 
 
@@ -170,15 +183,119 @@ def _collect(
     return records, deletions
 
 
+class _Plain:
+    """A row as plain attributes plus the values it was read with.
+
+    The page writer works on these instead of ORM objects: the ORM's
+    per-object bookkeeping and per-row flushes cost several times the SQL
+    itself on big pages. Only rows whose ``values()`` differ from ``loaded``
+    are written back (:func:`_write_changed`).
+    """
+
+    MUTABLE: ClassVar[tuple[str, ...]] = ()
+    loaded: tuple[Any, ...]
+
+    @property
+    def key_id(self) -> int | None:
+        value = getattr(self, "id", None)
+        return value if isinstance(value, int) else None
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.MUTABLE)
+
+
+@dataclass(eq=False)
+class _Row(_Plain):
+    """An ``interactions`` row."""
+
+    MUTABLE: ClassVar[tuple[str, ...]] = _ROW_MUTABLE
+    id: int
+    kind: str
+    dedupe_key: str
+    occurred_at: datetime
+    ends_at: datetime | None
+    all_day: bool
+    timezone: str | None
+    subject: str | None
+    snippet: str | None
+    body: str | None
+    location: str | None
+    in_reply_to: str | None
+    thread_hint: str | None
+    thread_id: int | None
+    status: str | None
+    sequence: int | None
+    provider_updated_at: datetime | None
+    direction: str
+    deleted: bool
+    deleted_at: datetime | None
+    updated_at: datetime
+    loaded: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.loaded = self.values()
+
+
+@dataclass(eq=False)
+class _SourceRow(_Plain):
+    """A ``sources`` row of this account; ``id`` None until inserted."""
+
+    MUTABLE: ClassVar[tuple[str, ...]] = _SOURCE_MUTABLE
+    id: int | None
+    interaction_id: int
+    provider_id: str
+    resource: str | None
+    folder: str | None
+    first_seen_at: datetime
+    deleted_at: datetime | None
+    loaded: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.loaded = self.values()
+
+
+@dataclass(eq=False)
+class _ThreadRow(_Plain):
+    """A ``threads`` row with its aggregates."""
+
+    MUTABLE: ClassVar[tuple[str, ...]] = _THREAD_MUTABLE
+    id: int
+    key: str
+    subject: str | None
+    first_message_at: datetime | None
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    message_count: int
+    updated_at: datetime
+    loaded: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.loaded = self.values()
+
+
+_ROW_COLUMNS = ("id", "kind", "dedupe_key", *_ROW_MUTABLE)
+_SOURCE_COLUMNS = ("id", "interaction_id", "provider_id", "resource", "folder", "first_seen_at",
+                   "deleted_at")
+_THREAD_COLUMNS = ("id", "key", *_THREAD_MUTABLE)
+
+
 class _PageWriter:
+    """Core-statement page writer: one SELECT per key set, bulk INSERTs,
+    executemany UPDATEs of changed rows only (see the module docstring)."""
+
     def __init__(self, session: Session, account_id: str, resource: str, now: datetime,
                  result: ApplyResult) -> None:
         self.s = session
+        self.conn = session.connection()
+        self.postgres = self.conn.dialect.name == "postgresql"
         self.account_id = account_id
         self.resource = resource
         self.now = now
         self.result = result
         self.created_ids: set[int] = set()
+        self.threads: dict[int, _ThreadRow] = {}
+        self.occurred_at: dict[int, datetime] = {}
 
     # ------------------------------------------------------------------ interactions
 
@@ -190,8 +307,10 @@ class _PageWriter:
         }
         creatable = [r for r in records if r.dedupe_key not in replies_only]
         rows = self._lock_interactions(records, creatable)
-        original = self._load_participants([r.id for r in rows.values()])
+        original = self._load_participants(
+            [r.id for r in rows.values() if r.id not in self.created_ids])
         current = {k: list(v) for k, v in original.items()}
+        occurred_before = {r.id: r.occurred_at for r in rows.values()}
         thread_keys = self._thread_keys(records, rows)
         threads = self._lock_threads(records, thread_keys)
         sources = self._load_sources([r.provider_id for r in records])
@@ -220,7 +339,6 @@ class _PageWriter:
 
         replaced = {i: rows_now for i, rows_now in current.items()
                     if rows_now != original.get(i, [])}
-        self._replace_participants(replaced)
         changed.update(replaced)
         for row in rows.values():
             if row.id in changed:
@@ -228,40 +346,67 @@ class _PageWriter:
                 if row.kind == "meeting":
                     self.result.touched_meetings.add(row.id)
         self.result.updated += len(changed - self.created_ids)
-        self.s.flush()
+        self._write_rows(rows.values())
+        self._replace_participants(replaced, had_rows=set(original))
+        self._write_sources(sources.values())
         self._resolve_quarantine([r.provider_id for r in records])
         self._refresh_threads(self.result.touched_threads | old_threads)
-        self._refresh_unmatched(records)
+        moved = {row.id for row in rows.values() if row.occurred_at != occurred_before[row.id]}
+        self.occurred_at = {row.id: row.occurred_at for row in rows.values()}
+        self._refresh_unmatched(original, replaced, moved)
 
     def _lock_interactions(
         self, records: Sequence[InteractionRecord], creatable: Sequence[InteractionRecord]
-    ) -> dict[str, Interaction]:
+    ) -> dict[str, _Row]:
+        """Rows for every record's key: new ones inserted, existing ones locked.
+
+        Lock order is the old one: new rows (sorted keys) by INSERT ... ON
+        CONFLICT DO NOTHING, then existing ones by id (``FOR UPDATE`` on
+        PostgreSQL). SQLite write sessions already hold the write lock, so
+        the first read is final there; a key someone else inserted between
+        read and insert (PostgreSQL) is re-read under the lock.
+        """
         keys = sorted({r.dedupe_key for r in records})
-        existing = self._select_interactions(keys, lock=False)
+        rows = self._select_rows(keys, lock=False)
         first: dict[str, InteractionRecord] = {}
         for rec in creatable:
-            if rec.dedupe_key not in existing:
+            if rec.dedupe_key not in rows:
                 first.setdefault(rec.dedupe_key, rec)
+        created: dict[str, _Row] = {}
         if first:
-            new_rows = [self._new_row(first[k]) for k in sorted(first)]
-            insert_ignoring_conflicts(self.s, table_of(Interaction), new_rows, ["dedupe_key"])
-        rows = self._select_interactions(keys, lock=True)
-        self.created_ids = {row.id for k, row in rows.items() if k not in existing}
+            table = table_of(Interaction)
+            new_rows = {k: self._new_row(first[k]) for k in sorted(first)}
+            stmt = (dialect_insert(self.s, table)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(table.c.id, table.c.dedupe_key))
+            for batch in chunks(list(new_rows.values()), _INSERT_BATCH):
+                for new_id, dedupe_key in self.conn.execute(stmt, batch):
+                    values = new_rows[dedupe_key]
+                    created[dedupe_key] = _Row(new_id, *(values[n] for n in _ROW_COLUMNS[1:]))
+        lost = [k for k in first if k not in created]
+        relock = sorted(lost + (list(rows) if self.postgres else []))
+        if relock:
+            rows.update(self._select_rows(relock, lock=True))
+        rows.update(created)
+        self.created_ids = {row.id for row in created.values()}
         self.result.created += len(self.created_ids)
         return rows
 
-    def _select_interactions(self, keys: Sequence[str], *, lock: bool) -> dict[str, Interaction]:
-        out: dict[str, Interaction] = {}
+    def _select_rows(self, keys: Sequence[str], *, lock: bool) -> dict[str, _Row]:
+        table = table_of(Interaction)
+        columns = [table.c[name] for name in _ROW_COLUMNS]
+        out: dict[str, _Row] = {}
         for batch in chunks(keys):
-            stmt = select(Interaction).where(Interaction.dedupe_key.in_(batch))
+            stmt = select(*columns).where(table.c.dedupe_key.in_(batch))
             if lock:
-                # refresh rows the unlocked read loaded: a concurrent writer we
-                # waited for may have changed them
-                stmt = (stmt.order_by(Interaction.id).with_for_update()
-                        .execution_options(populate_existing=True))
-            for row in self.s.scalars(stmt):
+                stmt = stmt.order_by(table.c.id).with_for_update()
+            for values in self.conn.execute(stmt):
+                row = _Row(*values)
                 out[row.dedupe_key] = row
         return out
+
+    def _write_rows(self, rows: Iterable[_Row]) -> None:
+        _write_changed(self.conn, table_of(Interaction), _ROW_MUTABLE, rows)
 
     def _new_row(self, rec: InteractionRecord) -> dict[str, Any]:
         return {
@@ -277,16 +422,18 @@ class _PageWriter:
             "location": rec.location,
             "in_reply_to": rec.in_reply_to,
             "thread_hint": rec.thread_hint,
+            "thread_id": None,
             "status": rec.status,
             "sequence": rec.sequence,
             "provider_updated_at": rec.provider_updated_at,
             "direction": rec.direction,
             "deleted": False,
+            "deleted_at": None,
             "created_at": self.now,
             "updated_at": self.now,
         }
 
-    def _merge(self, row: Interaction, rec: InteractionRecord,
+    def _merge(self, row: _Row, rec: InteractionRecord,
                current: dict[int, list[ParticipantRow]]) -> bool:
         """Fold one record into its row and participant list; True if fields changed."""
         people = current.setdefault(row.id, [])
@@ -329,50 +476,57 @@ class _PageWriter:
 
     def _load_participants(self, ids: Sequence[int]) -> dict[int, list[ParticipantRow]]:
         out: dict[int, list[ParticipantRow]] = {}
-        cols = [getattr(Participant, name) for name in _PARTICIPANT_FIELDS]
-        for batch in chunks(ids):
+        table = table_of(Participant)
+        cols = [table.c[name] for name in _PARTICIPANT_FIELDS]
+        for batch in chunks(sorted(ids)):
             stmt = (
-                select(Participant.interaction_id, *cols)
-                .where(Participant.interaction_id.in_(batch))
-                .order_by(Participant.interaction_id, Participant.position)
+                select(table.c.interaction_id, *cols)
+                .where(table.c.interaction_id.in_(batch))
+                .order_by(table.c.interaction_id, table.c.position)
             )
-            for interaction_id, *values in self.s.execute(stmt):
+            for interaction_id, *values in self.conn.execute(stmt):
                 out.setdefault(interaction_id, []).append(ParticipantRow(*values))
         return out
 
-    def _replace_participants(self, replaced: Mapping[int, Sequence[ParticipantRow]]) -> None:
-        """Delete and re-insert the participants of these interactions (batched)."""
+    def _replace_participants(self, replaced: Mapping[int, Sequence[ParticipantRow]], *,
+                              had_rows: set[int]) -> None:
+        """Delete and re-insert the participants of these interactions (batched);
+        interactions that had none (new ones) skip the DELETE."""
         ids = sorted(replaced)
-        for batch in chunks(ids):
-            self.s.execute(delete(Participant).where(Participant.interaction_id.in_(batch)))
+        table = table_of(Participant)
+        for batch in chunks([i for i in ids if i in had_rows]):
+            self.conn.execute(delete(table).where(table.c.interaction_id.in_(batch)))
         rows = [
             {"interaction_id": interaction_id, "position": i,
              **{name: getattr(p, name) for name in _PARTICIPANT_FIELDS}}
             for interaction_id in ids
             for i, p in enumerate(replaced[interaction_id])
         ]
-        for row_batch in chunks(rows, 200):
-            self.s.execute(table_of(Participant).insert(), row_batch)
+        if rows:
+            self.conn.execute(table.insert(), rows)
 
     # ------------------------------------------------------------------ sources
 
-    def _load_sources(self, provider_ids: Sequence[str]) -> dict[str, Source]:
-        out: dict[str, Source] = {}
+    def _load_sources(self, provider_ids: Sequence[str]) -> dict[str, _SourceRow]:
+        table = table_of(Source)
+        columns = [table.c[name] for name in _SOURCE_COLUMNS]
+        out: dict[str, _SourceRow] = {}
         for batch in chunks(sorted(set(provider_ids))):
-            stmt = select(Source).where(Source.account_id == self.account_id,
-                                        Source.provider_id.in_(batch))
-            out.update({src.provider_id: src for src in self.s.scalars(stmt)})
+            stmt = select(*columns).where(table.c.account_id == self.account_id,
+                                          table.c.provider_id.in_(batch))
+            for values in self.conn.execute(stmt):
+                src = _SourceRow(*values)
+                out[src.provider_id] = src
         return out
 
-    def _upsert_source(self, row: Interaction, rec: InteractionRecord,
-                       sources: dict[str, Source]) -> None:
+    def _upsert_source(self, row: _Row, rec: InteractionRecord,
+                       sources: dict[str, _SourceRow]) -> None:
         src = sources.get(rec.provider_id)
         if src is None:
-            src = Source(interaction_id=row.id, account_id=self.account_id,
-                         provider_id=rec.provider_id, resource=self.resource,
-                         folder=rec.folder, first_seen_at=self.now)
-            self.s.add(src)
-            sources[rec.provider_id] = src
+            sources[rec.provider_id] = _SourceRow(
+                id=None, interaction_id=row.id, provider_id=rec.provider_id,
+                resource=self.resource, folder=rec.folder, first_seen_at=self.now,
+                deleted_at=None)
             self.result.sources_added += 1
         else:
             _assign(src, interaction_id=row.id, folder=rec.folder, resource=self.resource,
@@ -381,31 +535,47 @@ class _PageWriter:
             row.deleted = False
             row.deleted_at = None
 
+    def _write_sources(self, sources: Iterable[_SourceRow]) -> None:
+        table = table_of(Source)
+        new: list[dict[str, Any]] = []
+        old: list[_SourceRow] = []
+        for src in sources:
+            if src.id is None:
+                new.append({"account_id": self.account_id,
+                            **{n: getattr(src, n) for n in _SOURCE_COLUMNS[1:]}})
+            else:
+                old.append(src)
+        if new:
+            self.conn.execute(table.insert(), new)
+        _write_changed(self.conn, table, _SOURCE_MUTABLE, old)
+
     def _resolve_quarantine(self, provider_ids: Sequence[str]) -> None:
+        table = table_of(QuarantineEntry)
         for batch in chunks(sorted(set(provider_ids))):
-            self.s.execute(
-                update(QuarantineEntry)
-                .where(QuarantineEntry.account_id == self.account_id,
-                       QuarantineEntry.provider_id.in_(batch),
-                       QuarantineEntry.resolved_at.is_(None))
+            self.conn.execute(
+                update(table)
+                .where(table.c.account_id == self.account_id,
+                       table.c.provider_id.in_(batch),
+                       table.c.resolved_at.is_(None))
                 .values(resolved_at=self.now)
             )
 
     # ------------------------------------------------------------------ threads
 
     def _thread_keys(self, records: Sequence[InteractionRecord],
-                     rows: Mapping[str, Interaction]) -> dict[str, str]:
+                     rows: Mapping[str, _Row]) -> dict[str, str]:
         """dedupe_key -> thread key for every email record (see records.py)."""
         parents = {r.in_reply_to for r in records
                    if r.kind == "email" and r.thread_root is None and r.in_reply_to}
         parent_keys: dict[str, str] = {}
+        interactions, threads = table_of(Interaction), table_of(Thread)
         for batch in chunks(sorted(parents)):
             stmt = (
-                select(Interaction.dedupe_key, Thread.key)
-                .join(Thread, Interaction.thread_id == Thread.id)
-                .where(Interaction.dedupe_key.in_(batch))
+                select(interactions.c.dedupe_key, threads.c.key)
+                .join(threads, interactions.c.thread_id == threads.c.id)
+                .where(interactions.c.dedupe_key.in_(batch))
             )
-            parent_keys.update({k: t for k, t in self.s.execute(stmt)})
+            parent_keys.update({k: t for k, t in self.conn.execute(stmt)})
         # per message, the copy with the strongest evidence decides: References
         # root > In-Reply-To > nothing; a copy without threading headers never
         # moves a message that already has a thread
@@ -432,7 +602,8 @@ class _PageWriter:
         return out
 
     def _lock_threads(self, records: Sequence[InteractionRecord],
-                      thread_keys: Mapping[str, str]) -> dict[str, Thread]:
+                      thread_keys: Mapping[str, str]) -> dict[str, _ThreadRow]:
+        """Threads by key: missing ones inserted (sorted keys), existing ones locked by id."""
         if not thread_keys:
             return {}
         subjects: dict[str, str | None] = {}
@@ -442,49 +613,115 @@ class _PageWriter:
                 if subjects.get(key) is None:
                     subjects[key] = _thread_subject(rec.subject)
         keys = sorted(subjects)
-        insert_ignoring_conflicts(
-            self.s, table_of(Thread),
-            [{"key": k, "subject": subjects[k], "message_count": 0, "updated_at": self.now}
-             for k in keys],
-            ["key"],
-        )
-        out: dict[str, Thread] = {}
-        for batch in chunks(keys):
-            stmt = select(Thread).where(Thread.key.in_(batch)).order_by(Thread.id)
-            for thread in self.s.scalars(stmt.with_for_update()):
+        table = table_of(Thread)
+        new_rows: dict[str, dict[str, Any]] = {
+            k: {"key": k, "subject": subjects[k], "first_message_at": None,
+                "last_message_at": None, "last_inbound_at": None, "last_outbound_at": None,
+                "message_count": 0, "updated_at": self.now}
+            for k in keys
+        }
+        stmt = (dialect_insert(self.s, table)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(table.c.id, table.c.key))
+        out: dict[str, _ThreadRow] = {}
+        for batch in chunks(list(new_rows.values()), _INSERT_BATCH):
+            for thread_id, key in self.conn.execute(stmt, batch):
+                fresh = new_rows[key]
+                out[key] = _ThreadRow(thread_id, *(fresh[n] for n in _THREAD_COLUMNS[1:]))
+        rest = [k for k in keys if k not in out]
+        columns = [table.c[name] for name in _THREAD_COLUMNS]
+        for key_batch in chunks(rest):
+            locked = (select(*columns).where(table.c.key.in_(key_batch))
+                      .order_by(table.c.id).with_for_update())
+            for found in self.conn.execute(locked):
+                thread = _ThreadRow(*found)
                 out[thread.key] = thread
                 if thread.subject is None and subjects[thread.key] is not None:
                     thread.subject = subjects[thread.key]
+        self.threads.update({t.id: t for t in out.values()})
         return out
 
     def _refresh_threads(self, thread_ids: set[int]) -> None:
         """Recompute thread aggregates from their interactions (idempotent)."""
-        inbound = func.max(_when(Interaction.direction == "inbound", Interaction.occurred_at))
-        outbound = func.max(_when(Interaction.direction == "outbound", Interaction.occurred_at))
+        interactions, table = table_of(Interaction), table_of(Thread)
+        c = interactions.c
+        inbound = func.max(_when(c.direction == "inbound", c.occurred_at))
+        outbound = func.max(_when(c.direction == "outbound", c.occurred_at))
+        missing = sorted(thread_ids - set(self.threads))
+        columns = [table.c[name] for name in _THREAD_COLUMNS]
+        for batch in chunks(missing):
+            for values in self.conn.execute(select(*columns).where(table.c.id.in_(batch))):
+                thread = _ThreadRow(*values)
+                self.threads[thread.id] = thread
         for batch in chunks(sorted(thread_ids)):
             stmt = (
-                select(Interaction.thread_id, func.min(Interaction.occurred_at),
-                       func.max(Interaction.occurred_at), inbound, outbound, func.count())
-                .where(Interaction.thread_id.in_(batch))
-                .group_by(Interaction.thread_id)
+                select(c.thread_id, func.min(c.occurred_at), func.max(c.occurred_at),
+                       inbound, outbound, func.count())
+                .where(c.thread_id.in_(batch))
+                .group_by(c.thread_id)
             )
-            stats = {row[0]: row[1:] for row in self.s.execute(stmt)}
-            for thread in self.s.scalars(select(Thread).where(Thread.id.in_(batch))):
+            stats = {row[0]: row[1:] for row in self.conn.execute(stmt)}
+            for thread_id in batch:
+                known = self.threads.get(thread_id)
+                if known is None:
+                    continue
                 first, last, last_in, last_out, count = stats.get(
-                    thread.id, (None, None, None, None, 0)
+                    thread_id, (None, None, None, None, 0)
                 )
-                if _assign(thread, first_message_at=_aware(first), last_message_at=_aware(last),
+                if _assign(known, first_message_at=_aware(first), last_message_at=_aware(last),
                            last_inbound_at=_aware(last_in), last_outbound_at=_aware(last_out),
                            message_count=count):
-                    thread.updated_at = self.now
+                    known.updated_at = self.now
+        _write_changed(self.conn, table, _THREAD_MUTABLE, self.threads.values())
 
     # ------------------------------------------------------------------ unmatched
 
-    def _refresh_unmatched(self, records: Sequence[InteractionRecord]) -> None:
-        addresses = sorted({p.address for r in records for p in r.participants
-                            if p.contact_id is None and p.match in ("unmatched", "company")})
-        for batch in chunks(addresses):
+    def _refresh_unmatched(self, original: Mapping[int, Sequence[ParticipantRow]],
+                           replaced: Mapping[int, Sequence[ParticipantRow]],
+                           moved: set[int]) -> None:
+        """Keep ``unmatched_addresses`` equal to its definition over participants.
+
+        The definition (see :func:`refresh_unmatched`) is an aggregate over
+        every interaction of an address; recomputing it per page costs the
+        address's whole history, page after page. So: an address this page
+        only ADDED interactions to (new participant rows, dates unchanged) is
+        updated in place (count + n, earliest/latest widened) — exact, and
+        atomic under concurrent writers; an address that lost an interaction,
+        changed domain, or sits on an interaction whose date moved is
+        recomputed from the rows. Re-applying a page adds nothing.
+        """
+        recompute: set[str] = set()
+        added: dict[str, list[tuple[datetime, str | None]]] = {}
+        for iid, people in replaced.items():
+            before, after = _counted(original.get(iid, ())), _counted(people)
+            if iid in moved:
+                recompute.update(before, after)
+                continue
+            recompute.update(a for a in before if a not in after)
+            for address, domain in after.items():
+                if address not in before:
+                    added.setdefault(address, []).append((self.occurred_at[iid], domain))
+                elif before[address] != domain:
+                    recompute.add(address)
+        for iid in moved - set(replaced):
+            recompute.update(_counted(original.get(iid, ())))
+        increments: list[dict[str, Any]] = [
+            {"address": address, "domain": _min_present(d for _, d in seen),
+             "first_seen": min(w for w, _ in seen), "last_seen": max(w for w, _ in seen),
+             "interaction_count": len(seen)}
+            for address, seen in sorted(added.items()) if address not in recompute
+        ]
+        if self.postgres and increments and recompute:
+            # two statements below: take the existing rows' locks in one order first
+            table = table_of(UnmatchedAddress)
+            wanted = sorted(recompute | {r["address"] for r in increments})
+            for batch in chunks(wanted):
+                self.conn.execute(select(table.c.id).where(table.c.address.in_(batch))
+                                  .order_by(table.c.address).with_for_update())
+        for batch in chunks(sorted(recompute)):
             refresh_unmatched(self.s, batch)
+        if increments:
+            _add_unmatched(self.s, increments)
 
     # ------------------------------------------------------------------ deletions
 
@@ -596,7 +833,82 @@ def refresh_unmatched(session: Session, addresses: Sequence[str]) -> None:
         session.execute(stmt_ins, rows)
 
 
+def _add_unmatched(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add interactions to ``unmatched_addresses`` rows (insert, or count + n and
+    widen first/last seen; the smallest known domain wins, as in the aggregate)."""
+    table = table_of(UnmatchedAddress)
+    stmt = dialect_insert(session, table)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["address"],
+        set_={
+            "interaction_count": table.c.interaction_count + new.interaction_count,
+            "first_seen": case((or_(table.c.first_seen.is_(None),
+                                    new.first_seen < table.c.first_seen), new.first_seen),
+                               else_=table.c.first_seen),
+            "last_seen": case((or_(table.c.last_seen.is_(None),
+                                   new.last_seen > table.c.last_seen), new.last_seen),
+                              else_=table.c.last_seen),
+            "domain": case((table.c.domain.is_(None), new.domain),
+                           (and_(new.domain.is_not(None), new.domain < table.c.domain),
+                            new.domain),
+                           else_=table.c.domain),
+        },
+    )
+    session.connection().execute(stmt, list(rows))
+
+
 # ---------------------------------------------------------------------- helpers
+
+
+def _write_changed(conn: Connection, table: Table, names: Sequence[str],
+                   rows: Iterable[_Plain]) -> None:
+    """``UPDATE ... WHERE id = ?`` (executemany) for rows whose ``values()``
+    moved away from ``loaded``, grouped by the columns that changed."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        row_id = row.key_id
+        if row_id is None:
+            continue
+        values = row.values()
+        if values == row.loaded:
+            continue
+        changed = tuple(n for n, new, old in zip(names, values, row.loaded, strict=True)
+                        if new != old)
+        params = {"row_id": row_id, **{f"v_{n}": getattr(row, n) for n in changed}}
+        groups.setdefault(changed, []).append(params)
+        row.loaded = values
+    for columns, batch in groups.items():
+        stmt = (update(table).where(table.c.id == bindparam("row_id"))
+                .values({n: bindparam(f"v_{n}", type_=table.c[n].type) for n in columns}))
+        conn.execute(stmt, batch)
+
+
+def _expire_history(session: Session) -> None:
+    """Expire ORM copies of rows the Core writer may have changed, so later
+    ORM reads in this transaction (reminders, linking) see the new values."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, (Interaction, Participant, Source, Thread, UnmatchedAddress)):
+            session.expire(obj)
+
+
+def _counted(people: Iterable[ParticipantRow]) -> dict[str, str | None]:
+    """address -> smallest domain, over the participant rows that count as
+    unmatched (the condition of :func:`refresh_unmatched`)."""
+    out: dict[str, str | None] = {}
+    for p in people:
+        if p.contact_id is None and p.match in _COUNTED:
+            if p.address not in out:
+                out[p.address] = p.domain
+            elif p.domain is not None:
+                known = out[p.address]
+                out[p.address] = p.domain if known is None else min(known, p.domain)
+    return out
+
+
+def _min_present(values: Iterable[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
 
 
 def _assign(obj: Any, **values: Any) -> bool:
@@ -639,8 +951,6 @@ def _with_replies(old: Sequence[ParticipantRow],
 
 
 def _when(condition: Any, value: Any) -> Any:
-    from sqlalchemy import case
-
     return case((condition, value), else_=None)
 
 

@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.store.schema import Interaction, Participant, Source, Thread
-from syncd.store.sql import chunks
+from syncd.store.sql import chunks, table_of
 
 REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _EXTERNAL = ("contact", "company", "unmatched")
@@ -64,24 +64,158 @@ class _Lone:
 def regroup(s: Session, thread_ids: Iterable[int], *,
             window: timedelta = DEFAULT_WINDOW) -> set[int]:
     """Move lone header-less messages of these threads into their real thread."""
-    lone = _lone_messages(s, sorted(set(thread_ids)))
+    lone = sorted(_lone_messages(s, sorted(set(thread_ids))), key=lambda m: (m.occurred_at, m.id))
+    if not lone:
+        return set()
+    by_subject = _SubjectCandidates(s, lone, window)
+    moves: dict[int, int] = {}  # interaction id -> new thread id, not yet written
     changed: set[int] = set()
-    for msg in sorted(lone, key=lambda m: (m.occurred_at, m.id)):
-        move = _by_hint(s, msg) if msg.thread_hint else None
+    for msg in lone:
+        move = None
+        if msg.thread_hint:
+            _write_moves(s, moves)  # the hint query reads thread ids from the database
+            move = _by_hint(s, msg)
         if move is None:
-            target = _by_subject(s, msg, window)
+            target = by_subject.find(msg)
             move = (msg.id, msg.thread_id, target) if target is not None else None
         if move is None:
             continue
         mover, source, target = move
-        row = s.get(Interaction, mover)
-        assert row is not None
-        row.thread_id = target
+        moves[mover] = target
+        by_subject.moved(mover, source, target)
         changed |= {target, source}
-        s.flush()
+    _write_moves(s, moves)
     if changed:
         _refresh(s, changed)
     return changed
+
+
+def _write_moves(s: Session, moves: dict[int, int]) -> None:
+    """Write pending thread moves (one executemany) and forget ORM copies of them."""
+    if not moves:
+        return
+    table = table_of(Interaction)
+    stmt = (update(table).where(table.c.id == bindparam("mover"))
+            .values(thread_id=bindparam("target")))
+    s.connection().execute(stmt, [{"mover": m, "target": t} for m, t in sorted(moves.items())])
+    for obj in list(s.identity_map.values()):
+        if isinstance(obj, Interaction) and obj.id in moves:
+            s.expire(obj)
+    moves.clear()
+
+
+class _SubjectCandidates:
+    """The subject fallback's lookups for a whole regroup call, in memory.
+
+    Same rule as one query per message would give (thread with the same
+    normalized subject, not the message's own, last message within
+    ``window`` before it, sharing an address with the message's external
+    participants; the most recent such thread), but the candidate threads,
+    their participants' addresses and the messages' own addresses are read
+    once per call, and moves made during the call are applied in memory.
+    Thread aggregates are not recomputed until the end of the call, as
+    before.
+    """
+
+    def __init__(self, s: Session, lone: list[_Lone], window: timedelta) -> None:
+        self.s = s
+        self.window = window
+        self.wanted = {m.id: subject for m in lone
+                       if m.subject is not None and REPLY_PREFIX.match(m.subject)
+                       and (subject := normalized_subject(m.subject)) is not None}
+        #: thread id -> (subject, last_message_at)
+        self.threads: dict[int, tuple[str | None, datetime | None]] = {}
+        #: thread id -> interaction id -> that interaction's addresses
+        self.members: dict[int, dict[int, frozenset[str]]] = {}
+        self.by_subject: dict[str, list[int]] = {}
+        #: thread id -> every address on its interactions (cache of ``members``)
+        self.people: dict[int, frozenset[str]] = {}
+        self.mine: dict[int, frozenset[str]] = {}
+        self.addresses: dict[int, frozenset[str]] = {}
+        if self.wanted:
+            self._load([m for m in lone if m.id in self.wanted])
+
+    def _load(self, msgs: list[_Lone]) -> None:
+        s = self.s
+        everyone: dict[int, set[str]] = {}
+        external: dict[int, set[str]] = {}
+        for batch in chunks(sorted(m.id for m in msgs)):
+            for iid, address, match in s.execute(
+                    select(Participant.interaction_id, Participant.address, Participant.match)
+                    .where(Participant.interaction_id.in_(batch))):
+                everyone.setdefault(iid, set()).add(address)
+                if match in _EXTERNAL:
+                    external.setdefault(iid, set()).add(address)
+        self.addresses = {i: frozenset(a) for i, a in everyone.items()}
+        self.mine = {i: frozenset(a) for i, a in external.items()}
+        subjects = sorted(set(self.wanted.values()))
+        # one indexed last_message_at range per cluster of messages
+        for low, high in _spans(sorted(m.occurred_at for m in msgs), self.window):
+            for subject_batch in chunks(subjects):
+                for tid, subject, last in s.execute(
+                        select(Thread.id, Thread.subject, Thread.last_message_at)
+                        .where(Thread.last_message_at >= low, Thread.last_message_at <= high,
+                               Thread.subject.in_(subject_batch))):
+                    self.threads[tid] = (subject, _aware(last))
+        for tid, (subject, _) in self.threads.items():
+            if subject is not None:
+                self.by_subject.setdefault(subject, []).append(tid)
+        members: dict[int, dict[int, set[str]]] = {}
+        for tid_batch in chunks(sorted(self.threads)):
+            for owner, iid, address in s.execute(
+                    select(Interaction.thread_id, Participant.interaction_id, Participant.address)
+                    .join(Participant, Participant.interaction_id == Interaction.id)
+                    .where(Interaction.thread_id.in_(tid_batch))):
+                if owner is not None:
+                    members.setdefault(owner, {}).setdefault(iid, set()).add(address)
+        self.members = {t: {i: frozenset(a) for i, a in m.items()} for t, m in members.items()}
+
+    def find(self, msg: _Lone) -> int | None:
+        subject = self.wanted.get(msg.id)
+        mine = self.mine.get(msg.id)
+        if subject is None or not mine:
+            return None
+        best: tuple[datetime, int] | None = None
+        earliest = msg.occurred_at - self.window
+        for tid in self.by_subject.get(subject, ()):
+            last = self.threads[tid][1]
+            if tid == msg.thread_id or last is None or not earliest <= last <= msg.occurred_at:
+                continue
+            if best is not None and (last, tid) <= best:
+                continue
+            if mine & self._people(tid):
+                best = (last, tid)
+        return best[1] if best is not None else None
+
+    def _people(self, tid: int) -> frozenset[str]:
+        people = self.people.get(tid)
+        if people is None:
+            people = frozenset().union(*self.members.get(tid, {}).values())
+            self.people[tid] = people
+        return people
+
+    def moved(self, mover: int, source: int, target: int) -> None:
+        if not self.threads:
+            return
+        if self.members.get(source, {}).pop(mover, None) is not None:
+            self.people.pop(source, None)
+        if target in self.threads:
+            if mover not in self.addresses:
+                self.addresses[mover] = frozenset(self.s.scalars(
+                    select(Participant.address).where(Participant.interaction_id == mover)))
+            self.members.setdefault(target, {})[mover] = self.addresses[mover]
+            self.people.pop(target, None)
+
+
+def _spans(moments: list[datetime], window: timedelta) -> list[tuple[datetime, datetime]]:
+    """Merged ``[t - window, t]`` intervals of sorted moments."""
+    out: list[tuple[datetime, datetime]] = []
+    for t in moments:
+        if out and t - window <= out[-1][1]:
+            out[-1] = (out[-1][0], t)
+        else:
+            out.append((t - window, t))
+    return out
 
 
 def _lone_messages(s: Session, thread_ids: list[int]) -> list[_Lone]:
@@ -130,27 +264,6 @@ def _by_hint(s: Session, msg: _Lone) -> tuple[int, int, int] | None:
     if count == 1 and key == other_key and other_parent is None:
         return (other, thread_id, msg.thread_id)  # both lone: the later joins the earlier
     return None  # older than a whole real thread: leave it (conservative)
-
-
-def _by_subject(s: Session, msg: _Lone, window: timedelta) -> int | None:
-    if msg.subject is None or not REPLY_PREFIX.match(msg.subject):
-        return None
-    subject = normalized_subject(msg.subject)
-    mine = select(Participant.address).where(Participant.interaction_id == msg.id,
-                                             Participant.match.in_(_EXTERNAL))
-    stmt = (
-        select(Thread.id)
-        .join(Interaction, Interaction.thread_id == Thread.id)
-        .join(Participant, Participant.interaction_id == Interaction.id)
-        .where(Thread.subject == subject, Thread.id != msg.thread_id,
-               Thread.last_message_at >= msg.occurred_at - window,
-               Thread.last_message_at <= msg.occurred_at,
-               Participant.address.in_(mine))
-        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
-        .limit(1)
-    )
-    found = s.scalar(stmt)
-    return int(found) if found is not None else None
 
 
 def _refresh(s: Session, thread_ids: set[int]) -> None:

@@ -161,4 +161,5 @@ def to_ics(spec: EventSpec, method: str | None = None) -> str:
         ov["sequence"] = spec.sequence + 1
         cal.add_component(ov)
     cal.add_missing_timezones()
-    return cal.to_ical().decode("utf-8")
+    ical: bytes = cal.to_ical()
+    return ical.decode("utf-8")

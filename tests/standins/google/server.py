@@ -26,7 +26,7 @@ from datetime import datetime
 from email.message import Message as EmailMessageBase
 from email.parser import BytesParser
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -35,6 +35,7 @@ from tests.standins.google.calendars import CalendarData
 from tests.standins.google.control import FaultPlan, QuotaMeter
 from tests.standins.google.mailbox import BadQuery, Mailbox
 from tests.standins.google.oauth import GrantError, OAuthServer
+from tests.standins.http import HTTPStandIn
 
 GMAIL_COST = {"profile": 1, "messages.list": 5, "messages.get": 5, "history.list": 2,
               "labels.list": 1}
@@ -64,7 +65,7 @@ def _flag(query: dict[str, list[str]], name: str) -> bool:
     return (_one(query, name) or "false").lower() == "true"
 
 
-class GoogleStandIn:
+class GoogleStandIn(HTTPStandIn):
     """A running stand-in; use as a context manager or call start()/stop()."""
 
     def __init__(self, *, quota_units_per_second: float | None = None,
@@ -82,41 +83,20 @@ class GoogleStandIn:
         self.unauthorized = 0  # calls answered 401
         self.batches = 0
         self.batch_parts: list[int] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> GoogleStandIn:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
         class Handler(_Handler):
             owner = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        return Handler
+
+    def started(self) -> None:
         self.oauth.token_url = f"{self.url}/token"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GoogleStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def gmail_endpoint(self) -> str:

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
@@ -34,6 +34,7 @@ from tests.standins.graph.calendarstore import CalendarStore
 from tests.standins.graph.identity import Identity, Reply
 from tests.standins.graph.mailstore import MailStore
 from tests.standins.graph.tokens import decode, encode
+from tests.standins.http import HTTPStandIn
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 TENANT = "contoso-tenant"
@@ -79,7 +80,7 @@ def _prefer(header: str | None) -> dict[str, str]:
     return out
 
 
-class GraphStandIn:
+class GraphStandIn(HTTPStandIn):
     def __init__(self, *, authority_host: str = AUTHORITY_HOST, tenant: str = TENANT) -> None:
         self.identity = Identity(authority_host, tenant)
         self.mail = MailStore()
@@ -93,12 +94,11 @@ class GraphStandIn:
         self._in_flight: dict[str, int] = {}
         self._max_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._query = threading.local()  # raw query of the request this thread serves
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> GraphStandIn:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,30 +119,7 @@ class GraphStandIn:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GraphStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return Handler
 
     @property
     def graph_url(self) -> str:

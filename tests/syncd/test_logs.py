@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,14 +19,14 @@ SECRET = "hunter2-Sup3rSecret"
 
 
 @pytest.fixture
-def captured() -> io.StringIO:
+def captured() -> Iterator[io.StringIO]:
     out = io.StringIO()
     configure_logging("debug", "json", stream=out)
     yield out
     configure_logging("info", "json", stream=io.StringIO())
 
 
-def lines(out: io.StringIO) -> list[dict[str, object]]:
+def lines(out: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 

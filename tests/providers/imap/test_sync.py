@@ -126,7 +126,7 @@ def test_connection_that_keeps_dropping_gives_transient_error_then_resumes(
     assert mail_user.password not in str(info.value)
     assert 0 < len(seen) < 50 and committed
     with provider_for(mail_user, page_size=10, folders=["INBOX"]) as provider:  # next pass
-        pages, _ = run(provider, committed)  # type: ignore[arg-type]
+        pages, _ = run(provider, committed)
     seen += [m.message_id for m in messages(pages)]
     assert sorted(seen) == [message_id(n) for n in range(1, 51)]
 
@@ -245,7 +245,7 @@ def test_backfill_is_windowed_and_newest_first_and_resumes_with_new_mail_first(
     assert cursors["INBOX"]["backfill_below"] == 9
     mail_user.deliver(_dated(13, 0))  # new mail while the backfill is unfinished
     with provider_for(mail_user, backfill_days=6, page_size=2, folders=["INBOX"]) as provider:
-        rest, after = run(provider, cursors)  # type: ignore[arg-type]
+        rest, after = run(provider, cursors)
     order = [m.message_id for m in messages(rest)]
     # new mail first, then the rest of the window (7 and 8 days old: in; older: out)
     assert order == [message_id(13), message_id(8), message_id(7)]
@@ -265,7 +265,7 @@ def test_private_keyword_becomes_a_tag_and_late_marks_are_reported(mail_user: Ma
         tagged = {m.message_id: m.tags for m in messages(pages)}
         assert tagged[message_id(1)] == ("Private",) and tagged[message_id(2)] == ()
         admin.add_flags([2, 3], [b"Private"])  # type: ignore[attr-defined]
-        admin.add_flags([1], [b"\\Flagged"])  # already private: re-reported (harmless)
+        admin.add_flags([1], [b"\\Flagged"])  # type: ignore[attr-defined]  # already private: re-reported (harmless)
         mail_user.deliver(make_message(4))
         again, after = run(provider, cursors)
     admin.logout()  # type: ignore[attr-defined]

@@ -169,7 +169,7 @@ def test_interrupted_pass_resumes_without_skipping(local_backend: LocalBackend) 
     assert len(first.items) == 10 and first.cursor is not None
     pages, _ = sync_all(local_backend, {first.resource: first.cursor})
     got = {m.message_id for m in messages(pages)}
-    assert got == {message_id(n) for n in range(1, 26)} - {m.message_id for m in first.items}
+    assert got == {message_id(n) for n in range(1, 26)} - {m.message_id for m in messages([first])}
 
 
 def test_malformed_message_is_quarantined_and_the_pass_goes_on(
@@ -214,7 +214,7 @@ def test_backfill_window_leaves_out_old_mail(tmp_path: Path) -> None:
         make_message(2, when=BASE_TIME - timedelta(days=10)))
     provider = LocalProvider(account(tmp_path, maildirs=["Maildir"], backfill_days=30),
                              ProviderContext(now=BASE_TIME))
-    got = [m.message_id for p in provider.sync({}) for m in p.items]
+    got = [m.message_id for m in messages(list(provider.sync({})))]
     assert got == [message_id(2)]
 
 
@@ -389,9 +389,10 @@ def test_files_moved_during_a_pass_are_still_read(local_backend: LocalBackend) -
     new, cur = local_backend.root / "Maildir" / "new", local_backend.root / "Maildir" / "cur"
     for path in list(new.iterdir()):
         os.rename(path, cur / f"{path.name}:2,S")
-    rest = [m for p in pages for m in p.items]
+    rest = messages(list(pages))
     assert len(first.items) == 10 and len(rest) == 15
-    assert {m.message_id for m in [*first.items, *rest]} == {message_id(n) for n in range(1, 26)}
+    assert {m.message_id for m in [*messages([first]), *rest]} == {
+        message_id(n) for n in range(1, 26)}
     assert all(m.tags == ("\\Seen",) for m in rest)
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from syncd.config.model import Settings
@@ -57,6 +58,10 @@ def derive_after_page(session: Any, settings: Settings, applied: Any, *,
             applied.touched_threads |= threads
             return derive(session, settings, threads=threads, meetings=meetings,
                           now=now or utcnow())
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError):
+        # the connection itself failed: the page's transaction is gone too, so the
+        # page must fail (Database.errors makes it a transient StoreError), not go on
+        raise
     except StoreError as exc:
         log.warning("reminder derivation skipped for this page; the sweep retries",
                     error=describe(exc))

@@ -4,12 +4,16 @@ One pass of one account (:meth:`SyncEngine.sync_account`):
 
 1. Mark the account ``syncing``; load its cursors.
 2. Build the provider (``provider_factory(account, ProviderContext)``) and
-   iterate its pages. Per page, in ONE transaction: prefetch the directory
+   iterate its pages. Per page, cut down to the privacy level
+   (:mod:`syncd.privacy`), then in ONE transaction: prefetch the directory
    rows for the page's addresses, ``matching.resolve`` them, decide per
-   item whether it is logged (internal-only, blocklisted and automated
-   items are skipped; the cursor still moves), ``apply_page``, save the
-   cursor. A crash mid-page loses nothing: the page is redone next time and
-   the upserts make the redo harmless.
+   item whether it is logged (internal-only, blocklisted, automated and
+   marked-private items are skipped; the cursor still moves), ``apply_page``,
+   auto-create contacts/companies (:mod:`syncd.autocreate`), link new
+   interactions to opportunities (:mod:`syncd.opportunities`), save the
+   cursor. Before the first pass with a new set of blocklists, what they
+   cover is purged (:mod:`syncd.purge`). A crash mid-page loses nothing:
+   the page is redone next time and the upserts make the redo harmless.
 3. ``CursorExpired(resource)``: forget that cursor and sync again, once.
 4. ``stop`` set: finish the current page, then end the pass early (ok).
 

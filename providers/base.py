@@ -53,9 +53,9 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 Cursor: TypeAlias = dict[str, Any]
@@ -266,9 +266,23 @@ class ProviderContext:
 
     ``privacy`` is the effective privacy level of the account (metadata,
     subject, snippet, full): fetch nothing beyond it when the protocol
-    allows. ``now`` is injectable for tests (returns aware UTC datetimes).
+    allows. ``now`` pins or supplies the time (tests, the engine's clock);
+    read it with :meth:`current_time`.
     """
 
     privacy: str = "subject"
     vault: TokenVault | None = None
-    now: Any = None
+    now: datetime | Callable[[], datetime] | None = None
+
+    def current_time(self) -> datetime:
+        """Aware UTC "now": the pinned datetime, the clock's answer, or the wall clock.
+
+        A naive value is taken as UTC. Providers read time only through here,
+        so a test pins every provider the same way.
+        """
+        value = self.now() if callable(self.now) else self.now
+        if value is None:
+            return datetime.now(UTC)
+        if not isinstance(value, datetime):
+            raise TypeError(f"ProviderContext.now gave {type(value).__name__}, not a datetime")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

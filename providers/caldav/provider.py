@@ -59,8 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from providers.base import (
@@ -79,15 +78,6 @@ if TYPE_CHECKING:  # settings import syncd.config, which imports every provider'
     from providers.caldav.settings import CaldavAccount
 
 
-def _now(context: ProviderContext) -> datetime:
-    now: Any = context.now
-    if now is None:
-        return datetime.now(UTC)
-    if callable(now):
-        now = now()
-    if not isinstance(now, datetime) or now.tzinfo is None:
-        raise TypeError("ProviderContext.now must give an aware datetime")
-    return now.astimezone(UTC)
 
 
 def _path(url: str) -> str:
@@ -107,7 +97,7 @@ class CaldavProvider(Provider):
     # -- Provider ----------------------------------------------------------------------
 
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        window = Window.around(_now(self._context), self._account.past_days,
+        window = Window.around(self._context.current_time(), self._account.past_days,
                                self._account.future_days)
         for info in self._selected(self._dav().calendars()):
             raw = cursors.get(info.url)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
@@ -74,9 +74,6 @@ class GoogleCalendarProvider(Provider):
                                           timeout=self.account.transport.timeout)
         return self._service
 
-    def _now(self) -> datetime:
-        now = self.context.now() if callable(self.context.now) else None
-        return now if isinstance(now, datetime) else datetime.now(UTC)
 
     def close(self) -> None:
         if self._service is not None:
@@ -84,7 +81,7 @@ class GoogleCalendarProvider(Provider):
             self._service = None
 
     def window(self) -> tuple[datetime, datetime]:
-        now = self._now()
+        now = self.context.current_time()
         return (now - timedelta(days=self.account.past_days),
                 now + timedelta(days=self.account.future_days))
 

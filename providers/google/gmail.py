@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
@@ -91,9 +91,6 @@ class GmailProvider(Provider):
     def _users(self) -> Any:
         return self.service.users()
 
-    def _now(self) -> datetime:
-        now = self.context.now() if callable(self.context.now) else None
-        return now if isinstance(now, datetime) else datetime.now(UTC)
 
     def close(self) -> None:
         if self._service is not None:
@@ -123,7 +120,7 @@ class GmailProvider(Provider):
         else:
             profile = self.caller.call(self._users().getProfile(userId="me"), COST["getProfile"])
             history_id = str(profile["historyId"])
-            since = self._now() - timedelta(days=self.account.backfill_days)
+            since = self.context.current_time() - timedelta(days=self.account.backfill_days)
             after = int(since.timestamp())
             page_token = None
         q = self.query(after)

@@ -39,7 +39,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from imapclient import IMAPClient
@@ -153,9 +153,6 @@ class ImapProvider(Provider):
                  self.account.id, exc, delay)
         time.sleep(delay)
 
-    def _now(self) -> datetime:
-        now = self.context.now() if callable(self.context.now) else None
-        return now if isinstance(now, datetime) else datetime.now(UTC)
 
     # -- folders -------------------------------------------------------------
     def folders(self) -> list[str]:
@@ -293,7 +290,9 @@ class ImapProvider(Provider):
             uidnext = (max(every) + 1) if every else 1
         top = uidnext - 1
         days = self.account.backfill_days  # 0: no history at all, only mail from now on
-        since = (self._now() - timedelta(days=days)).date().isoformat() if days > 0 else None
+        since = None
+        if days > 0:
+            since = (self.context.current_time() - timedelta(days=days)).date().isoformat()
         # highestmodseq is filled in once the upward step has run; while backfill
         # is owed the "nothing new" shortcut never applies anyway.
         return FolderCursor(uidvalidity=uidvalidity, last_uid=top, uidnext=uidnext,

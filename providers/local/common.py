@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import Item, Page, Quarantined
@@ -20,12 +19,6 @@ MTIME_SETTLE_NS = 2_000_000_000
 EXCERPT_CHARS = 300
 
 
-def now_of(context_now: Any) -> datetime:
-    """``ProviderContext.now`` may be a callable, a datetime or None."""
-    value = context_now() if callable(context_now) else context_now
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return datetime.now(UTC)
 
 
 def settled(mtime_ns: int) -> int | None:

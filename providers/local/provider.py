@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from providers.base import Cursor, Page, Provider, ProviderContext
 from providers.local import ics_files, maildir, mbox
-from providers.local.common import now_of
 
 if TYPE_CHECKING:
     from providers.local.settings import LocalAccount
@@ -37,7 +36,7 @@ class LocalProvider(Provider):
         self._skip = frozenset(s.lower() for s in account.skip_folders)
 
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        now = now_of(self.context.now)
+        now = self.context.current_time()
         not_before = now - timedelta(days=self.account.backfill_days) \
             if self.account.backfill_days > 0 else None
         privacy = self.context.privacy

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
 from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
-from providers.microsoft.common import graph_client, iso_z, now_utc
+from providers.microsoft.common import graph_client, iso_z
 from providers.microsoft.delta import walk
 from providers.microsoft.mail_records import graph_time
 from providers.microsoft.settings import OutlookCalendarAccount
@@ -67,7 +67,7 @@ class OutlookCalendarProvider(Provider):
 
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
         cursor = cursors.get(RESOURCE)
-        now = now_utc(self.context)
+        now = self.context.current_time()
         params: dict[str, str] | None = None
         if self._fresh(cursor, now):
             url = f"{self.client.mailbox}/calendarView/delta"

@@ -29,12 +29,6 @@ def graph_client(account: Any, context: ProviderContext) -> GraphClient:
     )
 
 
-def now_utc(context: ProviderContext) -> datetime:
-    now = context.now() if callable(context.now) else context.now
-    if now is None:
-        return datetime.now(UTC)
-    assert isinstance(now, datetime)
-    return now.astimezone(UTC)
 
 
 def iso_z(when: datetime) -> str:

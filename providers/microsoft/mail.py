@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
-from providers.microsoft.common import graph_client, iso_z, now_utc
+from providers.microsoft.common import graph_client, iso_z
 from providers.microsoft.delta import Start, walk_many
 from providers.microsoft.mail_records import (
     EXPAND_HEADERS,
@@ -76,7 +76,7 @@ class OutlookMailProvider(Provider):
         url = f"{self.client.mailbox}/mailFolders/{quote(folder, safe='')}/messages/delta"
         params = {"$select": select_fields(self.privacy)}
         if self.account.backfill_days:
-            since = now_utc(self.context) - timedelta(days=self.account.backfill_days)
+            since = self.context.current_time() - timedelta(days=self.account.backfill_days)
             params["$filter"] = f"receivedDateTime ge {iso_z(since)}"
         if self.account.transport_headers:
             params["$expand"] = EXPAND_HEADERS

@@ -58,16 +58,16 @@ def derive_after_page(session: Any, settings: Settings, applied: Any, *,
             applied.touched_threads |= threads
             return derive(session, settings, threads=threads, meetings=meetings,
                           now=now or utcnow())
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError):
-        # the connection itself failed: the page's transaction is gone too, so the
-        # page must fail (Database.errors makes it a transient StoreError), not go on
-        raise
     except StoreError as exc:
         log.warning("reminder derivation skipped for this page; the sweep retries",
                     error=describe(exc))
     except SyncdError as exc:
         log.error("reminder derivation failed for this page", error=describe(exc))
     except Exception as exc:  # a bug in reminders must never cost a sync page
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            # the connection died: the page's transaction is gone too, so the page must
+            # fail (Database.errors makes it a transient StoreError) instead of going on
+            raise
         log.exception("reminder derivation crashed for this page", error=describe(exc))
     return None
 

@@ -265,6 +265,8 @@ class GmailProvider(Provider):
         if self._label_names is None:
             self._load_labels()
         names = self._label_names or {}
-        return next((lid for lid, lname in names.items() if lname == name), None)
+        # the engine compares private markers case-insensitively; so must the watch
+        wanted = name.casefold()
+        return next((lid for lid, lname in names.items() if lname.casefold() == wanted), None)
 
 

@@ -26,7 +26,7 @@ def test_private_label_keeps_mail_out_of_the_store(tmp_path: Path, standin: Goog
     settings = Settings.model_validate({
         "organization": {"internal_domains": ["ourco.example"]},
         "accounts": [{"id": "gmail-rita", "provider": "gmail", "owner": REP,
-                      "backfill_days": 3650, "private_label": "Private",
+                      "backfill_days": 3650, "private_label": "private",  # any case
                       "auth": {"service_account_file": str(key_file)},
                       "endpoints": endpoints(standin),
                       "transport": {"max_retries": 2, "base_backoff": 0.02,

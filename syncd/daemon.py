@@ -150,9 +150,13 @@ class AccountRuntime:
         stamps = [t for t in (self.since, self.last_success_at, self.last_progress_at) if t]
         return max(stamps) if stamps else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        reference = self.progress_reference()
+        lag = (None if now is None or reference is None
+               else round(max(0.0, (now - reference).total_seconds()), 3))
         return {
             "state": self.state,
+            "lag_s": lag,
             "passes": self.passes,
             "failed_passes": self.failed_passes,
             "last_pass_started_at": utc_iso(self.last_started_at),
@@ -812,12 +816,12 @@ def status_document(stored: Iterable[dict[str, Any]],
         account_id = str(item.get("account", item.get("id", "")))
         seen.add(account_id)
         if runtime is not None and account_id in runtime:
-            item["daemon"] = runtime[account_id].to_dict()
+            item["daemon"] = runtime[account_id].to_dict(generated_at)
         accounts.append(item)
     for account_id, rt in (runtime or {}).items():
         if account_id not in seen:  # scheduled but never synced yet
             accounts.append({"account": account_id, "provider": rt.provider,
-                             "daemon": rt.to_dict()})
+                             "daemon": rt.to_dict(generated_at)})
     doc: dict[str, Any] = {"generated_at": utc_iso(generated_at)}
     doc.update(extra or {})
     doc["accounts"] = accounts

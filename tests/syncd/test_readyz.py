@@ -174,4 +174,5 @@ def test_transient_failures_back_off_with_growing_delays(
     account = next(a for a in json.loads(body)["accounts"] if a["account"] == "sam-imap")
     assert account["state"] in ("backing_off", "syncing")
     assert account["last_error"]["code"] == "transient"
+    assert account["daemon"]["backoff_failures"] >= 1 and account["daemon"]["lag_s"] >= 0
     assert "s3cret" not in body

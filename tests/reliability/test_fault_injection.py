@@ -7,6 +7,8 @@
 * Gmail: the Google stand-in answers 10 % of API calls (seeded) with 429, 500
   or 503, or drops the connection; the provider's own retries are cut to one so
   failures reach the daemon too.
+* Outlook (Graph stand-in): 10 % of Graph requests (seeded) get 429 with
+  Retry-After, 500/503, or a dropped connection; provider retries cut to one.
 
 Both run through the real daemon (in-process, real engine, real SQLite store)
 whose backoff retries failed passes; the final store must equal that of a
@@ -20,7 +22,8 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from tests.providers.google.conftest import REP, endpoints
 from tests.reliability.storedump import describe_difference, dump_history
 from tests.standins.google import GoogleStandIn
 from tests.standins.google.control import FaultPlan, Rule
+from tests.standins.graph.server import Fault, GraphStandIn
 
 FAULT_RATE = 0.10
 
@@ -169,9 +173,10 @@ class RandomFaults(FaultPlan):
         return None
 
 
-def sync_through_daemon(settings: Settings, db: Database, timeout: float = 60) -> Daemon:
+def sync_through_daemon(settings: Settings, db: Database, timeout: float = 60,
+                        clock: Callable[[], datetime] | None = None) -> Daemon:
     """Run the daemon until every account had a successful pass; return it stopped."""
-    daemon = Daemon(settings, SyncEngine(db, settings), enable_reminders=False)
+    daemon = Daemon(settings, SyncEngine(db, settings, clock=clock), enable_reminders=False)
     daemon.start()
     try:
         deadline = time.monotonic() + timeout
@@ -281,4 +286,65 @@ def test_gmail_with_ten_percent_failed_calls_loses_nothing(
     print(f"Gmail: faults fired {dict(faults.fired)}; {runtime.passes} passes, "
           f"{runtime.failed_passes} failed")
     assert sum(faults.fired.values()) > 0
+    assert actual == expected, describe_difference(expected, actual)
+
+
+class RandomGraphFaults(GraphStandIn):
+    """The Graph stand-in with a seeded 10 % of Graph requests failing."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.rng = random.Random(seed)
+        self.rng_lock = threading.Lock()
+        self.enabled = False
+        self.fired: dict[str, int] = {}
+
+    def _take_fault(self, mailbox: str) -> Fault | None:
+        if not self.enabled:
+            return None
+        with self.rng_lock:
+            draw = self.rng.random()
+            status = self.rng.choice((429, 500, 503))
+        if draw >= FAULT_RATE:
+            return None
+        if draw < FAULT_RATE / 4:
+            self.fired["drop"] = self.fired.get("drop", 0) + 1
+            return Fault("drop", 1)
+        self.fired[str(status)] = self.fired.get(str(status), 0) + 1
+        return Fault("status", 1, status=status, retry_after=0.05 if status == 429 else None)
+
+
+def test_outlook_with_ten_percent_failed_requests_loses_nothing(tmp_path: Path) -> None:
+    from tests.providers.microsoft.conftest import CLIENT_ID, MAIL_NOW, SECRET, auth_settings
+
+    with RandomGraphFaults(seed=5) as standin:
+        standin.register_app(CLIENT_ID, SECRET)
+        for n in range(150):
+            standin.add_message("rita@ourco.example", "inbox",
+                                make_message(n, to=[("Rita", "rita@ourco.example")]))
+        account = {"id": "rita-mail", "provider": "outlook_mail", "owner": "rita@ourco.example",
+                   "interval": 3600, "jitter": 0, "backfill_days": 90, "folders": ["inbox"],
+                   "auth": auth_settings(standin), "endpoints": {"graph": standin.graph_url},
+                   "page_size": 4,
+                   "limits": {"backoff_base": 0.01, "max_retry_after": 2, "max_retries": 1,
+                              "timeout": 5}}
+        reference = settings_for(tmp_path, "reference", account)
+        ref_db = fresh_store(reference)
+        result = SyncEngine(ref_db, reference, clock=lambda: MAIL_NOW).sync_account(
+            reference.accounts[0])
+        assert result.ok, result.to_dict()
+        expected = dump_history(ref_db)
+        ref_db.dispose()
+        assert len(expected["interactions"]) == 150
+
+        standin.enabled = True
+        faulty = settings_for(tmp_path, "faulty", account)
+        db = fresh_store(faulty)
+        daemon = sync_through_daemon(faulty, db, clock=lambda: MAIL_NOW)
+        actual = dump_history(db)
+        db.dispose()
+    runtime = daemon.runtime["rita-mail"]
+    print(f"Outlook: faults fired {standin.fired}; {runtime.passes} passes, "
+          f"{runtime.failed_passes} failed")
+    assert sum(standin.fired.values()) > 0
     assert actual == expected, describe_difference(expected, actual)

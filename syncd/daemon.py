@@ -45,9 +45,10 @@ Issue 8 (operations):
   delay (honouring Retry-After); auth errors leave it skipped until its
   config changes; a bug marks it failed and it is retried at its interval.
 * Replicas: with leases on, :class:`syncd.leases.LeaseKeeper` refreshes on
-  the control executor; a pass starts only while this replica holds the
-  account's lease, a lost lease stops the pass after its current page, and
-  a gained lease runs the account's pass right away.
+  its own one-thread executor (a slow store never delays the heartbeat); a
+  pass starts only while this replica holds the account's lease, a lost
+  lease stops the pass after its current page, and a gained lease runs the
+  account's pass right away.
 * ``/readyz``: the store answers and no account this replica syncs has gone
   without progress (a successful pass or a committed page) for more than
   ``health.overdue_intervals`` poll intervals (+ jitter). ``/metrics``:
@@ -228,6 +229,8 @@ class Daemon:
             executors={
                 "default": ThreadPoolExecutor(max_workers=settings.scheduler.workers),
                 "control": ThreadPoolExecutor(max_workers=1),
+                # lease refreshes wait on the store: never let them delay the heartbeat
+                "leases": ThreadPoolExecutor(max_workers=1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
@@ -266,7 +269,7 @@ class Daemon:
             self._refresh_leases()  # before the first passes, so they find their leases
             self._scheduler.add_job(self._refresh_leases,
                                     IntervalTrigger(seconds=self.leases.ttl_s / 3),
-                                    id="syncd:leases", executor="control")
+                                    id="syncd:leases", executor="leases")
         self._scheduler.start()
         structlog.contextvars.bind_contextvars(replica=self.replica_id)
         log.info("daemon started", accounts=len(self._accounts),

@@ -67,8 +67,8 @@ def regroup(s: Session, thread_ids: Iterable[int], *,
     lone = sorted(_lone_messages(s, sorted(set(thread_ids))), key=lambda m: (m.occurred_at, m.id))
     if not lone:
         return set()
-    by_subject = _SubjectCandidates(s, lone, window)
     moves: dict[int, int] = {}  # interaction id -> new thread id, not yet written
+    by_subject = _SubjectCandidates(s, lone, window, moves)
     changed: set[int] = set()
     for msg in lone:
         move = None
@@ -111,25 +111,30 @@ class _SubjectCandidates:
     normalized subject, not the message's own, last message within
     ``window`` before it, sharing an address with the message's external
     participants; the most recent such thread), but the candidate threads,
-    their participants' addresses and the messages' own addresses are read
-    once per call, and moves made during the call are applied in memory.
-    Thread aggregates are not recomputed until the end of the call, as
-    before.
+    the distinct addresses on each and the messages' own addresses are read
+    once per call, and moves made during the call are applied in memory (a
+    thread a message left is empty if that was its only message, else it is
+    re-read). Thread aggregates are not recomputed until the end of the
+    call, as before.
     """
 
-    def __init__(self, s: Session, lone: list[_Lone], window: timedelta) -> None:
+    def __init__(self, s: Session, lone: list[_Lone], window: timedelta,
+                 moves: dict[int, int]) -> None:
         self.s = s
         self.window = window
+        self.moves = moves
         self.wanted = {m.id: subject for m in lone
                        if m.subject is not None and REPLY_PREFIX.match(m.subject)
                        and (subject := normalized_subject(m.subject)) is not None}
-        #: thread id -> (subject, last_message_at)
+        #: thread id -> (subject, last_message_at), for candidate threads
         self.threads: dict[int, tuple[str | None, datetime | None]] = {}
-        #: thread id -> interaction id -> that interaction's addresses
-        self.members: dict[int, dict[int, frozenset[str]]] = {}
         self.by_subject: dict[str, list[int]] = {}
-        #: thread id -> every address on its interactions (cache of ``members``)
-        self.people: dict[int, frozenset[str]] = {}
+        #: candidate thread id -> every address on its interactions / how many it has
+        self.people: dict[int, set[str]] = {}
+        self.count: dict[int, int] = {}
+        self.stale: set[int] = set()
+        #: interaction id -> its thread now (the lone messages and what moved)
+        self.where = {m.id: m.thread_id for m in lone}
         self.mine: dict[int, frozenset[str]] = {}
         self.addresses: dict[int, frozenset[str]] = {}
         if self.wanted:
@@ -160,15 +165,26 @@ class _SubjectCandidates:
         for tid, (subject, _) in self.threads.items():
             if subject is not None:
                 self.by_subject.setdefault(subject, []).append(tid)
-        members: dict[int, dict[int, set[str]]] = {}
-        for tid_batch in chunks(sorted(self.threads)):
-            for owner, iid, address in s.execute(
-                    select(Interaction.thread_id, Participant.interaction_id, Participant.address)
+        self._read(sorted(self.threads))
+
+    def _read(self, thread_ids: list[int]) -> None:
+        """(Re)load the addresses and sizes of these threads from the database."""
+        for tid in thread_ids:
+            self.people[tid] = set()
+            self.count[tid] = 0
+        for batch in chunks(thread_ids):
+            for owner, address in self.s.execute(
+                    select(Interaction.thread_id, Participant.address).distinct()
                     .join(Participant, Participant.interaction_id == Interaction.id)
-                    .where(Interaction.thread_id.in_(tid_batch))):
+                    .where(Interaction.thread_id.in_(batch))):
                 if owner is not None:
-                    members.setdefault(owner, {}).setdefault(iid, set()).add(address)
-        self.members = {t: {i: frozenset(a) for i, a in m.items()} for t, m in members.items()}
+                    self.people[owner].add(address)
+            for owner, size in self.s.execute(
+                    select(Interaction.thread_id, func.count())
+                    .where(Interaction.thread_id.in_(batch))
+                    .group_by(Interaction.thread_id)):
+                if owner is not None:
+                    self.count[owner] = int(size)
 
     def find(self, msg: _Lone) -> int | None:
         subject = self.wanted.get(msg.id)
@@ -183,28 +199,31 @@ class _SubjectCandidates:
                 continue
             if best is not None and (last, tid) <= best:
                 continue
-            if mine & self._people(tid):
+            if tid in self.stale:
+                _write_moves(self.s, self.moves)
+                self._read([tid])
+                self.stale.discard(tid)
+            if not mine.isdisjoint(self.people[tid]):
                 best = (last, tid)
         return best[1] if best is not None else None
 
-    def _people(self, tid: int) -> frozenset[str]:
-        people = self.people.get(tid)
-        if people is None:
-            people = frozenset().union(*self.members.get(tid, {}).values())
-            self.people[tid] = people
-        return people
-
     def moved(self, mover: int, source: int, target: int) -> None:
-        if not self.threads:
+        source = self.where.get(mover, source)
+        self.where[mover] = target
+        if not self.threads or source == target:
             return
-        if self.members.get(source, {}).pop(mover, None) is not None:
-            self.people.pop(source, None)
+        if source in self.threads:
+            self.count[source] -= 1
+            if self.count[source] <= 0:
+                self.people[source] = set()
+            else:  # someone else is still there: read it again when it matters
+                self.stale.add(source)
         if target in self.threads:
             if mover not in self.addresses:
                 self.addresses[mover] = frozenset(self.s.scalars(
                     select(Participant.address).where(Participant.interaction_id == mover)))
-            self.members.setdefault(target, {})[mover] = self.addresses[mover]
-            self.people.pop(target, None)
+            self.count[target] += 1
+            self.people[target] |= self.addresses[mover]
 
 
 def _spans(moments: list[datetime], window: timedelta) -> list[tuple[datetime, datetime]]:

@@ -14,6 +14,9 @@ One pass of one account (:meth:`SyncEngine.sync_account`):
    cursor. Before the first pass with a new set of blocklists, what they
    cover is purged (:mod:`syncd.purge`). A crash mid-page loses nothing:
    the page is redone next time and the upserts make the redo harmless.
+   The provider runs ``read_ahead`` (default 1) pages ahead in its own
+   thread (:mod:`syncd.readahead`): page N+1 is fetched while page N is
+   written; nothing fetched ahead is saved before the pages before it.
 3. ``CursorExpired(resource)``: forget that cursor and sync again, once.
 4. ``stop`` set: finish the current page, then end the pass early (ok).
 
@@ -36,7 +39,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,6 +67,7 @@ from syncd.opportunities import link_page
 from syncd.policy import auto_create_for, policy_for
 from syncd.privacy import clamp_page, forget_sources, private_skips
 from syncd.purge import BlocklistPurger
+from syncd.readahead import ReadAhead
 from syncd.reminders.service import derive_after_page
 from syncd.store.apply import apply_page
 from syncd.store.database import Database
@@ -133,8 +137,11 @@ class SyncEngine:
         provider_factory: ProviderFactory = providers.create_provider,
         vault: TokenVault | None = None,
         clock: Callable[[], datetime] | None = None,
+        read_ahead: int = 1,
     ) -> None:
         self.db = database
+        #: pages a provider may fetch ahead of the store (0: none; syncd.readahead)
+        self.read_ahead = read_ahead
         self.settings = settings
         self.provider_factory = provider_factory
         self.vault = vault
@@ -233,7 +240,10 @@ class SyncEngine:
         if stop is not None and stop.is_set():
             result.stopped = True
             return
-        pages = provider.sync(self._load_cursors(account.id))
+        pages: Iterator[Page] = provider.sync(self._load_cursors(account.id))
+        if self.read_ahead:
+            # the next page is fetched while this one is written (syncd.readahead)
+            pages = ReadAhead(pages, depth=self.read_ahead, name=f"syncd-fetch-{account.id}")
         try:
             for page in pages:
                 self._apply(account, policy, page, result)

@@ -5,6 +5,7 @@ and exit 0 on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -68,6 +69,22 @@ class NotifySocket:
         self._thread.join(timeout=2)
 
 
+def logged_event(daemon: DaemonProcess, name: str, timeout: float = 30,
+                 **match: str) -> dict[str, object]:
+    """The first log line of ``daemon`` (consumed or not) with event ``name`` and ``match``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(daemon.lines):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("event") == name and all(entry.get(k) == v for k, v in match.items()):
+                return dict(entry)
+        time.sleep(0.1)
+    raise AssertionError(f"no {name!r} {match} within {timeout}s: " + "".join(daemon.lines))
+
+
 @pytest.fixture
 def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
     listener = NotifySocket(tmp_path / "notify.sock")
@@ -110,7 +127,7 @@ def test_watchdog_interval_reads_usec_for_this_pid_only() -> None:
 def test_syncd_run_under_notify_ready_watchdog_reload_and_stop(
         tmp_path: Path, notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch,
         spawn: Callable[[Path], DaemonProcess]) -> None:
-    messages = 300
+    messages = 1200  # a first pass of a few seconds: the reloads below happen during it
     config = write_config(tmp_path, messages=messages, page_size=10)
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
     monkeypatch.setenv("WATCHDOG_USEC", "2000000")  # 2 s: heartbeat every 0.8 s
@@ -148,16 +165,15 @@ def test_syncd_run_under_notify_ready_watchdog_reload_and_stop(
     daemon.proc.send_signal(signal.SIGHUP)
     reloaded = daemon.wait_for_event("config reloaded")
     assert reloaded["added"] == ["sam-local"]
-    finished = daemon.wait_for_event("pass finished", timeout=60)
-    while finished["account"] != "rita-local":  # sam's first pass may end first
-        finished = daemon.wait_for_event("pass finished", timeout=60)
+    finished = logged_event(daemon, "pass finished", account="rita-local", timeout=60)
     assert finished["outcome"] == "ok" and finished["items"] == messages
     assert reloaded["ts"] < finished["ts"]  # the reload really happened mid-pass
     assert finished["stopped"] is False
 
     # WATCHDOG keeps coming while the daemon runs; STATUS tracks the accounts
-    mark = len(notify_socket.snapshot())
-    notify_socket.wait_for(lambda m: m.get("WATCHDOG") == "1", after=mark, timeout=5)
+    for _ in range(2):
+        mark = len(notify_socket.snapshot())
+        notify_socket.wait_for(lambda m: m.get("WATCHDOG") == "1", after=mark, timeout=5)
     notify_socket.wait_for(lambda m: m.get("STATUS", "").startswith("2 accounts"), timeout=10)
     status, doc = get_json(base + "/status")
     assert status == 200

@@ -32,8 +32,9 @@ Invariants:
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -201,7 +202,7 @@ class _Plain:
         return value if isinstance(value, int) else None
 
     def values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.MUTABLE)
+        return tuple(_getters[type(self)](self))
 
 
 @dataclass(eq=False)
@@ -274,6 +275,9 @@ class _ThreadRow(_Plain):
         self.loaded = self.values()
 
 
+#: one C-level getter per row class (``values()`` runs for every row, twice)
+_getters: dict[type[_Plain], Callable[[Any], Any]] = {
+    cls: operator.attrgetter(*cls.MUTABLE) for cls in (_Row, _SourceRow, _ThreadRow)}
 _ROW_COLUMNS = ("id", "kind", "dedupe_key", *_ROW_MUTABLE)
 _SOURCE_COLUMNS = ("id", "interaction_id", "provider_id", "resource", "folder", "first_seen_at",
                    "deleted_at")

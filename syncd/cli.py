@@ -80,7 +80,7 @@ class App:
                                  permanent=True)
         return self._database
 
-    def engine(self) -> SyncEngine:
+    def engine(self, *, keep_providers: bool = False) -> SyncEngine:
         from syncd.engine import SyncEngine
         from syncd.secrets import FileTokenVault
 
@@ -88,7 +88,7 @@ class App:
         token_key = settings.privacy.token_key
         vault = (FileTokenVault(settings.state_dir / "tokens", token_key.get_secret_value())
                  if token_key is not None else None)
-        return SyncEngine(self.database(), settings, vault=vault)
+        return SyncEngine(self.database(), settings, vault=vault, keep_providers=keep_providers)
 
     def close(self) -> None:
         if self._database is not None:
@@ -462,7 +462,8 @@ def run(ctx: click.Context) -> None:
     from syncd.store.queries import account_statuses
 
     database = app.database()
-    daemon = Daemon(app.settings, app.engine(),
+    # polls reuse each account's connection (syncd.kept_providers)
+    daemon = Daemon(app.settings, app.engine(keep_providers=True),
                     statuses=lambda: [s.to_dict() for s in account_statuses(database)],
                     reloader=lambda: load_settings(app.config_path))  # SIGHUP
     ctx.exit(daemon.run())

@@ -368,6 +368,9 @@ class Daemon:
         for runtime in self.runtime.values():
             runtime.state = "stopped"
             runtime.next_run_at = None
+        close = getattr(self.engine, "close", None)  # providers kept between passes
+        if callable(close):
+            close()
         if self.leases is not None and clean:
             try:
                 self.leases.release_all()

@@ -17,6 +17,9 @@ One pass of one account (:meth:`SyncEngine.sync_account`):
    With ``read_ahead`` > 0 the provider runs that many pages ahead in its
    own thread (:mod:`syncd.readahead`); off by default: measured on IMAP
    (CPU-bound parsing) it cost ~10 % through GIL contention.
+   With ``keep_providers`` (the daemon) the provider stays open for the
+   account's next pass while its settings are unchanged and no pass
+   failed (:mod:`syncd.kept_providers`); otherwise it is closed.
 3. ``CursorExpired(resource)``: forget that cursor and sync again, once.
 4. ``stop`` set: finish the current page, then end the pass early (ok).
 
@@ -57,12 +60,14 @@ from syncd.autocreate import create_for_page
 from syncd.config.model import Settings
 from syncd.errors import (
     AuthError,
+    BadItem,
     CursorExpired,
     StoreError,
     SyncdError,
     TransientError,
     describe,
 )
+from syncd.kept_providers import KeptProviders
 from syncd.opportunities import link_page
 from syncd.policy import auto_create_for, policy_for
 from syncd.privacy import clamp_page, forget_sources, private_skips
@@ -138,8 +143,12 @@ class SyncEngine:
         vault: TokenVault | None = None,
         clock: Callable[[], datetime] | None = None,
         read_ahead: int = 0,
+        keep_providers: bool = False,
     ) -> None:
         self.db = database
+        #: keep each account's provider open between passes (syncd.kept_providers)
+        self.keep_providers = keep_providers
+        self.kept = KeptProviders()
         #: pages a provider may fetch ahead of the store (0: none; syncd.readahead)
         self.read_ahead = read_ahead
         self.settings = settings
@@ -191,6 +200,8 @@ class SyncEngine:
         result = PassResult(account_id=account.id)
         bound = log.bind(account=account.id, provider=account.provider)
         try:
+            if self.keep_providers:
+                self.kept.retain(a.id for a in self.settings.accounts)
             self._mark_started(account)
             policy = policy_for(self.settings, account)
             self.blocklists.ensure(self.db, self.settings)
@@ -221,9 +232,13 @@ class SyncEngine:
 
     def _run(self, account: Any, policy: Policy, result: PassResult,
              progress: Progress | None, stop: threading.Event | None) -> None:
-        context = ProviderContext(privacy=self.settings.privacy_for(account), vault=self.vault,
-                                  now=self.clock)
-        provider = self.provider_factory(account, context)
+        privacy = self.settings.privacy_for(account)
+        context = ProviderContext(privacy=privacy, vault=self.vault, now=self.clock)
+        fingerprint = f"{config_hash(account)}:{privacy}"
+        provider = self.kept.take(account.id, fingerprint) if self.keep_providers else None
+        if provider is None:
+            provider = self.provider_factory(account, context)
+        healthy = False
         try:
             try:
                 self._consume(provider, account, policy, result, progress, stop)
@@ -232,8 +247,20 @@ class SyncEngine:
                          resource=exc.resource)
                 self._clear_cursor(account.id, exc.resource)
                 self._consume(provider, account, policy, result, progress, stop)
+            healthy = not result.stopped
+        except BadItem:
+            healthy = True  # about one item, not the connection
+            raise
         finally:
-            provider.close()
+            # kept for the next pass only after a clean one (syncd.kept_providers)
+            if healthy and self.keep_providers:
+                self.kept.give_back(account.id, fingerprint, provider)
+            else:
+                provider.close()
+
+    def close(self) -> None:
+        """Close the providers kept between passes (daemon shutdown)."""
+        self.kept.close()
 
     def _consume(self, provider: Provider, account: Any, policy: Policy, result: PassResult,
                  progress: Progress | None, stop: threading.Event | None) -> None:

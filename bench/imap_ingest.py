@@ -105,8 +105,8 @@ def poll_cost(user: MailUser, cursors: dict[str, Any], rounds: int) -> tuple[flo
     """Mean seconds of a no-change pass (INBOX + Sent): (kept connection, fresh provider).
 
     Kept: one provider, ``rounds`` passes on its connection (what IDLE/daemon reuse
-    gets). Fresh: a new provider per pass (connect, login, LIST, SELECTs, logout),
-    which is what ``SyncEngine.sync_account`` does today. Best of three batches: the
+    gets, and ``SyncEngine(keep_providers=True)``, the daemon's engine). Fresh: a new
+    provider per pass (connect, login, LIST, SELECTs, logout). Best of three batches: the
     machine is shared. The first passes of a batch are not timed (Dovecot finishes
     rewriting its index in a new session's first SELECTs after a big FETCH).
     """
@@ -158,14 +158,29 @@ def child_sync(params: dict[str, Any]) -> None:
     started = time.perf_counter()
     result = engine.sync_account(account)
     elapsed = time.perf_counter() - started
+    polls = {}
+    if params.get("engine_polls"):
+        # (c) through the engine: no-change passes with the provider kept between passes
+        # (what the daemon does) vs a new provider per pass; first passes untimed
+        for keep in (True, False):
+            poller = SyncEngine(db, settings, keep_providers=keep)
+            for _ in range(3):
+                poller.sync_account(account)
+            rounds = params["engine_polls"] if keep else max(params["engine_polls"] // 4, 5)
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                assert poller.sync_account(account).items == 0
+            polls["kept" if keep else "fresh"] = (time.perf_counter() - t0) / rounds
+            poller.close()
     print(json.dumps({"elapsed": elapsed, "ok": result.ok, "items": result.items,
                       "pages": result.pages, "created": result.created,
-                      "skipped": result.skipped, "error": result.error
-                      if hasattr(result, "error") else None}))
+                      "skipped": result.skipped, "polls": polls}))
 
 
-def engine_sync(user: MailUser, page_size: int, work: Path) -> tuple[dict[str, Any], int]:
-    params = {"work": str(work), "account": account_settings(user, page_size)}
+def engine_sync(user: MailUser, page_size: int, work: Path,
+                engine_polls: int = 0) -> tuple[dict[str, Any], int]:
+    params = {"work": str(work), "account": account_settings(user, page_size),
+              "engine_polls": engine_polls}
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(params)],
                             stdout=subprocess.PIPE, cwd=str(ROOT))
     assert proc.stdout is not None
@@ -215,7 +230,8 @@ def main() -> None:
 
             maxrss_kib = 0
             if not args.skip_engine:
-                result, maxrss_kib = engine_sync(big, args.page_size, root / "engine")
+                result, maxrss_kib = engine_sync(big, args.page_size, root / "engine",
+                                                 engine_polls=args.poll_rounds // 4)
                 t_b = result["elapsed"]
                 rate_b = args.messages / t_b
                 print(f"(b) syncd initial sync -> SQLite {args.messages:>6,} msgs in {t_b:6.1f}s "
@@ -235,6 +251,10 @@ def main() -> None:
                 print(f"(c) no-change poll, INBOX+Sent, {what:16}: {label} "
                       f"{b_cost * 1000:6.2f} ms, 1k {s_cost * 1000:6.2f} ms, ratio {pratio:.2f}"
                       f"   target <= 1.5   {'OK' if pratio <= 1.5 else 'MISSED'}")
+            if not args.skip_engine and result.get("polls"):
+                print(f"(c) no-change pass through SyncEngine (store included), {label}: provider "
+                      f"kept between passes {result['polls']['kept'] * 1000:6.2f} ms, new "
+                      f"provider per pass {result['polls']['fresh'] * 1000:6.2f} ms")
             mb = maxrss_kib / 1024
             if args.skip_engine:
                 return

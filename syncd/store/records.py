@@ -158,14 +158,15 @@ def _kind(addr: Address, decisions: Mapping[str, Decision]) -> Kind:
 
 
 def message_record(message: Message, decisions: Mapping[str, Decision]) -> InteractionRecord:
-    pairs = [(role, addr, None) for role, addr in message.participants]
+    people = message.participants  # a property that builds a new tuple: once
+    pairs = [(role, addr, None) for role, addr in people]
     return InteractionRecord(
         kind="email",
         dedupe_key=key(message.message_id),
         provider_id=key(message.provider_id),
         folder=text(message.folder, 1000),
         occurred_at=message.sent_at,
-        direction=direction_of(message.sender, decisions, [a for _, a in message.participants]),
+        direction=direction_of(message.sender, decisions, [a for _, a in people]),
         participants=participant_rows(pairs, decisions),
         subject=text(message.subject),
         snippet=text(message.snippet),

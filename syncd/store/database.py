@@ -34,7 +34,7 @@ from syncd.errors import StoreError
 
 #: per-connection page cache and read-only memory map (upper bounds that fill as
 #: pages are read; mapped pages are the kernel's page cache, shared, not copied)
-SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_CACHE_KIB = 16 * 1024
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "syncd_write"

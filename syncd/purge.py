@@ -50,7 +50,7 @@ from matching.types import Policy
 from syncd.store.apply import refresh_unmatched
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Participant, Reminder, Source, Thread
-from syncd.store.sql import chunks
+from syncd.store.sql import aware_utc, chunks
 from syncd.store.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -188,8 +188,9 @@ def _refresh_threads(session: Session, thread_ids: set[int], reason: str, now: A
             .where(Interaction.thread_id.in_(batch)).group_by(Interaction.thread_id))}
         for thread in session.scalars(select(Thread).where(Thread.id.in_(batch))):
             first, last, last_in, last_out, count = stats.get(thread.id, (None,) * 4 + (0,))
-            thread.first_message_at, thread.last_message_at = _aware(first), _aware(last)
-            thread.last_inbound_at, thread.last_outbound_at = _aware(last_in), _aware(last_out)
+            thread.first_message_at, thread.last_message_at = aware_utc(first), aware_utc(last)
+            thread.last_inbound_at = aware_utc(last_in)
+            thread.last_outbound_at = aware_utc(last_out)
             thread.message_count = int(count)
             thread.updated_at = now
         empty = [t for t in batch if t not in stats]
@@ -204,12 +205,6 @@ def _refresh_threads(session: Session, thread_ids: set[int], reason: str, now: A
 def _affected(session: Session, stmt: Any) -> int:
     result = session.execute(stmt)
     return int(cast("CursorResult[Any]", result).rowcount or 0)
-
-
-def _aware(value: Any) -> Any:
-    from syncd.store.threads import _aware as aware  # the one SQLite datetime fix-up
-
-    return aware(value)
 
 
 def remove_account_sources(session: Session, account_id: str, ids: Sequence[int], *,

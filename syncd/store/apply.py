@@ -63,7 +63,7 @@ from syncd.store.schema import (
     Thread,
     UnmatchedAddress,
 )
-from syncd.store.sql import chunks, dialect_insert, table_of
+from syncd.store.sql import aware_utc, chunks, dialect_insert, table_of
 from syncd.store.types import utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -672,9 +672,9 @@ class _PageWriter:
                 first, last, last_in, last_out, count = stats.get(
                     thread_id, (None, None, None, None, 0)
                 )
-                if _assign(known, first_message_at=_aware(first), last_message_at=_aware(last),
-                           last_inbound_at=_aware(last_in), last_outbound_at=_aware(last_out),
-                           message_count=count):
+                if _assign(known, first_message_at=aware_utc(first),
+                           last_message_at=aware_utc(last), last_inbound_at=aware_utc(last_in),
+                           last_outbound_at=aware_utc(last_out), message_count=count):
                     known.updated_at = self.now
         _write_changed(self.conn, table, _THREAD_MUTABLE, self.threads.values())
 
@@ -817,7 +817,7 @@ def refresh_unmatched(session: Session, addresses: Sequence[str]) -> None:
         .group_by(Participant.address)
     )
     rows = [
-        {"address": a, "domain": d, "first_seen": _aware(first), "last_seen": _aware(last),
+        {"address": a, "domain": d, "first_seen": aware_utc(first), "last_seen": aware_utc(last),
          "interaction_count": n}
         for a, d, first, last, n in session.execute(stmt)
         if n
@@ -963,12 +963,3 @@ def _thread_subject(subject: str | None) -> str | None:
         return None
     return _SUBJECT_PREFIX.sub("", subject).strip() or subject.strip()
 
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates bypass the column type on SQLite: re-tag naive values as UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
@@ -56,3 +57,13 @@ def insert_ignoring_conflicts(
     for batch in chunks(rows, 200):
         stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=list(keys))
         session.execute(stmt, batch)
+
+
+def aware_utc(value: Any) -> datetime | None:
+    """Aggregates bypass the column type on SQLite: re-tag naive values as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -31,14 +31,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.store.schema import Interaction, Participant, Source, Thread
-from syncd.store.sql import chunks, table_of
+from syncd.store.sql import aware_utc, chunks, table_of
 
 REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _EXTERNAL = ("contact", "company", "unmatched")
@@ -161,7 +160,7 @@ class _SubjectCandidates:
                         select(Thread.id, Thread.subject, Thread.last_message_at)
                         .where(Thread.last_message_at >= low, Thread.last_message_at <= high,
                                Thread.subject.in_(subject_batch))):
-                    self.threads[tid] = (subject, _aware(last))
+                    self.threads[tid] = (subject, aware_utc(last))
         for tid, (subject, _) in self.threads.items():
             if subject is not None:
                 self.by_subject.setdefault(subject, []).append(tid)
@@ -277,7 +276,7 @@ def _by_hint(s: Session, msg: _Lone) -> tuple[int, int, int] | None:
         return None
     other, thread_id, other_key, other_parent, key, count, first = found
     assert thread_id is not None  # joined on it
-    first_at = _aware(first)
+    first_at = aware_utc(first)
     if first_at is None or msg.occurred_at >= first_at:
         return (msg.id, msg.thread_id, thread_id)
     if count == 1 and key == other_key and other_parent is None:
@@ -296,19 +295,10 @@ def _refresh(s: Session, thread_ids: set[int]) -> None:
     stats = {row[0]: row[1:] for row in s.execute(stmt)}
     for thread in s.scalars(select(Thread).where(Thread.id.in_(sorted(thread_ids)))):
         first, last, last_in, last_out, count = stats.get(thread.id, (None,) * 4 + (0,))
-        thread.first_message_at = _aware(first)
-        thread.last_message_at = _aware(last)
-        thread.last_inbound_at = _aware(last_in)
-        thread.last_outbound_at = _aware(last_out)
+        thread.first_message_at = aware_utc(first)
+        thread.last_message_at = aware_utc(last)
+        thread.last_inbound_at = aware_utc(last_in)
+        thread.last_outbound_at = aware_utc(last_out)
         thread.message_count = int(count)
     s.flush()
 
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates bypass the column type on SQLite: re-tag naive values as UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

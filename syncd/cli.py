@@ -229,7 +229,7 @@ def migrate(ctx: click.Context) -> None:
 # ---------------------------------------------------------------------- import
 @cli.group("import", cls=SyncdGroup)
 def import_group() -> None:
-    """Load the CRM directory (companies, contacts) from CSV files.
+    """Load the CRM directory (companies, contacts, opportunities) from CSV files.
 
     Re-importing updates existing rows and never duplicates them. A bad row
     is reported with its line number; good rows still import; the exit

@@ -32,10 +32,6 @@ from sqlalchemy.pool import StaticPool
 
 from syncd.errors import StoreError
 
-#: per-connection page cache and read-only memory map (upper bounds that fill as
-#: pages are read; mapped pages are the kernel's page cache, shared, not copied)
-SQLITE_CACHE_KIB = 16 * 1024
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "syncd_write"
 #: pg_advisory_xact_lock key serializing migrations ("syncd" in ASCII)
@@ -215,10 +211,6 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
-            # SQLite's default page cache is 2 MiB: at a million contacts every
-            # directory lookup would re-read index pages through the kernel
-            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         finally:
             cursor.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.demo",
     "tests.fixtures.dovecot",
     "tests.fixtures.radicale",
 ]

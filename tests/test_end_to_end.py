@@ -14,13 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner, Result
 
-from syncd.cli import cli
-
-REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "config" / "demo"
+from tests.fixtures.demo import DEMO, run
 
 ACME = "Acme Corporation"
 GLOBEX = "Globex"
@@ -53,27 +48,6 @@ INITECH_HISTORY = [
     ("2026-11-09T13:00:00Z", "email", "outbound", "Proposal v2"),
     *PETER_HISTORY,
 ]
-
-
-@pytest.fixture
-def demo_config(tmp_path: Path, db_url: str) -> Path:
-    """config/demo.yaml with the store at ``db_url`` and absolute demo paths."""
-    data = yaml.safe_load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
-    data["state_dir"] = str(tmp_path / "state")
-    data["store"] = {"url": db_url}
-    data["health"]["port"] = 0
-    account = data["accounts"][0]
-    account["maildirs"] = [str(DEMO / "Maildir")]
-    account["calendars"] = [str(DEMO / "calendar.ics")]
-    path = tmp_path / "syncd.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def run(config: Path, *args: str) -> Result:
-    result = CliRunner().invoke(cli, ["--config", str(config), *args])
-    assert "Traceback" not in result.output, result.output
-    return result
 
 
 def timeline(config: Path, flag: str, value: str) -> list[dict[str, Any]]:

@@ -18,15 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import icalendar
-import pytest
 import time_machine
-import yaml
-from click.testing import CliRunner, Result
 
-from syncd.cli import cli
+from tests.fixtures.demo import DEMO, run
 
-REPO = Path(__file__).resolve().parents[3]
-DEMO = REPO / "config" / "demo"
 TODAY = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 EXPECTED_OPEN = [  # (due_at, kind, subject), soonest first
@@ -44,26 +39,6 @@ EXPECTED_OPEN = [  # (due_at, kind, subject), soonest first
     ("2026-12-03T11:00:00Z", "meeting_prep",
      "Prepare for Acme renewal review with Wile E. Coyote (Acme Corporation)"),
 ]
-
-
-@pytest.fixture
-def demo_config(tmp_path: Path, db_url: str) -> Path:
-    data = yaml.safe_load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
-    data["state_dir"] = str(tmp_path / "state")
-    data["store"] = {"url": db_url}
-    data["health"]["port"] = 0
-    account = data["accounts"][0]
-    account["maildirs"] = [str(DEMO / "Maildir")]
-    account["calendars"] = [str(DEMO / "calendar.ics")]
-    path = tmp_path / "syncd.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def run(config: Path, *args: str) -> Result:
-    result = CliRunner().invoke(cli, ["--config", str(config), *args])
-    assert "Traceback" not in result.output, result.output
-    return result
 
 
 def listed(config: Path, *args: str) -> list[dict[str, Any]]:

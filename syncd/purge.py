@@ -42,15 +42,15 @@ from typing import Any, cast
 
 import click
 import structlog
-from sqlalchemy import CursorResult, case, delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, is_free_mail, registrable_domain
 from matching.types import Policy
-from syncd.store.apply import refresh_unmatched
+from syncd.store.apply import EMPTY_THREAD, refresh_unmatched, thread_stats
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Participant, Reminder, Source, Thread
-from syncd.store.sql import aware_utc, chunks
+from syncd.store.sql import chunks
 from syncd.store.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -179,19 +179,13 @@ def delete_interactions(session: Session, ids: Sequence[int], *,
 def _refresh_threads(session: Session, thread_ids: set[int], reason: str, now: Any) -> int:
     """Recompute thread aggregates; close open reminders of threads left empty."""
     closed = 0
-    inbound = func.max(case((Interaction.direction == "inbound", Interaction.occurred_at)))
-    outbound = func.max(case((Interaction.direction == "outbound", Interaction.occurred_at)))
     for batch in chunks(sorted(thread_ids)):
-        stats = {row[0]: row[1:] for row in session.execute(
-            select(Interaction.thread_id, func.min(Interaction.occurred_at),
-                   func.max(Interaction.occurred_at), inbound, outbound, func.count())
-            .where(Interaction.thread_id.in_(batch)).group_by(Interaction.thread_id))}
+        stats = thread_stats(session, batch)
         for thread in session.scalars(select(Thread).where(Thread.id.in_(batch))):
-            first, last, last_in, last_out, count = stats.get(thread.id, (None,) * 4 + (0,))
-            thread.first_message_at, thread.last_message_at = aware_utc(first), aware_utc(last)
-            thread.last_inbound_at = aware_utc(last_in)
-            thread.last_outbound_at = aware_utc(last_out)
-            thread.message_count = int(count)
+            first, last, last_in, last_out, count = stats.get(thread.id, EMPTY_THREAD)
+            thread.first_message_at, thread.last_message_at = first, last
+            thread.last_inbound_at, thread.last_outbound_at = last_in, last_out
+            thread.message_count = count
             thread.updated_at = now
         empty = [t for t in batch if t not in stats]
         if empty:

@@ -647,10 +647,7 @@ class _PageWriter:
 
     def _refresh_threads(self, thread_ids: set[int]) -> None:
         """Recompute thread aggregates from their interactions (idempotent)."""
-        interactions, table = table_of(Interaction), table_of(Thread)
-        c = interactions.c
-        inbound = func.max(_when(c.direction == "inbound", c.occurred_at))
-        outbound = func.max(_when(c.direction == "outbound", c.occurred_at))
+        table = table_of(Thread)
         missing = sorted(thread_ids - set(self.threads))
         columns = [table.c[name] for name in _THREAD_COLUMNS]
         for batch in chunks(missing):
@@ -658,23 +655,15 @@ class _PageWriter:
                 thread = _ThreadRow(*values)
                 self.threads[thread.id] = thread
         for batch in chunks(sorted(thread_ids)):
-            stmt = (
-                select(c.thread_id, func.min(c.occurred_at), func.max(c.occurred_at),
-                       inbound, outbound, func.count())
-                .where(c.thread_id.in_(batch))
-                .group_by(c.thread_id)
-            )
-            stats = {row[0]: row[1:] for row in self.conn.execute(stmt)}
+            stats = thread_stats(self.conn, batch)
             for thread_id in batch:
                 known = self.threads.get(thread_id)
                 if known is None:
                     continue
-                first, last, last_in, last_out, count = stats.get(
-                    thread_id, (None, None, None, None, 0)
-                )
-                if _assign(known, first_message_at=aware_utc(first),
-                           last_message_at=aware_utc(last), last_inbound_at=aware_utc(last_in),
-                           last_outbound_at=aware_utc(last_out), message_count=count):
+                first, last, last_in, last_out, count = stats.get(thread_id, EMPTY_THREAD)
+                if _assign(known, first_message_at=first, last_message_at=last,
+                           last_inbound_at=last_in, last_outbound_at=last_out,
+                           message_count=count):
                     known.updated_at = self.now
         _write_changed(self.conn, table, _THREAD_MUTABLE, self.threads.values())
 
@@ -952,6 +941,31 @@ def _with_replies(old: Sequence[ParticipantRow],
                                   "response_status": status[p.address]})
         out.append(p)
     return out
+
+
+ThreadStats = tuple[datetime | None, datetime | None, datetime | None, datetime | None, int]
+#: the aggregates of a thread with no interactions left
+EMPTY_THREAD: ThreadStats = (None, None, None, None, 0)
+
+
+def thread_stats(conn: Connection | Session, thread_ids: Sequence[int]) -> dict[int, ThreadStats]:
+    """First/last message, last inbound/outbound and count per thread (aware UTC).
+
+    Threads without interactions are absent; use :data:`EMPTY_THREAD` for them.
+    """
+    c = table_of(Interaction).c
+    stmt = (
+        select(c.thread_id, func.min(c.occurred_at), func.max(c.occurred_at),
+               func.max(_when(c.direction == "inbound", c.occurred_at)),
+               func.max(_when(c.direction == "outbound", c.occurred_at)), func.count())
+        .where(c.thread_id.in_(list(thread_ids)))
+        .group_by(c.thread_id)
+    )
+    return {
+        row[0]: (aware_utc(row[1]), aware_utc(row[2]), aware_utc(row[3]), aware_utc(row[4]),
+                 int(row[5]))
+        for row in conn.execute(stmt)
+    }
 
 
 def _when(condition: Any, value: Any) -> Any:

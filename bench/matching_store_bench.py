@@ -1,7 +1,9 @@
 """Matching through the engine's per-page snapshot path, against a big directory.
 
 What the engine does per page (``syncd.store.directory_lookup.snapshot_for``
-— indexed ``IN`` queries — then ``matching.resolve``), on two SQLite stores
+— ``matching.directory_keys`` classifies the page's addresses, then one
+query for contacts and one for companies probe covering indexes once per
+key — then ``matching.resolve``), on two SQLite stores
 seeded in the same run: ``--small`` contacts (default 10,000) and
 ``--contacts`` (default 1,000,000), each with one company per five contacts
 (2,000 and 200,000 companies). Rounds alternate between the two stores so

@@ -7,7 +7,7 @@ Public API (see each module's docstring for the rules and their order):
   :func:`is_blocked`, :func:`internal_reason`, :func:`blocked_reason`,
   :func:`domain_suffixes` (``domains``)
 * :func:`automation_reason`, :func:`is_no_reply` (``automation``)
-* :func:`resolve` (``resolve``) and :func:`log_decision` (``gate``)
+* :func:`resolve`, :func:`directory_keys` (``resolve``) and :func:`log_decision` (``gate``)
 * :func:`auto_create`, :func:`direction_of` (``autocreate``)
 * :func:`choose_opportunity` (``opportunity``)
 * :func:`build_policy`, :func:`with_blocklist`, :func:`build_auto_create`,
@@ -31,7 +31,7 @@ from matching.domains import (
 from matching.gate import log_decision
 from matching.opportunity import choose_opportunity
 from matching.policy import build_auto_create, build_policy, bundled_free_mail, with_blocklist
-from matching.resolve import resolve
+from matching.resolve import directory_keys, resolve
 from matching.types import (
     AutoCreateDecision,
     AutoCreatePolicy,
@@ -68,6 +68,7 @@ __all__ = [
     "canonical_domain",
     "choose_opportunity",
     "direction_of",
+    "directory_keys",
     "domain_suffixes",
     "internal_reason",
     "is_blocked",

@@ -27,7 +27,12 @@ Speed: everything that depends neither on the directory nor on the
 blocklists (canonical form, registrable domain, internal and free-mail
 verdicts, the fixed Decisions) is computed once per distinct input and kept
 in memo tables shared by all policies that differ only in their blocklists
-(per-rep policies share one). Blocklists are then a set look-up or a few per
+(per-rep policies share one); the public-suffix work runs once per host (the
+domain memo), and a plain ASCII address is canonicalized by one regex match
+(``canonical`` fast path). ``directory_keys`` classifies a page's inputs
+into that memo while it collects the keys the store must look up (none for
+internal addresses, no free-mail domains), so the ``resolve`` after the
+lookup finds every input classified: a new address is classified once. Blocklists are then a set look-up or a few per
 address, and the directory two or three dict look-ups, so the cost does not
 grow with the directory size. Memo tables are plain dicts flushed whole when
 full (bounded memory, no LRU bookkeeping on the miss path); the daemon's
@@ -114,6 +119,33 @@ def resolve(
         else:
             out[raw] = _domain_decision(known, companies)
     return out
+
+
+def directory_keys(addresses: Iterable[str], policy: Policy) -> tuple[set[str], set[str]]:
+    """What ``resolve`` will look up for these inputs: (canonical addresses, company domains).
+
+    Exactly the keys ``resolve(addresses, snapshot, policy)`` reads from
+    ``snapshot.contacts`` and ``snapshot.companies``: no address whose
+    Decision is fixed (not an address, internal) and no domain of free mail
+    (never a company), only the domain and its parents down to the
+    registrable domain. Each input is classified on the way into the shared
+    memo, so the ``resolve`` that follows finds every address classified.
+    """
+    compiled = compile_policy(policy)
+    address_memo: dict[str, _Classified] = compiled.memos.addresses
+    contacts: set[str] = set()
+    domains: set[str] = set()
+    for raw in addresses:
+        known = address_memo.get(raw)
+        if known is None:
+            known = _classify(raw, compiled)
+        facts = known.facts
+        if known.fixed is not None or facts is None:
+            continue
+        contacts.add(known.address)
+        if facts.free_mail is None:
+            domains.update(facts.company_keys)
+    return contacts, domains
 
 
 def _company_of(facts: _DomainFacts, companies: Mapping[str, int]) -> tuple[str, int] | None:

@@ -1,33 +1,50 @@
 """Prefetch the directory rows one page needs, as a matching DirectorySnapshot.
 
-Cost is a fixed number of indexed ``IN`` queries per page (two, chunked for
-very large pages): it depends on the page's distinct addresses, never on
-the size of the directory.
+Cost is two indexed queries per page, one for contacts and one for
+companies, whatever the page size: the whole key list goes in one bind
+parameter (SQLite: a JSON array read by ``json_each``; PostgreSQL: an array
+for ``= ANY``), so the statement text never changes and stays prepared, and
+rows come back as plain driver tuples (no ORM, no per-chunk statement).
+Both probe covering indexes (``contact_emails(address, contact_id)``,
+``contacts(id, company_id)``, migration 0004): one B-tree descent per key in
+indexes much smaller than the tables, so a directory far bigger than the
+page cache costs a few more page reads per key, not a row fetch per table.
+Only the keys ``matching.resolve`` will read are queried
+(``matching.directory_keys``): no internal addresses, no free-mail domains.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from matching import canonical_address, domain_suffixes
+from matching import directory_keys
 from matching.types import ContactRef, DirectorySnapshot, Policy
-from syncd.store.schema import CompanyDomain, Contact, ContactEmail
-from syncd.store.sql import chunks
 
-# built once: constructing and cache-keying a fresh select per chunk cost
-# about as much as running it (bench/matching_store_bench.py)
-_CONTACTS = (
-    select(ContactEmail.address, Contact.id, Contact.company_id)
-    .join(Contact, Contact.id == ContactEmail.contact_id)
-    .where(ContactEmail.address.in_(bindparam("batch", expanding=True)))
-    .order_by(ContactEmail.address, Contact.id)
-)
-_COMPANIES = select(CompanyDomain.domain, CompanyDomain.company_id).where(
-    CompanyDomain.domain.in_(bindparam("batch", expanding=True))
-)
+#: per dialect, (contacts, companies) statements taking the whole key list as
+#: one parameter. SQLite walks the JSON array (sorted keys: neighbouring keys
+#: share index pages) and probes the indexes once per key; CROSS JOIN fixes
+#: that order and INDEXED BY the covering index, which the planner passes
+#: over for the rowid when the store has no ANALYZE statistics yet.
+_SQL = {
+    "sqlite": (
+        "SELECT e.address, e.contact_id, c.company_id FROM json_each(?) k"
+        " CROSS JOIN contact_emails e INDEXED BY ix_contact_emails_address_contact_id"
+        " CROSS JOIN contacts c INDEXED BY ix_contacts_id_company_id"
+        " WHERE e.address = k.value AND c.id = e.contact_id",
+        "SELECT d.domain, d.company_id FROM json_each(?) k"
+        " CROSS JOIN company_domains d WHERE d.domain = k.value",
+    ),
+    "postgresql": (
+        "SELECT e.address, e.contact_id, c.company_id FROM contact_emails e"
+        " JOIN contacts c ON c.id = e.contact_id WHERE e.address = ANY(%s)",
+        "SELECT domain, company_id FROM company_domains WHERE domain = ANY(%s)",
+    ),
+}
 
 
 def load_snapshot(
@@ -35,32 +52,37 @@ def load_snapshot(
 ) -> DirectorySnapshot:
     """Contacts owning any of ``canonical_addresses``; companies owning any of ``domains``.
 
-    ``domains`` should include every parent of each address's domain (see
-    :func:`snapshot_for`), so a subsidiary's own subdomain can win.
+    ``domains`` should include every parent of each address's domain down to
+    the registrable domain (see :func:`snapshot_for`), so a subsidiary's own
+    subdomain can win. An address owned by several contacts lists them by id.
     """
-    contacts: dict[str, list[ContactRef]] = {}
-    for batch in chunks(sorted(set(canonical_addresses))):
-        for address, contact_id, company_id in session.execute(_CONTACTS, {"batch": batch}):
-            contacts.setdefault(address, []).append(ContactRef(contact_id, company_id))
-    companies: dict[str, int] = {}
-    for batch in chunks(sorted(set(domains))):
-        companies.update({d: c for d, c in session.execute(_COMPANIES, {"batch": batch})})
-    return DirectorySnapshot(
-        contacts={a: tuple(refs) for a, refs in contacts.items()}, companies=companies
-    )
+    conn = session.connection()
+    contacts_sql, companies_sql = _SQL[conn.dialect.name]
+    contacts: dict[str, tuple[ContactRef, ...]] = {}
+    shared: set[str] = set()
+    for address, contact_id, company_id in _rows(conn, contacts_sql, canonical_addresses):
+        ref = ContactRef(contact_id, company_id)
+        prior = contacts.get(address)
+        if prior is None:
+            contacts[address] = (ref,)
+        else:
+            contacts[address] = (*prior, ref)
+            shared.add(address)
+    for address in shared:  # rare: the ambiguity resolve reports
+        contacts[address] = tuple(sorted(contacts[address], key=lambda r: r.id))
+    companies: dict[str, int] = dict(_rows(conn, companies_sql, domains))
+    return DirectorySnapshot(contacts=contacts, companies=companies)
+
+
+def _rows(conn: Connection, sql: str, keys: Iterable[str]) -> Sequence[Any]:
+    values = sorted(set(keys))
+    if not values:
+        return []
+    param: object = values if conn.dialect.name == "postgresql" else json.dumps(values)
+    return conn.exec_driver_sql(sql, (param,)).all()
 
 
 def snapshot_for(session: Session, addresses: Iterable[str], policy: Policy) -> DirectorySnapshot:
     """The snapshot ``matching.resolve`` needs for these raw address strings."""
-    canonical: set[str] = set()
-    hosts: set[str] = set()
-    for raw in set(addresses):  # pages repeat the rep and their correspondents
-        address = canonical_address(raw, policy)
-        if address is None:
-            continue
-        canonical.add(address)
-        hosts.add(address.rpartition("@")[2])
-    domains: set[str] = set()
-    for host in hosts:  # far fewer hosts than addresses
-        domains.update(domain_suffixes(host))
+    canonical, domains = directory_keys(addresses, policy)
     return load_snapshot(session, canonical, domains)

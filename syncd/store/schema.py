@@ -98,6 +98,9 @@ class CompanyDomain(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    #: covering index for matching's per-page lookup (contact id -> company) at
+    #: a fraction of the table's size (syncd.store.directory_lookup)
+    __table_args__ = (Index("ix_contacts_id_company_id", "id", "company_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(String(300))
@@ -121,12 +124,16 @@ class ContactEmail(Base):
     ambiguity matching resolves and reports, so ``address`` is not unique."""
 
     __tablename__ = "contact_emails"
-    __table_args__ = (UniqueConstraint("contact_id", "address"),)
+    __table_args__ = (
+        UniqueConstraint("contact_id", "address"),
+        #: covering index for matching's per-page lookup (address -> contact id)
+        Index("ix_contact_emails_address_contact_id", "address", "contact_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     #: canonical form (matching.canonical_address)
-    address: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(320))
     #: as written in the import, for display
     original: Mapped[str | None] = mapped_column(String(320))
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching import Policy, build_policy, canonical_address, canonical_domain
+from matching.canonical import _canonical_address_full, canonical_address_uncached
 
 GMAIL_TAGS = Policy(subaddress_domains=frozenset({"gmail.com", "fastmail.com"}))
 
@@ -216,3 +217,52 @@ def test_canonical_output_shape(raw: str, policy: Policy) -> None:
         assert "." not in local
     if domain in {"gmail.com", "fastmail.com"} and policy is GMAIL_TAGS:
         assert "+" not in local[1:]
+
+
+# --------------------------------------------------------------------------- fast path
+
+#: realistic mail addresses in any case, plain and with the things that must
+#: leave the fast path (spaces, brackets, mailto, trailing dots, Gmail, +tags)
+plain_local = st.text(alphabet="abcxyzABCXYZ0189.+-_!#'&=~", min_size=1, max_size=70)
+plain_labels = st.text(alphabet="abcxyzABCXYZ0189-_", min_size=1, max_size=70)
+plain_domains = st.builds(
+    lambda parts, tld: ".".join([*parts, tld]),
+    st.lists(plain_labels, min_size=0, max_size=5),
+    st.sampled_from(["com", "CO.UK", "example", "Gmail.com", "googlemail.COM", "fastmail.com",
+                     "com.", "de"]),
+)
+realistic = st.one_of(
+    st.builds(lambda loc, dom: f"{loc}@{dom}", plain_local, plain_domains),
+    st.builds(lambda pre, loc, dom, post: f"{pre}{loc}@{dom}{post}",
+              st.sampled_from([" ", "<", "mailto:", "MAILTO:", "x <", "\t"]),
+              plain_local, plain_domains, st.sampled_from(["", " ", ">", ".", "\n"])),
+    st.builds(lambda loc, dom: f"{loc}@{dom}", st.text(min_size=1, max_size=300), plain_domains),
+    addresses,
+)
+subaddress_sets = st.sampled_from([frozenset(), frozenset({"gmail.com", "fastmail.com"}),
+                                   frozenset({"acme.com", "com"})])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(realistic, st.text()), subaddress_sets)
+def test_fast_path_gives_the_full_rules_result(raw: str, subaddress: frozenset[str]) -> None:
+    assert canonical_address_uncached(raw, subaddress) == _canonical_address_full(raw, subaddress)
+
+
+@pytest.mark.parametrize(
+    ("raw", "subaddress", "expected"),
+    [
+        ("Person123@Co45.Example", frozenset(), "person123@co45.example"),
+        ("J.Smith@GoogleMail.com", frozenset(), "jsmith@gmail.com"),  # not plain: Gmail
+        ("bob+crm@acme.com", frozenset({"acme.com"}), "bob@acme.com"),  # not plain: +tag
+        ("bob+crm@acme.com", frozenset(), "bob+crm@acme.com"),
+        ("bob@acme.com.", frozenset(), "bob@acme.com"),
+        ("bob@" + "a.b" * 90 + ".com", frozenset(), None),  # host longer than 253
+        ("b@" + "a" * 64 + ".com", frozenset(), None),  # label longer than 63
+        ("bob@acme.\u212aom", frozenset(), "bob@acme.kom"),  # Kelvin sign: UTS #46, not the regex
+        ("x" * 257 + "@acme.com", frozenset(), "x" * 257 + "@acme.com"),  # long local: full rules
+    ],
+)
+def test_fast_path_edges(raw: str, subaddress: frozenset[str], expected: str | None) -> None:
+    assert canonical_address_uncached(raw, subaddress) == expected
+    assert _canonical_address_full(raw, subaddress) == expected

@@ -16,6 +16,7 @@ from matching import (
     build_policy,
     canonical_address,
     canonical_domain,
+    directory_keys,
     domain_suffixes,
     internal_reason,
     is_free_mail,
@@ -302,3 +303,33 @@ def test_rep_policies_share_memos_but_never_each_others_blocklist() -> None:
         assert [d.kind for d in a.values()] == [Kind.EXCLUDED, Kind.COMPANY, Kind.INTERNAL]
         assert [d.kind for d in b.values()] == [Kind.EXCLUDED, Kind.EXCLUDED, Kind.INTERNAL]
         assert b["ben@eu.acme.co.uk"].reason == "domain acme.co.uk is blocklisted"
+
+
+# --------------------------------------------------------------------------- directory keys
+
+
+def test_directory_keys_skip_what_resolve_never_reads() -> None:
+    contacts, domains = directory_keys(
+        ["Anna@eu.mail.ACME.co.uk", "me@ourco.com", "x@sub.ourco.com", "carl@googlemail.com",
+         "someone@isp.example", "junk", "spouse@yahoo.com", "bob@bücher.de"], POLICY)
+    # internal and unparsable inputs have fixed Decisions; blocklisted ones are
+    # excluded per call (the classification memo is shared), so they are looked up
+    assert contacts == {"anna@eu.mail.acme.co.uk", "carl@gmail.com", "someone@isp.example",
+                        "spouse@yahoo.com", "bob@xn--bcher-kva.de"}
+    # the domain and its parents down to the registrable domain; never free mail
+    assert domains == {"eu.mail.acme.co.uk", "mail.acme.co.uk", "acme.co.uk",
+                       "xn--bcher-kva.de"}
+    assert directory_keys([], POLICY) == (set(), set())
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(raw_addresses, max_size=8), snapshots, st.sampled_from(ORACLE_POLICIES))
+def test_a_snapshot_of_the_directory_keys_decides_like_the_whole_directory(
+    addresses: list[str], snapshot: DirectorySnapshot, policy: Policy
+) -> None:
+    contacts, domains = directory_keys(addresses, policy)
+    narrowed = DirectorySnapshot(
+        contacts={a: r for a, r in snapshot.contacts.items() if a in contacts},
+        companies={d: c for d, c in snapshot.companies.items() if d in domains},
+    )
+    assert resolve(addresses, narrowed, policy) == resolve(addresses, snapshot, policy)

@@ -56,6 +56,8 @@ def load_snapshot(
     the registrable domain (see :func:`snapshot_for`), so a subsidiary's own
     subdomain can win. An address owned by several contacts lists them by id.
     """
+    if session.autoflush:  # as session.execute would: rows added in this session count
+        session.flush()
     conn = session.connection()
     contacts_sql, companies_sql = _SQL[conn.dialect.name]
     contacts: dict[str, tuple[ContactRef, ...]] = {}

@@ -42,6 +42,17 @@ def test_load_snapshot_returns_exactly_the_rows_of_the_keys(database: Database) 
         assert load_snapshot(s, [], []) == DirectorySnapshot(contacts={}, companies={})
 
 
+def test_rows_added_in_the_same_session_are_seen(database: Database) -> None:
+    seed(database)
+    with database.session() as s:
+        s.add(Contact(id=20, name="New", company_id=1,
+                      emails=[ContactEmail(address="new@acme.co.uk")]))
+        s.add(CompanyDomain(company_id=3, domain="initech.io"))
+        snap = snapshot_for(s, ["new@acme.co.uk", "x@initech.io"], POLICY)
+    assert snap.contacts == {"new@acme.co.uk": (ContactRef(20, 1),)}
+    assert snap.companies == {"acme.co.uk": 1, "initech.io": 3}
+
+
 def test_snapshot_for_a_page_decides_like_the_whole_directory(database: Database) -> None:
     seed(database)
     page = ["Anna@ACME.co.uk", "ben@eu.acme.co.uk", "new@eu.acme.co.uk", "A.Nna.P@googlemail.com",

@@ -53,18 +53,46 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import operator
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 Cursor: TypeAlias = dict[str, Any]
+_T = TypeVar("_T")
+
+
+def _pickled_by_position(cls: type[_T]) -> type[_T]:
+    """Pickle instances as a tuple of their field values.
+
+    The dataclass default for slotted classes calls ``fields()`` for every
+    object, which dominated sending pages from the fetch process to the
+    engine (:mod:`syncd.fetch_process`); the names are fixed per class.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    getter = operator.attrgetter(*names)
+    setter = object.__setattr__  # frozen classes refuse plain assignment
+
+    def getstate(self: Any) -> tuple[Any, ...]:
+        values = getter(self)
+        return values if len(names) > 1 else (values,)
+
+    def setstate(self: Any, state: tuple[Any, ...]) -> None:
+        for name, value in zip(names, state, strict=True):
+            setter(self, name, value)
+
+    setattr(cls, "__getstate__", getstate)  # noqa: B010 - mypy refuses assigning methods
+    setattr(cls, "__setstate__", setstate)  # noqa: B010
+    return cls
+
 
 AttendeeStatus = Literal["accepted", "declined", "tentative", "needs_action", "unknown"]
 EventStatus = Literal["confirmed", "tentative", "cancelled"]
 ItemKind = Literal["message", "event"]
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Address:
     """A mailbox as the provider saw it; matching canonicalizes it later.
@@ -77,6 +105,7 @@ class Address:
     name: str | None = None
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Automation:
     """Signals that a message was sent by a machine, straight from headers."""
@@ -91,6 +120,7 @@ class Automation:
         return any((self.list_id, self.list_unsubscribe, self.auto_submitted, self.precedence))
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Attendee:
     address: Address
@@ -98,6 +128,7 @@ class Attendee:
     role: str | None = None  # e.g. REQ-PARTICIPANT, OPT-PARTICIPANT, CHAIR
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Event:
     """One meeting, or one instance of a recurring meeting.
@@ -133,6 +164,7 @@ class Event:
         return f"{self.uid}#{self.recurrence_id or ''}"
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Message:
     """One email message as seen in one mailbox.
@@ -179,6 +211,7 @@ class Message:
         return tuple(out)
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Deletion:
     """An item the provider reports gone. Marked in the store, never erased."""
@@ -187,6 +220,7 @@ class Deletion:
     kind: ItemKind
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Quarantined:
     """An item that could not be normalized, with why and a short excerpt."""
@@ -200,6 +234,7 @@ class Quarantined:
 Item: TypeAlias = Message | Event | Deletion
 
 
+@_pickled_by_position
 @dataclass(slots=True)
 class Page:
     """A batch of records from one resource and the cursor after them.

@@ -313,13 +313,17 @@ def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
             quoted_name, plain_name, email = match.groups()
             if quoted_name is not None:
                 name = _QUOTED_PAIR.sub(r"\1", quoted_name[1:-1])
+            elif "@" in plain_name:
+                return None  # the stdlib reads "x@ <a@b>" as two addr-specs
             else:
                 name = " ".join(plain_name.split())
+            if email.count("@") > 1:
+                return None
             out.append((name, email))
         else:
             match = _BARE_ENTRY.fullmatch(entry)
-            if match is None:
-                return None
+            if match is None or match.group(1).count("@") > 1:
+                return None  # "a@@b" and the like: the stdlib's reading decides
             out.append(("", match.group(1)))
     return out
 

@@ -14,12 +14,13 @@ One pass of one account (:meth:`SyncEngine.sync_account`):
    cursor. Before the first pass with a new set of blocklists, what they
    cover is purged (:mod:`syncd.purge`). A crash mid-page loses nothing:
    the page is redone next time and the upserts make the redo harmless.
-   With ``read_ahead`` > 0 the provider runs that many pages ahead in its
-   own thread (:mod:`syncd.readahead`); off by default: measured on IMAP
-   (CPU-bound parsing) it cost ~10 % through GIL contention.
-   With ``keep_providers`` (the daemon) the provider stays open for the
-   account's next pass while its settings are unchanged and no pass
-   failed (:mod:`syncd.kept_providers`); otherwise it is closed.
+   An account's first pass (no cursor stored: the whole mailbox) runs its
+   provider in a child process (:mod:`syncd.fetch_process`, setting
+   ``scheduler.fetch_process``), which fetches and parses the next page on
+   another core while this process writes the current one.
+   Otherwise, with ``keep_providers`` (the daemon) the provider stays open
+   for the account's next pass while its settings are unchanged and no pass
+   failed (:mod:`syncd.kept_providers`); without, it is closed.
 3. ``CursorExpired(resource)``: forget that cursor and sync again, once.
 4. ``stop`` set: finish the current page, then end the pass early (ok).
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -67,12 +69,12 @@ from syncd.errors import (
     TransientError,
     describe,
 )
+from syncd.fetch_process import FetchProcess
 from syncd.kept_providers import KeptProviders
 from syncd.opportunities import link_page
 from syncd.policy import auto_create_for, policy_for
 from syncd.privacy import clamp_page, forget_sources, private_skips
 from syncd.purge import BlocklistPurger
-from syncd.readahead import ReadAhead
 from syncd.reminders.service import derive_after_page
 from syncd.store.apply import apply_page
 from syncd.store.database import Database
@@ -142,15 +144,17 @@ class SyncEngine:
         provider_factory: ProviderFactory = providers.create_provider,
         vault: TokenVault | None = None,
         clock: Callable[[], datetime] | None = None,
-        read_ahead: int = 0,
         keep_providers: bool = False,
+        fetch_process: str | None = None,
     ) -> None:
         self.db = database
         #: keep each account's provider open between passes (syncd.kept_providers)
         self.keep_providers = keep_providers
         self.kept = KeptProviders()
-        #: pages a provider may fetch ahead of the store (0: none; syncd.readahead)
-        self.read_ahead = read_ahead
+        #: auto / always / never: passes whose provider runs in a child process
+        #: (syncd.fetch_process); default from ``settings.scheduler.fetch_process``
+        self.fetch_process = fetch_process or settings.scheduler.fetch_process
+        self._sendable = True
         self.settings = settings
         self.provider_factory = provider_factory
         self.vault = vault
@@ -234,19 +238,16 @@ class SyncEngine:
              progress: Progress | None, stop: threading.Event | None) -> None:
         privacy = self.settings.privacy_for(account)
         context = ProviderContext(privacy=privacy, vault=self.vault, now=self.clock)
+        if self._fetch_in_child(account):
+            self._run_in_child(account, context, policy, result, progress, stop)
+            return
         fingerprint = f"{config_hash(account)}:{privacy}"
         provider = self.kept.take(account.id, fingerprint) if self.keep_providers else None
         if provider is None:
             provider = self.provider_factory(account, context)
         healthy = False
         try:
-            try:
-                self._consume(provider, account, policy, result, progress, stop)
-            except CursorExpired as exc:
-                log.info("cursor expired; resyncing resource", account=account.id,
-                         resource=exc.resource)
-                self._clear_cursor(account.id, exc.resource)
-                self._consume(provider, account, policy, result, progress, stop)
+            self._consume_resyncing(provider.sync, account, policy, result, progress, stop)
             healthy = not result.stopped
         except BadItem:
             healthy = True  # about one item, not the connection
@@ -258,19 +259,66 @@ class SyncEngine:
             else:
                 provider.close()
 
+    def _fetch_in_child(self, account: Any) -> bool:
+        """``always``, or ``auto`` and a first pass (nothing stored yet: a whole mailbox),
+        when the factory and the account can be sent to a child process."""
+        if self.fetch_process == "never":
+            return False
+        if self.fetch_process == "auto":
+            with self.db.session(write=False) as s:
+                if s.scalar(select(SyncCursor.resource)
+                            .where(SyncCursor.account_id == account.id).limit(1)) is not None:
+                    return False
+        if not self._sendable:
+            return False
+        try:
+            pickle.dumps((self.provider_factory, account, self.vault))
+        except Exception as exc:  # an embedding's factory may be a closure: run it here
+            self._sendable = False
+            log.info("providers run in this process: the provider factory cannot be sent "
+                     "to a fetch process", reason=type(exc).__name__)
+            return False
+        return True
+
+    def _run_in_child(self, account: Any, context: ProviderContext, policy: Policy,
+                      result: PassResult, progress: Progress | None,
+                      stop: threading.Event | None) -> None:
+        if self.keep_providers:
+            self.kept.discard(account.id)  # the child's pass supersedes a kept connection
+        # the child gets the clock's reading, not the clock (it may be a closure)
+        now = self.clock() if self.clock is not None else None
+        child_context = ProviderContext(privacy=context.privacy, vault=context.vault, now=now)
+        logging = self.settings.logging
+
+        def open_pages(cursors: dict[str, dict[str, Any]]) -> Iterator[Page]:
+            return FetchProcess(self.provider_factory, account, child_context, cursors,
+                                log_level=logging.level, log_format=logging.format)
+
+        self._consume_resyncing(open_pages, account, policy, result, progress, stop)
+
     def close(self) -> None:
         """Close the providers kept between passes (daemon shutdown)."""
         self.kept.close()
 
-    def _consume(self, provider: Provider, account: Any, policy: Policy, result: PassResult,
+    def _consume_resyncing(self, open_pages: Callable[[dict[str, dict[str, Any]]], Iterator[Page]],
+                           account: Any, policy: Policy, result: PassResult,
+                           progress: Progress | None, stop: threading.Event | None) -> None:
+        """:meth:`_consume`; after ``CursorExpired``, forget that cursor and go again once."""
+        try:
+            self._consume(open_pages, account, policy, result, progress, stop)
+        except CursorExpired as exc:
+            log.info("cursor expired; resyncing resource", account=account.id,
+                     resource=exc.resource)
+            self._clear_cursor(account.id, exc.resource)
+            self._consume(open_pages, account, policy, result, progress, stop)
+
+    def _consume(self, open_pages: Callable[[dict[str, dict[str, Any]]], Iterator[Page]],
+                 account: Any, policy: Policy, result: PassResult,
                  progress: Progress | None, stop: threading.Event | None) -> None:
         if stop is not None and stop.is_set():
             result.stopped = True
             return
-        pages: Iterator[Page] = provider.sync(self._load_cursors(account.id))
-        if self.read_ahead:
-            # the next page is fetched while this one is written (syncd.readahead)
-            pages = ReadAhead(pages, depth=self.read_ahead, name=f"syncd-fetch-{account.id}")
+        pages = open_pages(self._load_cursors(account.id))
         try:
             for page in pages:
                 self._apply(account, policy, page, result)

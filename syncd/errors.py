@@ -28,6 +28,7 @@ is the one place an error becomes a human-readable line.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class SyncdError(Exception):
@@ -39,6 +40,17 @@ class SyncdError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its fields, not by calling __init__ again (subclasses'
+        # signatures differ): errors cross from the fetch process (syncd.fetch_process)
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[SyncdError], args: tuple[Any, ...], state: dict[str, Any]) -> SyncdError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigIssue:

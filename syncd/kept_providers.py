@@ -58,6 +58,13 @@ class KeptProviders:
         if extra is not None and extra[1] is not provider:
             _close_quietly(extra[1])
 
+    def discard(self, account_id: str) -> None:
+        """Close the account's kept provider, if any."""
+        with self._lock:
+            entry = self._kept.pop(account_id, None)
+        if entry is not None:
+            _close_quietly(entry[1])
+
     def retain(self, account_ids: Iterable[str]) -> None:
         """Close the providers of accounts not in ``account_ids``."""
         keep = set(account_ids)

@@ -66,6 +66,10 @@ class SchedulerSettings(StrictModel):
     lease_ttl: Annotated[float, Field(ge=3, le=3600)] = 60
     #: this replica's name in leases and `syncd status`; default host:pid:random
     replica_id: str | None = None
+    #: run the provider of a pass in a child process, fetching the next page
+    #: while the store writes this one (syncd.fetch_process): auto (an
+    #: account's first pass, which ingests the whole mailbox), always, never
+    fetch_process: Literal["auto", "always", "never"] = "auto"
 
 
 class OrganizationSettings(StrictModel):

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from matching import blocked_reason
@@ -62,7 +62,7 @@ from syncd.reminders.facts import (
     thread_messages,
 )
 from syncd.reminders.rules import Kind, RemindersSettings, Rule, Segment
-from syncd.store.schema import Reminder
+from syncd.store.schema import Reminder, Thread
 from syncd.store.sql import chunks, insert_ignoring_conflicts, table_of
 
 THREAD_KINDS: tuple[Kind, ...] = ("follow_up", "reply_needed")
@@ -617,6 +617,23 @@ def _row(w: Wanted, now: datetime) -> dict[str, Any]:
 # ---------------------------------------------------------------------- entry point
 
 
+def _live(s: Session, thread_ids: Sequence[int], cutoff: datetime) -> list[int]:
+    """The threads derivation can change: a message since ``cutoff``, or stored reminders.
+
+    A thread whose newest message is older than ``max_age_days`` (+1 day of
+    margin) can only have anchors that old, which never open a reminder;
+    with no stored reminder either there is nothing to reconcile. Leaving
+    those out is exact, and an initial sync's years of old mail cost one
+    indexed query per batch instead of a full evaluation.
+    """
+    dormant = set(s.scalars(
+        select(Thread.id).where(
+            Thread.id.in_(thread_ids),
+            or_(Thread.last_message_at.is_(None), Thread.last_message_at < cutoff),
+            ~exists().where(Reminder.thread_id == Thread.id))))
+    return [t for t in thread_ids if t not in dormant]
+
+
 def derive(
     s: Session,
     settings: Settings,
@@ -634,10 +651,13 @@ def derive(
     ctx = Context(settings, now, account_owners(s))
     outbound: set[int] = set()
     for batch in chunks(thread_ids):
+        report.threads += len(batch)
+        batch = _live(s, batch, now - timedelta(days=settings.reminders.max_age_days + 1))
+        if not batch:
+            continue
         plan = _plan_threads(s, ctx, batch)
         existing = _existing(s, thread_ids=batch, keys=[w.key for w in plan.wanted])
         _reconcile(s, plan, existing, now, report)
-        report.threads += len(batch)
         outbound |= plan.recent_outbound
     if outbound:
         meeting_ids |= _meetings_awaiting(s, outbound)

@@ -39,11 +39,12 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.types import Decision
 from providers.base import Deletion, Event, Message, Page, Quarantined
+from syncd.store.bulk import insert_returning, insert_rows, update_rows
 from syncd.store.records import (
     ROLE_ORDER,
     InteractionRecord,
@@ -282,6 +283,14 @@ _ROW_COLUMNS = ("id", "kind", "dedupe_key", *_ROW_MUTABLE)
 _SOURCE_COLUMNS = ("id", "interaction_id", "provider_id", "resource", "folder", "first_seen_at",
                    "deleted_at")
 _THREAD_COLUMNS = ("id", "key", *_THREAD_MUTABLE)
+#: what a new interaction row is inserted with, in ``_PageWriter._new_row``'s order
+_NEW_COLUMNS = ("kind", "dedupe_key", "occurred_at", "ends_at", "all_day", "timezone", "subject",
+                "snippet", "body", "location", "in_reply_to", "thread_hint", "thread_id",
+                "status", "sequence", "provider_updated_at", "direction", "deleted",
+                "deleted_at", "created_at", "updated_at")
+_PARTICIPANT_COLUMNS = ("interaction_id", "position", *_PARTICIPANT_FIELDS)
+_participant_values = operator.attrgetter(*_PARTICIPANT_FIELDS)
+_new_source_values = operator.attrgetter(*_SOURCE_COLUMNS[1:])
 
 
 class _PageWriter:
@@ -378,15 +387,14 @@ class _PageWriter:
                 first.setdefault(rec.dedupe_key, rec)
         created: dict[str, _Row] = {}
         if first:
-            table = table_of(Interaction)
             new_rows = {k: self._new_row(first[k]) for k in sorted(first)}
-            stmt = (dialect_insert(self.s, table)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(table.c.id, table.c.dedupe_key))
-            for batch in chunks(list(new_rows.values()), _INSERT_BATCH):
-                for new_id, dedupe_key in self.conn.execute(stmt, batch):
-                    values = new_rows[dedupe_key]
-                    created[dedupe_key] = _Row(new_id, *(values[n] for n in _ROW_COLUMNS[1:]))
+            inserted = insert_returning(
+                self.conn, table_of(Interaction), _NEW_COLUMNS,
+                [tuple(v.values()) for v in new_rows.values()],
+                conflict="dedupe_key", returning=("id", "dedupe_key"), batch=_INSERT_BATCH)
+            for new_id, dedupe_key in inserted:
+                values = new_rows[dedupe_key]
+                created[dedupe_key] = _Row(new_id, *(values[n] for n in _ROW_COLUMNS[1:]))
         lost = [k for k in first if k not in created]
         relock = sorted(lost + (list(rows) if self.postgres else []))
         if relock:
@@ -500,14 +508,11 @@ class _PageWriter:
         table = table_of(Participant)
         for batch in chunks([i for i in ids if i in had_rows]):
             self.conn.execute(delete(table).where(table.c.interaction_id.in_(batch)))
-        rows = [
-            {"interaction_id": interaction_id, "position": i,
-             **{name: getattr(p, name) for name in _PARTICIPANT_FIELDS}}
+        insert_rows(self.conn, table, _PARTICIPANT_COLUMNS, [
+            (interaction_id, i, *_participant_values(p))
             for interaction_id in ids
             for i, p in enumerate(replaced[interaction_id])
-        ]
-        if rows:
-            self.conn.execute(table.insert(), rows)
+        ])
 
     # ------------------------------------------------------------------ sources
 
@@ -541,16 +546,14 @@ class _PageWriter:
 
     def _write_sources(self, sources: Iterable[_SourceRow]) -> None:
         table = table_of(Source)
-        new: list[dict[str, Any]] = []
+        new: list[tuple[Any, ...]] = []
         old: list[_SourceRow] = []
         for src in sources:
             if src.id is None:
-                new.append({"account_id": self.account_id,
-                            **{n: getattr(src, n) for n in _SOURCE_COLUMNS[1:]}})
+                new.append((self.account_id, *_new_source_values(src)))
             else:
                 old.append(src)
-        if new:
-            self.conn.execute(table.insert(), new)
+        insert_rows(self.conn, table, ("account_id", *_SOURCE_COLUMNS[1:]), new)
         _write_changed(self.conn, table, _SOURCE_MUTABLE, old)
 
     def _resolve_quarantine(self, provider_ids: Sequence[str]) -> None:
@@ -624,14 +627,13 @@ class _PageWriter:
                 "message_count": 0, "updated_at": self.now}
             for k in keys
         }
-        stmt = (dialect_insert(self.s, table)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(table.c.id, table.c.key))
         out: dict[str, _ThreadRow] = {}
-        for batch in chunks(list(new_rows.values()), _INSERT_BATCH):
-            for thread_id, key in self.conn.execute(stmt, batch):
-                fresh = new_rows[key]
-                out[key] = _ThreadRow(thread_id, *(fresh[n] for n in _THREAD_COLUMNS[1:]))
+        inserted = insert_returning(
+            self.conn, table, _THREAD_COLUMNS[1:], [tuple(v.values()) for v in new_rows.values()],
+            conflict="key", returning=("id", "key"), batch=_INSERT_BATCH)
+        for thread_id, key in inserted:
+            fresh = new_rows[key]
+            out[key] = _ThreadRow(thread_id, *(fresh[n] for n in _THREAD_COLUMNS[1:]))
         rest = [k for k in keys if k not in out]
         columns = [table.c[name] for name in _THREAD_COLUMNS]
         for key_batch in chunks(rest):
@@ -858,7 +860,7 @@ def _write_changed(conn: Connection, table: Table, names: Sequence[str],
                    rows: Iterable[_Plain]) -> None:
     """``UPDATE ... WHERE id = ?`` (executemany) for rows whose ``values()``
     moved away from ``loaded``, grouped by the columns that changed."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
         row_id = row.key_id
         if row_id is None:
@@ -868,13 +870,10 @@ def _write_changed(conn: Connection, table: Table, names: Sequence[str],
             continue
         changed = tuple(n for n, new, old in zip(names, values, row.loaded, strict=True)
                         if new != old)
-        params = {"row_id": row_id, **{f"v_{n}": getattr(row, n) for n in changed}}
-        groups.setdefault(changed, []).append(params)
+        groups.setdefault(changed, []).append((*(getattr(row, n) for n in changed), row_id))
         row.loaded = values
     for columns, batch in groups.items():
-        stmt = (update(table).where(table.c.id == bindparam("row_id"))
-                .values({n: bindparam(f"v_{n}", type_=table.c[n].type) for n in columns}))
-        conn.execute(stmt, batch)
+        update_rows(conn, table, columns, batch)
 
 
 def _expire_history(session: Session) -> None:

@@ -36,7 +36,7 @@ KEY_LIMIT = 1000
 ROLE_ORDER = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "organizer": 0, "attendee": 1}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs ~2x, and pages build thousands
 class ParticipantRow:
     role: str
     address: str

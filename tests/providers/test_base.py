@@ -31,3 +31,35 @@ def test_synthesized_message_ids_are_stable_and_distinct() -> None:
     assert one == synthesize_message_id("a@x", "Mon, 2 Nov 2026", "Hi", "b@y")
     assert one != synthesize_message_id("a@x", "Mon, 2 Nov 2026", "Hi", "c@y")
     assert one.endswith("@synthesized.invalid")
+
+
+def test_pages_survive_pickling_field_for_field() -> None:
+    # pages cross from the fetch process to the engine pickled (syncd.fetch_process)
+    import pickle
+
+    from providers.base import (
+        Address,
+        Attendee,
+        Automation,
+        Deletion,
+        Event,
+        Message,
+        Page,
+        Quarantined,
+    )
+
+    ada = Address("ada@acme.example", "Ada Lovelace")
+    event = Event("cal/1", "uid-1", "2026-11-03T09:00:00Z", BASE_TIME, BASE_TIME + timedelta(
+        hours=1), True, "Europe/Berlin", "Review", "Room 1", ada,
+        (Attendee(Address("rita@ourco.example"), "accepted", "CHAIR"),), "cancelled", 3, "Work",
+        "CANCEL", BASE_TIME)
+    message = Message("INBOX/7", "m7@acme.example", BASE_TIME, ada, (ada,), (ada,), (ada,),
+                      "Zoë's offer", "INBOX", ("private",), "hint", "m6@acme.example",
+                      ("m5@acme.example", "m6@acme.example"),
+                      Automation("list.acme", "<mailto:u@acme>", "auto-replied", "bulk"),
+                      1234, "snippet", "body", (event,))
+    page = Page("INBOX", [message, event, Deletion("INBOX/8", "message")],
+                [Quarantined("INBOX/9", "message", "no Date", "Subject: x")], {"uid": 9}, 12)
+    copy = pickle.loads(pickle.dumps(page))
+    assert copy == page and copy.items[0] == message and copy.items[1] == event
+    assert copy is not page and copy.items[0].to[0] == ada

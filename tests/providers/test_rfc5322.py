@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from providers.base import Address
@@ -322,6 +322,9 @@ entry_text = st.text(alphabet=st.sampled_from(list('ab Zë,."\\<>@-_=?():;')),
     st.tuples(names, locals_, domains).map(lambda t: formataddr((t[0], f"{t[1]}@{t[2]}"))),
     st.tuples(names, locals_, domains).map(lambda t: f"{t[0]} <{t[1]}@{t[2]}>"),
     entry_text), max_size=4).map(", ".join))
+@example("@ <0@0.example>")  # an unquoted "@" in the name: the stdlib splits it off
+@example("a@b <0@0.example>")
+@example("=@@=")
 @settings(max_examples=100)
 def test_fast_address_path_agrees_with_the_stdlib(header: str) -> None:
     from email.utils import getaddresses

@@ -31,7 +31,7 @@ from tests.reliability.storedump import describe_difference, dump_history
 from tests.syncd.test_daemon import make_maildir
 
 REPO = Path(__file__).resolve().parents[2]
-MESSAGES = 300
+MESSAGES = 600
 PAGE = 10
 SEED = 20261122
 
@@ -88,7 +88,7 @@ def test_sigkill_at_random_points_then_restart_equals_an_uninterrupted_run(
     kills: list[str] = []
     # trial 0: a random moment early after spawn (start-up, migration, first pages)
     proc = spawn(config, ["run"])
-    time.sleep(rng.uniform(0.1, 1.0))
+    time.sleep(rng.uniform(0.1, 0.8))
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     kills.append(f"t+time: {interactions(db_file)} stored")

@@ -47,17 +47,19 @@ def test_polls_reuse_one_login_until_the_settings_change(
         settings = imap_settings(mail_user, via.port)
         engine = SyncEngine(database, settings, keep_providers=True)
         account = settings.accounts[0]
+        # the first pass runs in a fetch process (syncd.fetch_process) with its own login
         assert engine.sync_account(account).items == 1
-        assert engine.sync_account(account).items == 0  # no-change poll
+        assert (via.connections, logins(via.client_bytes())) == (1, 1)
+        assert engine.sync_account(account).items == 0  # no-change poll, in process
         mail_user.deliver(make_message(2, sender=("Ada", "ada@acme.example")),
                           folder="Projects")
         assert engine.sync_account(account).items == 1
-        assert (via.connections, logins(via.client_bytes())) == (1, 1)
+        assert (via.connections, logins(via.client_bytes())) == (2, 2)
 
         changed = imap_settings(mail_user, via.port, read_timeout=11)
         engine.settings = changed
         assert engine.sync_account(changed.accounts[0]).ok
-        assert (via.connections, logins(via.client_bytes())) == (2, 2)
+        assert (via.connections, logins(via.client_bytes())) == (3, 3)
 
         engine.close()
         assert b"LOGOUT" in via.client_bytes().upper()

@@ -32,12 +32,14 @@ domain memo), and a plain ASCII address is canonicalized by one regex match
 (``canonical`` fast path). ``directory_keys`` classifies a page's inputs
 into that memo while it collects the keys the store must look up (none for
 internal addresses, no free-mail domains), so the ``resolve`` after the
-lookup finds every input classified: a new address is classified once. Blocklists are then a set look-up or a few per
-address, and the directory two or three dict look-ups, so the cost does not
-grow with the directory size. Memo tables are plain dicts flushed whole when
-full (bounded memory, no LRU bookkeeping on the miss path); the daemon's
-worker threads may share them: every write is a single dict or attribute
-store, so a race costs at most a repeated computation.
+lookup finds every input classified: a new address is classified once.
+Blocklists are then a set look-up or a few per address, and the directory
+two or three dict look-ups, so matching's own cost does not grow with the
+directory size (the store's index probes do, logarithmically). Memo tables
+are plain dicts flushed whole when full (bounded memory, no LRU bookkeeping
+on the miss path); the daemon's worker threads may share them: every write
+is a single dict or attribute store, so a race costs at most a repeated
+computation.
 """
 
 from __future__ import annotations

@@ -53,7 +53,9 @@ from matching.policy import CompiledPolicy, compile_policy
 from matching.types import ContactRef, Decision, DirectorySnapshot, Kind, Policy
 
 MAX_STORED = 320  # longest "address" a Decision carries for an unparsable input
-ADDRESS_MEMO_SIZE = 1 << 17  # distinct inputs remembered (per set of shared rules)
+#: distinct inputs remembered (per set of shared rules): ~480 bytes each, so at most
+#: ~16 MB; a mailbox's active correspondents fit, an initial sync of years of mail cycles
+ADDRESS_MEMO_SIZE = 1 << 15
 DOMAIN_MEMO_SIZE = 1 << 16  # distinct domains remembered (per set of shared rules)
 
 

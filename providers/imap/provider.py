@@ -44,6 +44,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from imapclient.response_parser import parse_fetch_response
 
 from providers.base import Cursor, Item, Page, Provider, ProviderContext, Quarantined
 from providers.imap import normalize
@@ -56,6 +57,7 @@ from providers.imap.connection import (
     vault_token_supplier,
 )
 from providers.imap.cursor import FolderCursor
+from providers.imap.fetch_parser import parse_fetch
 from providers.imap.folders import choose_folders
 from providers.imap.settings import ImapAccount
 from providers.imap.structure import PartInfo, calendar_parts, leaf_parts, text_part
@@ -374,8 +376,7 @@ class ImapProvider(Provider):
     def _fetch_items(self, client: IMAPClient, uids: list[int],
                      what: list[str]) -> dict[int, dict[bytes, Any]]:
         try:
-            data: dict[int, dict[bytes, Any]] = client.fetch(uids, what)
-            return data
+            return _fetch_fast(client, uids, what)
         except IMAPClientError as exc:
             if isinstance(exc, NETWORK_ERRORS) or len(uids) == 1:
                 raise
@@ -456,3 +457,26 @@ class ImapProvider(Provider):
             now = self._select(client, "INBOX")
             if any(now.get(k) != before.get(k) for k in keys):
                 return True
+
+
+def _fetch_fast(client: IMAPClient, uids: list[int],
+                what: list[str]) -> dict[int, dict[bytes, Any]]:
+    """``client.fetch(uids, what)``, its response read by :mod:`providers.imap.fetch_parser`.
+
+    The command goes through imaplib's public ``uid()`` on imapclient's
+    connection (same socket, same exceptions: imapclient's error classes are
+    imaplib's); a response the fast reader is unsure of goes to imapclient's
+    own parser.
+    """
+    request = "(" + " ".join(item.upper() for item in what) + ")"
+    typ, records = client._imap.uid("FETCH", ",".join(map(str, uids)), request)
+    if typ != "OK":
+        raise IMAPClientError(f"FETCH failed: {records!r}")
+    if records == [None]:  # nothing matched (expunged meanwhile)
+        return {}
+    fast = parse_fetch(records, client.normalise_times)
+    if fast is not None:
+        return fast
+    data: dict[int, dict[bytes, Any]] = parse_fetch_response(records, client.normalise_times, True)
+    return data
+

@@ -8,8 +8,9 @@ another core while the engine writes page N: an initial sync of a big
 mailbox runs at the speed of the slower of the two instead of their sum
 (``bench/imap_ingest.py``).
 
-The engine uses it for the passes that ingest a whole mailbox (``sync.
-fetch_process: auto``: an account's first pass, when no cursor is stored);
+The engine uses it for the passes that ingest a whole mailbox
+(``scheduler.fetch_process: auto``: an account's first pass, when no
+cursor is stored);
 small incremental polls stay in process, where the kept provider's open
 connection is worth more than a second core.
 
@@ -45,8 +46,8 @@ States (parent side)::
        └──close() early────► stopping ──┘
 
 Children are started by a ``forkserver`` (spawned once per daemon, so it is
-safe in a multi-threaded process, and it preloads the provider modules), so
-each pass pays a fork, not an interpreter start.
+safe in a multi-threaded process; it preloads :data:`PRELOAD`), so each pass
+pays a fork and its provider package's import, not an interpreter start.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ import structlog
 
 from providers.base import Page, Provider, ProviderContext
 from syncd.errors import TransientError
+from syncd.logs import configure_logging
 
 _PAGE, _END, _ERROR = "page", "end", "error"
 _ACK, _STOP = "ack", "stop"
@@ -190,8 +192,6 @@ def _child_main(conn: Connection, factory: Callable[[Any, ProviderContext], Prov
                 depth: int, log_level: str, log_format: str) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from syncd.logs import configure_logging
-
     configure_logging(log_level, log_format)
     structlog.contextvars.bind_contextvars(account=getattr(account, "id", None),
                                            provider=getattr(account, "provider", None))
@@ -223,8 +223,7 @@ def _send_error(conn: Connection, exc: BaseException) -> None:
     detail = "".join(traceback.format_exception(exc))
     payload: bytes | None
     try:
-        payload = pickle.dumps(exc)
-        pickle.loads(payload)  # must also come back out on the other side
+        payload = pickle.dumps(exc)  # one that will not unpickle: _rebuilt describes it
     except Exception:
         payload = None
     with contextlib.suppress(OSError):

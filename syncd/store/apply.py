@@ -283,11 +283,6 @@ _ROW_COLUMNS = ("id", "kind", "dedupe_key", *_ROW_MUTABLE)
 _SOURCE_COLUMNS = ("id", "interaction_id", "provider_id", "resource", "folder", "first_seen_at",
                    "deleted_at")
 _THREAD_COLUMNS = ("id", "key", *_THREAD_MUTABLE)
-#: what a new interaction row is inserted with, in ``_PageWriter._new_row``'s order
-_NEW_COLUMNS = ("kind", "dedupe_key", "occurred_at", "ends_at", "all_day", "timezone", "subject",
-                "snippet", "body", "location", "in_reply_to", "thread_hint", "thread_id",
-                "status", "sequence", "provider_updated_at", "direction", "deleted",
-                "deleted_at", "created_at", "updated_at")
 _PARTICIPANT_COLUMNS = ("interaction_id", "position", *_PARTICIPANT_FIELDS)
 _participant_values = operator.attrgetter(*_PARTICIPANT_FIELDS)
 _new_source_values = operator.attrgetter(*_SOURCE_COLUMNS[1:])
@@ -389,8 +384,7 @@ class _PageWriter:
         if first:
             new_rows = {k: self._new_row(first[k]) for k in sorted(first)}
             inserted = insert_returning(
-                self.conn, table_of(Interaction), _NEW_COLUMNS,
-                [tuple(v.values()) for v in new_rows.values()],
+                self.conn, table_of(Interaction), list(new_rows.values()),
                 conflict="dedupe_key", returning=("id", "dedupe_key"), batch=_INSERT_BATCH)
             for new_id, dedupe_key in inserted:
                 values = new_rows[dedupe_key]
@@ -628,9 +622,8 @@ class _PageWriter:
             for k in keys
         }
         out: dict[str, _ThreadRow] = {}
-        inserted = insert_returning(
-            self.conn, table, _THREAD_COLUMNS[1:], [tuple(v.values()) for v in new_rows.values()],
-            conflict="key", returning=("id", "key"), batch=_INSERT_BATCH)
+        inserted = insert_returning(self.conn, table, list(new_rows.values()), conflict="key",
+                                    returning=("id", "key"), batch=_INSERT_BATCH)
         for thread_id, key in inserted:
             fresh = new_rows[key]
             out[key] = _ThreadRow(thread_id, *(fresh[n] for n in _THREAD_COLUMNS[1:]))

@@ -17,7 +17,7 @@ Supported paramstyles: ``qmark`` (sqlite3) and ``format``/``pyformat``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -100,15 +100,19 @@ def update_rows(conn: Connection, table: Table, columns: Sequence[str],
     conn.exec_driver_sql(sql, params)
 
 
-def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
-                     rows: Sequence[Sequence[Any]], *, conflict: str,
-                     returning: Sequence[str], batch: int = 500) -> list[tuple[Any, ...]]:
+def insert_returning(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                     conflict: str, returning: Sequence[str],
+                     batch: int = 500) -> list[tuple[Any, ...]]:
     """Multi-row ``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING returning``.
 
+    ``rows`` are dicts with the same keys in the same order (the columns).
     Rows that hit the conflict are skipped and absent from the result
     (PostgreSQL and SQLite ≥ 3.35 both support this form). Result order is
     not the input order: return a key column to match rows up.
     """
+    if not rows:
+        return []
+    columns = tuple(rows[0])
     converters = _converters(conn, table, columns)
     mark = _mark(conn)
     one = f"({', '.join([mark] * len(columns))})"
@@ -120,7 +124,7 @@ def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
     texts: dict[int, str] = {}
     for part in chunks(rows, batch):
         flat: list[Any] = []
-        for values in _converted(part, converters):
+        for values in _converted((tuple(row.values()) for row in part), converters):
             flat.extend(values)
         sql = texts.get(len(part))
         if sql is None:

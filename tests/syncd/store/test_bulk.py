@@ -27,6 +27,10 @@ def values(i: int) -> tuple[Any, ...]:
 COLUMNS = ("key", "note", "at", "data", "n")
 
 
+def row(i: int) -> dict[str, Any]:
+    return dict(zip(COLUMNS, values(i), strict=True))
+
+
 @pytest.fixture
 def tables(database: Database) -> Iterator[tuple[Table, Table]]:
     meta = MetaData()
@@ -59,7 +63,7 @@ def test_inserts_and_updates_read_back_like_core(database: Database,
     rows = [values(i) for i in range(40)]
     with database.engine.begin() as conn:
         insert_rows(conn, bulk, COLUMNS, rows)
-        conn.execute(core.insert(), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+        conn.execute(core.insert(), [row(i) for i in range(40)])
         # update two columns of every third row, by id
         changed = [(f"new {i} '%s'", WHEN[(i + 1) % 3], i + 1) for i in range(0, 40, 3)]
         update_rows(conn, bulk, ("note", "at"), changed)
@@ -73,10 +77,11 @@ def test_insert_returning_skips_conflicts(database: Database,
                                           tables: tuple[Table, Table]) -> None:
     bulk, _ = tables
     with database.engine.begin() as conn:
-        first = insert_returning(conn, bulk, COLUMNS, [values(i) for i in range(7)],
+        first = insert_returning(conn, bulk, [row(i) for i in range(7)],
                                  conflict="key", returning=("id", "key"), batch=3)
-        again = insert_returning(conn, bulk, COLUMNS, [values(i) for i in range(5, 9)],
+        again = insert_returning(conn, bulk, [row(i) for i in range(5, 9)],
                                  conflict="key", returning=("id", "key"), batch=3)
+        assert insert_returning(conn, bulk, [], conflict="key", returning=("id",)) == []
     assert sorted(k for _, k in first) == [f"key-{i}" for i in range(7)]
     assert sorted(k for _, k in again) == ["key-7", "key-8"]  # 5 and 6 existed
     stored = {r[1]: r[0] for r in read(database, bulk)}

@@ -41,6 +41,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check syncd providers matching tests bench migrations
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -13,7 +13,7 @@ one of 2,000 domains, spread over the two years before now) — then measures:
 (b) syncd: the initial sync of the big mailbox into a fresh SQLite store
     through the real ``SyncEngine`` (provider → matching → store → reminders,
     one transaction per page), in a child process, with its defaults: a
-    first pass runs the provider in a fetch process (``syncd.fetch_process``)
+    first pass runs the provider in a fetch process (``syncd.sync.fetch_process``)
     so fetching and writing overlap on two cores; ``--fetch-process never``
     measures the single-process path. Also the provider alone (fetch +
     normalize, no store) for attribution;
@@ -24,7 +24,7 @@ one of 2,000 domains, spread over the two years before now) — then measures:
     and the engine process's own ``ru_maxrss``.
 
 Dovecot's caches are warmed by one untimed bare FETCH first, so (a) and (b)
-run under the same (warm) conditions. Targets (issue 3): (b)/(a) >= 0.5,
+run under the same (warm) conditions. Targets: (b)/(a) >= 0.5,
 poll ratio <= 1.5, peak RSS <= 250 MB.
 
 Usage: ``.venv/bin/python bench/imap_ingest.py [--messages 100000] [--page-size 1000]``
@@ -185,9 +185,9 @@ class PeakTreeRSS:
 
 def child_sync(params: dict[str, Any]) -> None:
     from syncd.config.model import Settings
-    from syncd.directory import import_companies
-    from syncd.engine import SyncEngine
+    from syncd.directory.contacts import import_companies
     from syncd.store.database import Database
+    from syncd.sync.engine import SyncEngine
 
     work = Path(params["work"])
     settings = Settings.model_validate({

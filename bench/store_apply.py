@@ -25,12 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matching import build_policy, resolve
 from providers.base import Address, Message, Page
-from syncd.engine import SyncEngine
-from syncd.store.apply import apply_page
 from syncd.store.database import Database
 from syncd.store.directory_lookup import snapshot_for
-from syncd.store.records import addresses_of
+from syncd.store.page_writer import write_page
 from syncd.store.schema import Account
+from syncd.sync.triage import triage
 
 PAGE = 500
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -53,9 +52,9 @@ def page(start: int) -> Page:
 def apply(db: Database, p: Page) -> float:
     started = time.perf_counter()
     with db.session() as s:
-        raw = addresses_of(p.items)
-        decisions = resolve(raw, snapshot_for(s, raw, POLICY), POLICY)
-        applied = apply_page(s, "bench", p, decisions, SyncEngine._skips(p, decisions, POLICY))
+        t = triage(p, policy=POLICY)
+        decisions = resolve(t.addresses, snapshot_for(s, t.addresses, POLICY), POLICY)
+        applied = write_page(s, "bench", t.decide(decisions).write)
     db.note_rows_written(applied.created + applied.sources_added)  # as the engine does
     return time.perf_counter() - started
 

@@ -8,9 +8,9 @@ IMAP accounts never imports the Google or Microsoft client libraries.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from providers.base import Provider, ProviderContext
+from providers.settings import AccountBase
 
 #: provider kind -> "module:factory"; the factory takes (account, context)
 REGISTRY: dict[str, str] = {
@@ -24,7 +24,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
-def create_provider(account: Any, context: ProviderContext) -> Provider:
+def create_provider(account: AccountBase, context: ProviderContext) -> Provider:
     module_name, _, attr = REGISTRY[account.provider].partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     provider: Provider = factory(account, context)

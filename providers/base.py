@@ -35,11 +35,11 @@ Contract
   normalizes, nothing else;
 * emits items whose normalization failed as :class:`Quarantined` entries of
   the page instead of raising, so one bad item never stops a pass;
-* raises :class:`syncd.errors.CursorExpired` (naming the resource) when the
+* raises :class:`providers.errors.CursorExpired` (naming the resource) when the
   server refuses a cursor; the engine then clears that cursor and calls
   ``sync`` again, once, for a full resync;
-* raises :class:`syncd.errors.AuthError` when credentials are refused and
-  :class:`syncd.errors.TransientError` for network trouble or throttling it
+* raises :class:`providers.errors.AuthError` when credentials are refused and
+  :class:`providers.errors.TransientError` for network trouble or throttling it
   has given up retrying;
 * yields a page (possibly with no items) carrying the new cursor whenever
   the cursor moves, and may yield nothing at all when nothing changed.
@@ -68,7 +68,7 @@ def _pickled_by_position(cls: type[_T]) -> type[_T]:
 
     The dataclass default for slotted classes calls ``fields()`` for every
     object, which dominated sending pages from the fetch process to the
-    engine (:mod:`syncd.fetch_process`); the names are fixed per class.
+    engine (:mod:`syncd.sync.fetch_process`); the names are fixed per class.
     """
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     getter = operator.attrgetter(*names)

@@ -38,6 +38,7 @@ Rules
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
@@ -48,7 +49,8 @@ import icalendar
 import recurring_ical_events
 
 from providers.base import Address, Attendee, AttendeeStatus, Event, EventStatus
-from syncd.errors import BadItem
+from providers.errors import BadItem
+from providers.settings import PRIVACY_ORDER
 
 #: span a recurring set is expanded over when the caller gives no window
 DEFAULT_SERIES_DAYS = 366
@@ -64,6 +66,19 @@ _PARTSTAT: dict[str, AttendeeStatus] = {
 _STATUS: dict[str, EventStatus] = {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RECURRENCE_KEYS = ("RRULE", "RDATE")
+
+
+def clamp_event(event: Event, level: str) -> Event:
+    """``event`` as the privacy ``level`` allows: below ``subject`` no title, no location.
+
+    The one rule for meetings, used by every calendar provider, by invites
+    found inside mail, and again by the engine before anything is stored.
+    """
+    if PRIVACY_ORDER[level] >= PRIVACY_ORDER["subject"]:
+        return event
+    if event.title is None and event.location is None:
+        return event
+    return dataclasses.replace(event, title=None, location=None)
 
 
 def format_recurrence_id(value: date | datetime) -> str:

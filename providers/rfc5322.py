@@ -2,10 +2,13 @@
 
 Every mail provider that sees raw bytes (local files, IMAP) normalizes through
 :func:`parse_message`; Gmail and Graph use the header helpers on their JSON.
+One parser in one module: its tolerance rules (charsets, encodings, dates,
+addresses, bodies, invites) lean on each other, and reading them together is
+how a fix to one stays consistent with the rest, hence its length.
 
 Invariants
 ----------
-* :func:`parse_message` raises nothing but :class:`syncd.errors.BadItem`, and
+* :func:`parse_message` raises nothing but :class:`providers.errors.BadItem`, and
   only when the message is hopeless: no usable date and no ``fallback_date``,
   or none of From/Sender/To/Cc/Bcc/Date/Subject/Message-ID (not a message).
   A missing From, broken encodings, unknown charsets and 8-bit headers are
@@ -41,7 +44,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 
 from providers.base import Address, Automation, Event, Message, synthesize_message_id
-from syncd.errors import BadItem
+from providers.errors import BadItem
 
 log = logging.getLogger(__name__)
 
@@ -455,9 +458,7 @@ def extract_invites(msg: EmailMessage, *, provider_id: str, privacy: str) -> tup
             changes: dict[str, object] = {}
             if ev.method is None and method:
                 changes["method"] = method
-            if privacy == "metadata":
-                changes["title"] = None
-            found.append(_replace(ev, changes))
+            found.append(ical.clamp_event(_replace(ev, changes), privacy))
     return tuple(found)
 
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 
 ``replicas``: one row per running daemon replica (id, host, pid, started,
 last seen), so replicas sharing a PostgreSQL store can split accounts
-evenly (see syncd/leases.py). The lease columns themselves
+evenly (see syncd/daemon/lease_keeper.py). The lease columns themselves
 (``accounts.lease_holder``/``lease_expires_at``) are in 0001.
 """
 

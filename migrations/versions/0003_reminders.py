@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22
 
-Thread regrouping (syncd/store/threads.py, issue 7) looks up other
+Thread regrouping (syncd/store/regroup.py) looks up other
 messages by the provider's thread hint (Gmail threadId, Graph
 conversationId) for every lone header-less message; without an index that
 is a scan of every interaction. Additive only: one index, no table change.

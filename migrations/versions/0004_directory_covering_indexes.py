@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-22
 
 Matching looks up every distinct address of a page
-(syncd/store/directory_lookup.py, issue 6): address -> contact id -> the
+(syncd/store/directory_lookup.py): address -> contact id -> the
 contact's company. With only an index on ``contact_emails.address`` each
 key cost three B-tree descents (index, contact_emails row, contacts row);
 with a million contacts the two tables are far bigger than the page cache,

@@ -35,7 +35,7 @@ Both maps also let a deleted object be reported as deletions of every
 provider id the store got for it, not only as the bare ``<href>``.
 
 An unreadable cursor (other version, missing keys) is treated like a
-refused token: :class:`syncd.errors.CursorExpired`, then a full resync.
+refused token: :class:`providers.errors.CursorExpired`, then a full resync.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from providers.base import Cursor
-from syncd.errors import CursorExpired
+from providers.errors import CursorExpired
 
 VERSION = 1
 

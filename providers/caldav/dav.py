@@ -12,16 +12,18 @@ Error mapping (the only place it happens):
 * 401 → :class:`AuthError`; a 403 that is not a sync-token refusal too.
 * 403/409/412 naming ``DAV:valid-sync-token`` on a sync-collection REPORT
   → :class:`CursorExpired` for that calendar.
-* connection errors, timeouts, 5xx, 429 → retried (idempotent requests only,
-  bounded, full jitter, honouring Retry-After up to a cap), then
+* connection errors, timeouts, 5xx, 429 → retried on the one policy of
+  :mod:`providers.retry` (idempotent requests only, bounded, full jitter,
+  Retry-After a floor; one above ten seconds ends the pass at once), then
   :class:`TransientError`.
+* any other refusal → :class:`TransientError` at once: the next pass may
+  fare better, an immediate retry would not.
 
 Messages name the URL and status only: never credentials or bodies.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,13 +35,16 @@ from xml.sax.saxutils import escape
 from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 
-from syncd.errors import AuthError, CursorExpired, TransientError
+from providers.errors import AuthError, CursorExpired, TransientError
+from providers.retry import DoNotRetry, RandomSource, RetryPolicy, Sleep, is_idempotent
 
 T = TypeVar("T")
 
 _VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
-#: longest Retry-After we sleep through inside one pass; longer ones go to the engine
+#: longest wait inside one pass (own backoff or Retry-After); longer ones go to the engine
 _MAX_INLINE_WAIT = 10.0
+#: first jitter window of the own backoff, doubling per failure
+_BACKOFF_BASE = 0.5
 _MAX_TRUNCATED_PAGES = 1000
 
 
@@ -69,15 +74,6 @@ class Changes:
     token: str
 
 
-class _Retryable(Exception):
-    """Internal: a failure worth another try (network, 5xx, 429)."""
-
-    def __init__(self, what: str, retry_after: float | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.retry_after = retry_after
-
-
 def utc_stamp(moment: datetime) -> str:
     """RFC 5545 UTC date-time as CalDAV time-range wants it."""
     return moment.strftime("%Y%m%dT%H%M%SZ")
@@ -100,11 +96,13 @@ class DavSession:
     """One authenticated connection to a CalDAV server for one account."""
 
     def __init__(self, url: str, username: str, password: str | None, *, timeout: float,
-                 retries: int, verify_tls: bool = True,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 retries: int, verify_tls: bool = True, sleep: Sleep = time.sleep,
+                 rng: RandomSource | None = None) -> None:
         self._url = without_userinfo(url)
-        self._retries = retries
+        self._retry = RetryPolicy(max_attempts=retries + 1, base=_BACKOFF_BASE,
+                                  cap=_MAX_INLINE_WAIT, max_retry_after=_MAX_INLINE_WAIT)
         self._sleep = sleep
+        self._rng = rng
         client_timeout: Any = timeout  # the client passes it to the HTTP library as is
         self._client = DAVClient(
             url=url, username=username, password=password, timeout=client_timeout,
@@ -122,7 +120,8 @@ class DavSession:
             found = self._client.get_calendars()
             return [CalendarInfo(url=str(cal.url), name=_display_name(cal)) for cal in found]
 
-        return self._call("calendar discovery", self._url, discover)
+        # PROPFINDs sent by the client: reads, so declared idempotent
+        return self._call("calendar discovery", self._url, discover, idempotent=True)
 
     # -- sync tokens -----------------------------------------------------------------
 
@@ -224,32 +223,24 @@ class DavSession:
         def send() -> Any:
             response = self._client.request(url, method, body, headers)
             if response.status >= 500:
-                raise _Retryable(f"HTTP {response.status}")
+                raise TransientError(f"{method} {url}: HTTP {response.status}")
             return response
 
-        return self._call(f"{method}", url, send)
+        return self._call(method, url, send, idempotent=is_idempotent(method))
 
-    def _call(self, what: str, url: str, action: Callable[[], T]) -> T:
-        """Run an idempotent request with bounded, jittered retries."""
-        attempt = 0
-        while True:
-            try:
-                return _translate(what, url, action)
-            except _Retryable as exc:
-                if attempt >= self._retries or (exc.retry_after or 0) > _MAX_INLINE_WAIT:
-                    raise TransientError(f"{what} {url}: {exc.what}",
-                                         retry_after=exc.retry_after) from None
-                backoff = random.uniform(0, min(_MAX_INLINE_WAIT, 0.5 * 2 ** attempt))
-                self._sleep(max(backoff, exc.retry_after or 0))
-                attempt += 1
+    def _call(self, what: str, url: str, action: Callable[[], T], *, idempotent: bool) -> T:
+        """Run a request with the retry policy (bounded, jittered; idempotent ones only)."""
+        return self._retry.call(lambda: _translate(what, url, action), idempotent=idempotent,
+                                sleep=self._sleep, rng=self._rng)
 
 
 def _translate(what: str, url: str, action: Callable[[], T]) -> T:
-    """Turn the client's exceptions into ours (or into a retryable failure)."""
+    """Turn the client's exceptions into ours: transient ones are retried."""
     try:
         return action()
     except dav_error.RateLimitError as exc:
-        raise _Retryable("throttled (429/503)", exc.retry_after_seconds) from None
+        raise TransientError(f"{what} {url}: throttled (429/503)",
+                             retry_after=exc.retry_after_seconds) from None
     except dav_error.AuthorizationError as exc:
         if _VALID_SYNC_TOKEN in exc.preconditions:
             raise  # the caller knows which calendar the token belonged to
@@ -258,11 +249,12 @@ def _translate(what: str, url: str, action: Callable[[], T]) -> T:
         raise AuthError(f"CalDAV server rejected the credentials for {url} (HTTP 401)") from None
     except dav_error.DAVError as exc:
         if exc.status is not None and exc.status >= 500:
-            raise _Retryable(f"HTTP {exc.status}") from None
-        raise TransientError(f"{what} {url} failed: {type(exc).__name__}"
-                             + (f" (HTTP {exc.status})" if exc.status else "")) from None
+            raise TransientError(f"{what} {url}: HTTP {exc.status}") from None
+        raise DoNotRetry(TransientError(f"{what} {url} failed: {type(exc).__name__}"
+                                        + (f" (HTTP {exc.status})" if exc.status else ""))
+                         ) from None
     except OSError as exc:  # niquests/requests errors derive from OSError
-        raise _Retryable(f"network error ({type(exc).__name__})") from None
+        raise TransientError(f"{what} {url}: network error ({type(exc).__name__})") from None
 
 
 def _preconditions(response: Any) -> list[str]:

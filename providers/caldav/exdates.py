@@ -19,8 +19,8 @@ from typing import Any
 import icalendar
 
 from providers.base import Event
+from providers.errors import BadItem
 from providers.ical import format_recurrence_id, parse_calendar
-from syncd.errors import BadItem
 
 
 def _exdate_values(prop: Any) -> list[date | datetime]:

@@ -26,8 +26,8 @@ from providers.base import Deletion, Event, Item, Quarantined
 from providers.caldav.cursor import CalendarCursor, key_time
 from providers.caldav.dav import CalendarObject
 from providers.caldav.exdates import cancelled_instances
+from providers.errors import BadItem
 from providers.ical import parse_calendar
-from syncd.errors import BadItem
 
 Batch = tuple[list[Item], list[Quarantined]]
 

@@ -57,9 +57,7 @@ alone and its events are not marked (not detected).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from providers.base import (
@@ -72,12 +70,9 @@ from providers.base import (
 from providers.caldav.cursor import CalendarCursor, Window
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
 from providers.caldav.objects import Batch, deleted_object, normalize_object
-from syncd.errors import ConfigError, ConfigIssue
-
-if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
-    from providers.caldav.settings import CaldavAccount
-
-
+from providers.caldav.settings import CaldavAccount
+from providers.errors import ConfigError, ConfigIssue
+from providers.ical import clamp_event
 
 
 def _path(url: str) -> str:
@@ -213,6 +208,4 @@ class CaldavProvider(Provider):
                                 reported_before=reported_before, privatize=self._private)
 
     def _private(self, event: Event) -> Event:
-        if self._context.privacy == "metadata":
-            return dataclasses.replace(event, title=None, location=None)
-        return event
+        return clamp_event(event, self._context.privacy)

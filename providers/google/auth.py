@@ -16,7 +16,7 @@ Two methods (``auth.method`` in the account config):
 
 Either way google-auth refreshes the access token before it expires (it
 treats a token as stale 3m45s early), and a refused grant (``invalid_grant``:
-revoked, expired, wrong subject) becomes :class:`~syncd.errors.AuthError`
+revoked, expired, wrong subject) becomes :class:`~providers.errors.AuthError`
 via :mod:`providers.google.transport`. Credentials objects hold secrets;
 this module never puts them in messages or reprs.
 """
@@ -27,7 +27,7 @@ import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import google.auth.crypt
 import google.oauth2.credentials
@@ -35,10 +35,8 @@ import google.oauth2.service_account
 from google.auth.credentials import Credentials
 
 from providers.base import TokenVault
-from syncd.errors import AuthError, ConfigError, ConfigIssue
-
-if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
-    from providers.google.settings import GoogleAuth
+from providers.errors import AuthError, ConfigError, ConfigIssue
+from providers.google.settings import GoogleAccount, GoogleAuth
 
 GMAIL_SCOPES = ("https://www.googleapis.com/auth/gmail.readonly",)
 CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)
@@ -51,7 +49,7 @@ def vault_name(account_id: str) -> str:
     return f"google:{account_id}"
 
 
-def load_credentials(account: Any, vault: TokenVault | None,
+def load_credentials(account: GoogleAccount, vault: TokenVault | None,
                      scopes: Sequence[str]) -> Credentials:
     """Credentials for ``account`` (a Gmail or Google Calendar account config).
 
@@ -121,8 +119,9 @@ def _stored_user_token(account_id: str, auth: GoogleAuth, vault: TokenVault | No
         client_id=client_id, client_secret=secret, scopes=list(scopes))
 
 
-def run_consent_flow(account: Any, vault: TokenVault, *, scopes: Sequence[str] = ALL_SCOPES,
-                     open_browser: bool = True, browser: str | None = None,
+def run_consent_flow(account: GoogleAccount, vault: TokenVault, *,
+                     scopes: Sequence[str] = ALL_SCOPES, open_browser: bool = True,
+                     browser: str | None = None,
                      host: str = "localhost", port: int = 0,
                      timeout_seconds: float | None = 300) -> str:
     """Run Google's installed-app consent flow for ``account`` and store the token.

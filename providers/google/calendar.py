@@ -31,22 +31,20 @@ dropped, as for invites found in mail.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from googleapiclient.errors import HttpError
 
 from providers.base import Cursor, Event, Page, Provider, ProviderContext, Quarantined
+from providers.errors import CursorExpired
 from providers.google.auth import CALENDAR_SCOPES, load_credentials
 from providers.google.calendar_records import to_record, utc_iso
 from providers.google.clients import build_service
 from providers.google.pacing import bucket_for
-from providers.google.transport import Caller, RetryPolicy, refused
-from syncd.errors import CursorExpired
-
-if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
-    from providers.google.settings import GoogleCalendarAccount
+from providers.google.settings import GoogleCalendarAccount
+from providers.google.transport import Caller, refused, retry_policy
+from providers.ical import clamp_event
 
 #: quota units we charge ourselves per events.list call
 LIST_COST = 1
@@ -62,7 +60,7 @@ class GoogleCalendarProvider(Provider):
         t = account.transport
         bucket = bucket_for("calendar", account.auth.subject or account.owner,
                             account.quota_units_per_second)
-        self.caller = Caller(bucket, RetryPolicy(t.max_retries, t.base_backoff, t.max_backoff),
+        self.caller = Caller(bucket, retry_policy(t),
                              what=f"google calendar account {account.id}")
 
     @property
@@ -147,7 +145,7 @@ class GoogleCalendarProvider(Provider):
             if isinstance(record, Quarantined):
                 page.quarantined.append(record)
                 continue
-            if isinstance(record, Event) and self.context.privacy == "metadata":
-                record = replace(record, title=None, location=None)
+            if isinstance(record, Event):
+                record = clamp_event(record, self.context.privacy)
             page.items.append(record)
         return page

@@ -37,21 +37,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from googleapiclient.errors import HttpError
 
 from providers.base import Cursor, Deletion, Item, Page, Provider, ProviderContext, Quarantined
+from providers.errors import CursorExpired
 from providers.google.auth import GMAIL_SCOPES, load_credentials
 from providers.google.clients import build_service
 from providers.google.gmail_records import EXCLUDED_LABELS, category_label, to_message
 from providers.google.pacing import bucket_for
-from providers.google.transport import Caller, RetryPolicy, refused
+from providers.google.settings import GmailAccount
+from providers.google.transport import Caller, refused, retry_policy
 from providers.rfc5322 import HEADER_FIELDS
-from syncd.errors import CursorExpired
-
-if TYPE_CHECKING:  # settings import syncd.config, which imports every provider's settings
-    from providers.google.settings import GmailAccount
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +72,7 @@ class GmailProvider(Provider):
         bucket = bucket_for("gmail", account.auth.subject or account.owner,
                             account.quota_units_per_second,
                             largest_call=account.batch_size * COST["messages.get"])
-        self.caller = Caller(bucket, RetryPolicy(t.max_retries, t.base_backoff, t.max_backoff),
+        self.caller = Caller(bucket, retry_policy(t),
                              what=f"gmail account {account.id}")
 
     # -- plumbing -------------------------------------------------------------------------

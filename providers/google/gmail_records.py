@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import Message, Quarantined
+from providers.errors import BadItem
 from providers.rfc5322 import parse_message
-from syncd.config.base import PRIVACY_ORDER
-from syncd.errors import BadItem
+from providers.settings import PRIVACY_ORDER
 
 #: labels whose messages the initial query excludes; incremental sync skips them too
 EXCLUDED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT"})

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
-from syncd.config.base import AccountBase, StrictModel
+from providers.settings import AccountBase, StrictModel
 
 GmailCategory = Literal["promotions", "social", "updates", "forums"]
 
@@ -77,3 +77,7 @@ class GoogleCalendarAccount(AccountBase):
     #: events per events.list page (Calendar allows 2500)
     page_size: Annotated[int, Field(ge=1, le=2500)] = 250
     transport: GoogleTransport = Field(default_factory=GoogleTransport)
+
+
+#: either Google account: both sign in with the same OAuth client
+GoogleAccount = GmailAccount | GoogleCalendarAccount

@@ -6,7 +6,8 @@ place that retries, so attempts never multiply (library x ours). httplib2
 may still re-send once on a connection that was closed under it (stale
 keep-alive); that is a reconnect, not a retry policy.
 
-What is retried (idempotent reads only — everything syncd sends to Google):
+What is retried (idempotent requests only, judged by their HTTP method: syncd
+sends Google nothing but GETs, and a batch is retried only if all its parts are):
 
 * HTTP 429, and 403 whose reason is ``rateLimitExceeded`` /
   ``userRateLimitExceeded``: wait at least Retry-After (the whole user's
@@ -14,10 +15,13 @@ What is retried (idempotent reads only — everything syncd sends to Google):
 * HTTP 500, 502, 503, 504;
 * network failures: refused/reset/dropped connections, timeouts.
 
-Waits grow exponentially with full jitter, capped, and never undercut
-Retry-After. After ``max_retries`` the call raises
-:class:`~syncd.errors.TransientError` (with ``retry_after``). A refused
-grant raises :class:`~syncd.errors.AuthError`; other HTTP errors reach the
+Waits follow the one policy of :mod:`providers.retry` (full jitter between
+``base_backoff`` and ``max_backoff``, Retry-After a floor); a throttle answer
+also puts the user's whole quota bucket on hold for that wait. A Retry-After
+beyond :data:`MAX_RETRY_AFTER` is not slept through: the pass ends and the
+scheduler comes back later. After ``max_retries`` retries the call raises
+:class:`~providers.errors.TransientError` (with ``retry_after``). A refused
+grant raises :class:`~providers.errors.AuthError`; other HTTP errors reach the
 caller unchanged (404/410 mean "cursor expired" only to the caller), which
 turns what it does not handle into a typed error with :func:`refused`.
 
@@ -30,25 +34,20 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
-import random
 import socket
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
+from providers.errors import AuthError, SyncdError, TransientError
 from providers.google.pacing import TokenBucket
-from syncd.errors import AuthError, SyncdError, TransientError
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
+from providers.google.settings import GoogleTransport
+from providers.retry import DoNotRetry, RetryEvent, RetryPolicy, Sleep, is_idempotent
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -57,20 +56,19 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_retries: int = 6
-    base_backoff: float = 1.0
-    max_backoff: float = 64.0
+#: longest Retry-After slept through inside a pass; Google's per-user throttles ask
+#: for seconds, so a longer wait (a daily quota) is the scheduler's to sit out
+MAX_RETRY_AFTER = 300.0
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Full-jitter exponential backoff, never shorter than Retry-After."""
-        ceiling = min(self.max_backoff, self.base_backoff * (2 ** attempt))
-        jittered = random.uniform(0, ceiling)
-        if retry_after is not None:
-            # a little jitter on top so many workers do not return in lockstep
-            return retry_after + random.uniform(0, min(1.0, self.base_backoff))
-        return jittered
+
+class _Throttled(TransientError):
+    """A 429 / rate-limit 403: the wait holds the user's whole quota bucket."""
+
+
+def retry_policy(transport: GoogleTransport) -> RetryPolicy:
+    """The retry policy configured by an account's ``transport`` section."""
+    return RetryPolicy(max_attempts=transport.max_retries + 1, base=transport.base_backoff,
+                       cap=transport.max_backoff, max_retry_after=MAX_RETRY_AFTER)
 
 
 def error_reason(exc: HttpError) -> str | None:
@@ -132,23 +130,34 @@ class Caller:
     """Runs Google API calls for one user with pacing and one retry layer."""
 
     def __init__(self, bucket: TokenBucket, policy: RetryPolicy, *, what: str,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Sleep = time.sleep) -> None:
         self.bucket = bucket
         self.policy = policy
         self.what = what  # e.g. "gmail rita@ourco.example"; used in messages
         self._sleep = sleep
         self.throttled = 0  # 429 / rate-limit answers seen (for benchmarks and logs)
 
-    def _backoff(self, attempt: int, after: float | None, throttled: bool) -> None:
+    def _on_retry(self, event: RetryEvent) -> None:
+        if isinstance(event.error, _Throttled):
+            self.bucket.hold(event.delay)  # every call of this user waits, not only this one
+
+    def _retried(self, what: str, after: float | None, throttled: bool) -> TransientError:
+        """The error for a retryable answer (counted when it is a throttle)."""
         if throttled:
             self.throttled += 1
-        if attempt >= self.policy.max_retries:
-            return  # no attempt follows: do not sleep for nothing
-        wait = self.policy.delay(attempt, after)
-        if throttled:
-            self.bucket.hold(wait)
-        else:
-            self._sleep(wait)
+            return _Throttled(f"{self.what}: {what}", retry_after=after)
+        return TransientError(f"{self.what}: {what}", retry_after=after)
+
+    def _http_failure(self, exc: HttpError, where: str,
+                      passthrough: Collection[int] = ()) -> SyncdError | None:
+        """A failed HTTP exchange as the error an attempt raises (None: raise ``exc``)."""
+        if exc.resp.status == 401:
+            return self._unauthorized()
+        if not is_retryable(exc):
+            if exc.resp.status in passthrough:
+                return None
+            return refused(exc, self.what)
+        return self._retried(f"HTTP {exc.resp.status}{where}", retry_after(exc), is_throttle(exc))
 
     def _unauthorized(self) -> AuthError:
         return AuthError(f"{self.what}: access token refused (401) after a refresh; "
@@ -162,31 +171,23 @@ class Caller:
         library's HttpError for the caller to interpret (404 on history.list,
         410 on events.list); any other becomes a typed error (:func:`refused`).
         """
-        last: str = ""
-        after: float | None = None
-        for attempt in range(self.policy.max_retries + 1):
-            if attempt:
-                log.info("%s: retry %d after %s", self.what, attempt, last)
+
+        def attempt() -> Any:
             self.bucket.take(cost)
             try:
                 return request.execute(num_retries=0)
             except HttpError as exc:
-                if exc.resp.status == 401:
-                    raise self._unauthorized() from None
-                if not is_retryable(exc):
-                    if exc.resp.status in passthrough:
-                        raise
-                    raise refused(exc, self.what) from None
-                after = retry_after(exc)
-                last = f"HTTP {exc.resp.status}"
-                self._backoff(attempt, after, is_throttle(exc))
+                failure = self._http_failure(exc, "", passthrough)
+                if failure is None:
+                    raise
+                raise failure from None
             except RefreshError as exc:
-                raise auth_error(exc, self.what) from None
+                raise DoNotRetry(auth_error(exc, self.what)) from None
             except NETWORK_ERRORS as exc:
-                after, last = None, type(exc).__name__
-                self._backoff(attempt, None, False)
-        raise TransientError(f"{self.what}: gave up after {self.policy.max_retries + 1} "
-                             f"attempts ({last})", retry_after=after)
+                raise self._retried(type(exc).__name__, None, False) from exc
+
+        return self.policy.call(attempt, idempotent=is_idempotent(request.method),
+                                sleep=self._sleep, on_retry=self._on_retry)
 
     def batch(self, requests: Mapping[str, tuple[HttpRequest, float]], batch_uri: str
               ) -> tuple[dict[str, Any], dict[str, HttpError]]:
@@ -198,18 +199,12 @@ class Caller:
         done: dict[str, Any] = {}
         failed: dict[str, HttpError] = {}
         pending = dict(requests)
-        last = ""
-        after: float | None = None
-        for attempt in range(self.policy.max_retries + 1):
-            if not pending:
-                return done, failed
-            if attempt:
-                log.info("%s: batch round %d for %d parts after %s",
-                         self.what, attempt, len(pending), last)
+
+        def round_trip() -> None:
+            """One round: send what is pending; raise if retryable parts remain."""
             retry: dict[str, HttpError] = {}
 
-            def collect(request_id: str, response: Any, exception: HttpError | None,
-                        retry: dict[str, HttpError] = retry) -> None:
+            def collect(request_id: str, response: Any, exception: HttpError | None) -> None:
                 if exception is None:
                     done[request_id] = response
                 elif is_retryable(exception):
@@ -224,19 +219,13 @@ class Caller:
             try:
                 batch.execute()
             except HttpError as exc:  # the envelope itself failed
-                if exc.resp.status == 401:
-                    raise self._unauthorized() from None
-                if not is_retryable(exc):
-                    raise refused(exc, self.what) from None
-                after, last = retry_after(exc), f"HTTP {exc.resp.status} on the batch"
-                self._backoff(attempt, after, is_throttle(exc))
-                continue
+                failure = self._http_failure(exc, " on the batch")
+                assert failure is not None  # nothing passes through
+                raise failure from None
             except RefreshError as exc:
-                raise auth_error(exc, self.what) from None
+                raise DoNotRetry(auth_error(exc, self.what)) from None
             except NETWORK_ERRORS as exc:
-                after, last = None, type(exc).__name__
-                self._backoff(attempt, None, False)
-                continue
+                raise self._retried(type(exc).__name__, None, False) from exc
             for request_id in [i for i in pending if i in done or i in failed]:
                 del pending[request_id]
             if any(e.resp.status == 401 for e in failed.values()):
@@ -244,11 +233,14 @@ class Caller:
                 raise self._unauthorized()
             if retry:
                 afters = [a for a in (retry_after(e) for e in retry.values()) if a is not None]
-                after = max(afters) if afters else None
                 statuses = sorted({e.resp.status for e in retry.values()})
-                last = f"{len(retry)} parts answered HTTP {statuses}"
-                self._backoff(attempt, after, any(is_throttle(e) for e in retry.values()))
-        if not pending:
-            return done, failed
-        raise TransientError(f"{self.what}: {len(pending)} batch parts still failing after "
-                             f"{self.policy.max_retries + 1} rounds ({last})", retry_after=after)
+                raise self._retried(f"{len(retry)} batch parts answered HTTP {statuses}",
+                                    max(afters) if afters else None,
+                                    any(is_throttle(e) for e in retry.values()))
+
+        if pending:
+            # the envelope is a POST; re-sending it is safe when every part is
+            idempotent = all(is_idempotent(request.method) for request, _ in pending.values())
+            self.policy.call(round_trip, idempotent=idempotent, sleep=self._sleep,
+                             on_retry=self._on_retry)
+        return done, failed

@@ -29,8 +29,8 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from providers.base import ProviderContext
+from providers.errors import AuthError, ConfigError
 from providers.imap.settings import ImapAccount
-from syncd.errors import AuthError, ConfigError
 
 #: returns a currently valid OAuth2 access token (refreshing it if needed)
 TokenSupplier = Callable[[], str]

@@ -17,8 +17,8 @@ from typing import Any
 
 from providers import rfc5322
 from providers.base import Message, Quarantined
+from providers.errors import BadItem
 from providers.imap.structure import PartInfo
-from syncd.errors import BadItem
 
 HEADER_FETCH = "BODY.PEEK[HEADER.FIELDS ({})]".format(
     " ".join(f.upper() for f in rfc5322.HEADER_FIELDS))

@@ -20,10 +20,13 @@ of :mod:`providers.imap.cursor` drives the pass:
 6. Backfill still owed: newest first, one page per chunk.
 
 Every page carries the cursor *after* its items. A dropped connection is
-reconnected (bounded, jittered backoff) and the folder resumes from the last
-page the caller took, so nothing is skipped and nothing committed is redone;
-after ``max_reconnects`` failures the pass ends with :class:`TransientError`
-and the next pass resumes from the committed cursors the same way.
+reconnected (the one policy of :mod:`providers.retry`: full jitter from
+0.2 s, capped at 5 s) and the folder resumes from the last page the caller
+took, so nothing is skipped and nothing committed is redone. Everything
+redone is a read (SELECT, SEARCH, FETCH with ``BODY.PEEK``), so idempotent.
+After ``max_reconnects`` reconnects without a page taken in between, the pass
+ends with :class:`TransientError` and the next pass resumes from the
+committed cursors the same way.
 
 FETCH asks only for the header fields syncd reads, INTERNALDATE, size, FLAGS
 and BODYSTRUCTURE; text/calendar parts are then fetched alone by part number,
@@ -35,7 +38,6 @@ most ``page_size`` (≤ 5000) UIDs, well under Dovecot's 64 KiB line limit.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -47,6 +49,7 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
 from providers.base import Cursor, Item, Page, Provider, ProviderContext, Quarantined
+from providers.errors import ConfigError, TransientError
 from providers.imap import normalize
 from providers.imap.connection import (
     NETWORK_ERRORS,
@@ -61,7 +64,7 @@ from providers.imap.fetch_parser import parse_fetch
 from providers.imap.folders import choose_folders
 from providers.imap.settings import ImapAccount
 from providers.imap.structure import PartInfo, calendar_parts, leaf_parts, text_part
-from syncd.errors import ConfigError, TransientError
+from providers.retry import Attempts, RandomSource, RetryPolicy, Sleep
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,9 @@ FRESH_SESSION_AFTER = 2000
 #: messages) for every later SELECT instead of ~0.5 ms, so LIST runs rarely, and on a
 #: connection that is closed right after it.
 FOLDER_CACHE_SECONDS = 3600.0
+#: reconnect backoff: first jitter window and largest one, in seconds
+RECONNECT_BASE = 0.2
+RECONNECT_CAP = 5.0
 #: (host, port, username) -> (monotonic time of discovery, folders)
 _discovered: dict[tuple[str, int, str], tuple[float, list[str]]] = {}
 
@@ -111,13 +117,16 @@ class ImapProvider(Provider):
     kind = "imap"
 
     def __init__(self, account: ImapAccount, context: ProviderContext, *,
-                 token_supplier: TokenSupplier | None = None, max_reconnects: int = 3) -> None:
+                 token_supplier: TokenSupplier | None = None, max_reconnects: int = 3,
+                 sleep: Sleep = time.sleep, rng: RandomSource | None = None) -> None:
         self.account = account
         self.context = context
         if token_supplier is None and account.auth == "xoauth2":
             token_supplier = vault_token_supplier(account, context)
         self._token_supplier = token_supplier
         self.max_reconnects = max_reconnects
+        self._sleep = sleep
+        self._rng = rng
         self._client: IMAPClient | None = None
         self._folders: list[str] | None = None
         #: INBOX (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) as of the last completed pass
@@ -145,16 +154,19 @@ class ImapProvider(Provider):
     def __enter__(self) -> ImapProvider:
         return self
 
-    def _backoff(self, attempt: int, exc: BaseException) -> None:
-        if attempt > self.max_reconnects:
-            raise TransientError(
-                f"account {self.account.id}: IMAP connection to {self.account.host} keeps "
-                f"failing ({exc})") from None
-        delay = min(0.2 * 2 ** (attempt - 1), 5.0) + random.uniform(0, 0.2)
-        log.info("imap %s: connection lost (%s); reconnecting in %.1fs",
-                 self.account.id, exc, delay)
-        time.sleep(delay)
+    def _reconnects(self) -> Attempts:
+        """Reconnect bookkeeping for one stretch of work (``max_reconnects`` read late:
+        tests and callers may change it after construction)."""
+        policy = RetryPolicy(max_attempts=self.max_reconnects + 1, base=RECONNECT_BASE,
+                             cap=RECONNECT_CAP, max_retry_after=RECONNECT_CAP)
+        # what is redone after a reconnect only reads, so it is idempotent
+        return policy.attempts(idempotent=True, sleep=self._sleep, rng=self._rng)
 
+    def _lost(self, attempts: Attempts, exc: BaseException) -> None:
+        """The connection broke: drop it, then wait before reconnecting (or give up)."""
+        self._drop()
+        attempts.failed(TransientError(f"account {self.account.id}: IMAP connection to "
+                                       f"{self.account.host} lost ({exc})"))
 
     # -- folders -------------------------------------------------------------
     def folders(self) -> list[str]:
@@ -177,15 +189,13 @@ class ImapProvider(Provider):
 
     # -- sync ----------------------------------------------------------------
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        attempt = 0
+        reconnects = self._reconnects()
         while True:
             try:
                 folders = self.folders()
                 break
             except RECONNECTABLE as exc:
-                self._drop()
-                attempt += 1
-                self._backoff(attempt, exc)
+                self._lost(reconnects, exc)
         fetched_before = self.stats["fetched"]
         for folder in folders:
             try:
@@ -198,7 +208,7 @@ class ImapProvider(Provider):
 
     def _sync_resumable(self, folder: str, stored: Cursor | None) -> Iterator[Page]:
         committed = stored
-        attempt = 0
+        reconnects = self._reconnects()
         while True:
             try:
                 for page in self._sync_folder(folder, FolderCursor.from_dict(committed)):
@@ -206,15 +216,13 @@ class ImapProvider(Provider):
                     # the caller came back for more: this page is committed
                     if page.cursor is not None:
                         committed = page.cursor
-                    attempt = 0
+                    reconnects.progressed()
                 done = FolderCursor.from_dict(committed)
                 if folder == "INBOX" and done is not None and not done.backfilling:
                     self._inbox_seen = (done.uidvalidity, done.uidnext, done.highestmodseq)
                 return
             except RECONNECTABLE as exc:
-                self._drop()
-                attempt += 1
-                self._backoff(attempt, exc)
+                self._lost(reconnects, exc)
 
     def _select(self, client: IMAPClient, folder: str) -> dict[bytes, Any]:
         try:

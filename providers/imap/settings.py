@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
-from syncd.config.base import AccountBase
+from providers.settings import AccountBase
 
 
 class ImapAccount(AccountBase):

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from providers.base import Cursor, Deletion, Event, Item, Page, Quarantined
-from providers.ical import parse_calendar
+from providers.errors import BadItem, TransientError
+from providers.ical import clamp_event, parse_calendar
 from providers.local.common import PageBuilder, settled
-from syncd.errors import BadItem, TransientError
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ def sync_file(path: Path, cursor: Cursor | None, options: Options) -> Iterator[P
     quarantined = [Quarantined(provider_id=e.provider_id, kind="event", reason=e.reason)
                    for e in errors]
     for item in out:
-        builder.items.append(item)
+        builder.items.append(clamp_event(item, options.privacy)
+                             if isinstance(item, Event) else item)
         if builder.full:
             pages.append(builder.take(None))
     for bad in quarantined:

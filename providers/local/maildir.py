@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from providers.base import Cursor, Page, Quarantined
+from providers.errors import BadItem, TransientError
 from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled
 from providers.rfc5322 import parse_message
-from syncd.errors import BadItem, TransientError
 
 #: Maildir info flags → the IMAP system flags the rest of syncd knows
 FLAGS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged", "T": "\\Deleted", "D": "\\Draft",

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from providers.base import Cursor, Page, Quarantined
+from providers.errors import BadItem, TransientError
 from providers.local.common import PageBuilder, header_excerpt, settled
 from providers.rfc5322 import decode_header_value, parse_date, parse_message, read_headers
-from syncd.errors import BadItem, TransientError
 
 _SEPARATOR = re.compile(rb"^From \S*[ \t].*\d{1,2}:\d\d(:\d\d)?.*\d{4}\s*$")
 _ESCAPED_FROM = re.compile(rb"^>(>*From )")

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from syncd.config.base import AccountBase
+from providers.settings import AccountBase
 
 #: folder names (Maildir ``.Name``) and Gmail labels never synced unless listed in ``include``
 DEFAULT_SKIP = ["Trash", "Junk", "Spam", "Drafts", "Draft", "Deleted Messages", "Deleted Items"]
@@ -35,7 +35,7 @@ class LocalAccount(AccountBase):
     #: Maildir subfolders and mbox (Gmail) labels to leave out; matched case-insensitively
     skip_folders: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIP))
     #: Gmail label (mbox ``X-Gmail-Labels``, e.g. a Takeout export) that marks a
-    #: message private: not logged (see syncd.privacy)
+    #: message private: not logged (see syncd.sync.privacy)
     private_label: str | None = None
 
     @field_validator("maildirs", "mboxes", "calendars", mode="after")

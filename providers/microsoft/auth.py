@@ -36,8 +36,8 @@ import requests
 from msal.exceptions import MsalServiceError
 
 from providers.base import TokenVault
-from providers.microsoft.settings import GRAPH_SCOPE, MicrosoftAuth
-from syncd.errors import AuthError, ConfigError, ConfigIssue, SyncdError, TransientError
+from providers.errors import AuthError, ConfigError, ConfigIssue, SyncdError, TransientError
+from providers.microsoft.settings import GRAPH_SCOPE, MicrosoftAuth, OutlookAccount
 
 #: msal error codes that mean "a human must sign in / consent again"
 REAUTH_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client",
@@ -48,7 +48,7 @@ REAUTH_AADSTS = frozenset({65001, 50076, 50079, 700016, 7000215, 7000222, 700082
 TRANSIENT_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 
 
-def vault_key(account: Any) -> str:
+def vault_key(account: OutlookAccount) -> str:
     """Name of the msal token cache of ``account`` in the vault.
 
     Keyed by app and owner, not by account id: the ``outlook_mail`` and
@@ -248,7 +248,7 @@ class DelegatedTokenSource:
             return token
 
 
-def token_source(account: Any, vault: TokenVault | None,
+def token_source(account: OutlookAccount, vault: TokenVault | None,
                  http: requests.Session | None = None) -> TokenSource:
     """The token source ``account.auth.method`` asks for."""
     if account.auth.method == "delegated":
@@ -257,7 +257,8 @@ def token_source(account: Any, vault: TokenVault | None,
     return AppTokenSource(account.auth, account.id, http)
 
 
-def run_device_code_flow(account: Any, vault: TokenVault, prompt: Callable[[str], object] = print,
+def run_device_code_flow(account: OutlookAccount, vault: TokenVault,
+                         prompt: Callable[[str], object] = print,
                          *, http: requests.Session | None = None) -> str:
     """Sign a human in with the device-code flow and keep the token cache.
 

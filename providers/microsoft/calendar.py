@@ -31,12 +31,12 @@ from typing import Any
 from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
+from providers.errors import BadItem, SyncdError
 from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
 from providers.microsoft.common import graph_client, iso_z
 from providers.microsoft.delta import walk
 from providers.microsoft.mail_records import graph_time
 from providers.microsoft.settings import OutlookCalendarAccount
-from syncd.errors import BadItem, SyncdError
 
 RESOURCE = "calendar"
 CURSOR_VERSION = 1

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import Address, Attendee, AttendeeStatus, Event
+from providers.errors import BadItem
 from providers.microsoft.mail_records import graph_time
-from syncd.config.base import PRIVACY_ORDER
-from syncd.errors import BadItem
+from providers.settings import PRIVACY_ORDER
 
 RESPONSES: dict[str, AttendeeStatus] = {
     "accepted": "accepted",

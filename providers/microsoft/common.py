@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from providers.base import ProviderContext
 from providers.microsoft.auth import token_source
 from providers.microsoft.graph_http import GraphClient
+from providers.microsoft.settings import OutlookAccount
 
 
-def mailbox_path(account: Any) -> str:
+def mailbox_path(account: OutlookAccount) -> str:
     """``me`` for delegated sign-in without a mailbox, else ``users/{id}``."""
     mailbox = account.mailbox or (None if account.auth.method == "delegated" else account.owner)
     return "me" if mailbox is None else f"users/{quote(mailbox, safe='@.')}"
 
 
-def graph_client(account: Any, context: ProviderContext) -> GraphClient:
+def graph_client(account: OutlookAccount, context: ProviderContext) -> GraphClient:
     return GraphClient(
         base_url=account.endpoints.graph,
         mailbox=mailbox_path(account),

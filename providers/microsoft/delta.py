@@ -36,8 +36,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from providers.errors import SyncdError
 from providers.microsoft.graph_http import GraphClient
-from syncd.errors import SyncdError
 
 #: pages fetched ahead of the consumer, per chain
 AHEAD = 2

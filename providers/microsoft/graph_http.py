@@ -6,13 +6,13 @@ Invariants
   are in flight per mailbox *per process*: the slots are shared by every
   client of the same Graph base URL and mailbox (mail and calendar alike).
 * Only GETs go through here; they are idempotent, so retrying them is safe.
-* Retries are narrow and bounded: 429, 500, 502, 503, 504 and network
-  errors, at most ``max_retries`` times per request. A ``Retry-After`` is
-  honoured (plus up to 10 % jitter) and *shared*: it closes the mailbox's
-  gate so the other in-flight workers wait too instead of each collecting
-  its own 429 (no retry storm). Without Retry-After the wait is exponential
-  from ``backoff_base`` with full jitter. A Retry-After longer than
-  ``max_retry_after`` is not slept through: the pass ends with
+* Retries are narrow and bounded, on the one policy of :mod:`providers.retry`:
+  429, 500, 502, 503, 504 and network errors, at most ``max_retries`` times
+  per request, waiting full jitter from ``backoff_base`` up to
+  ``max_retry_after``. A ``Retry-After`` is a floor of the wait and *shared*:
+  it closes the mailbox's gate so the other in-flight workers wait too
+  instead of each collecting its own 429 (no retry storm). A Retry-After
+  longer than ``max_retry_after`` is not slept through: the pass ends with
   :class:`TransientError` carrying it, and the scheduler comes back later.
 * 401 gets one forced token refresh, then :class:`AuthError`; 403 is
   :class:`AuthError` (permission or consent withdrawn); 410 and the error
@@ -28,8 +28,6 @@ Invariants
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,9 +38,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from providers.microsoft.auth import TokenSource
-from providers.microsoft.settings import GraphLimits
-from syncd.errors import (
+from providers.errors import (
     AuthError,
     ConfigError,
     ConfigIssue,
@@ -50,8 +46,9 @@ from syncd.errors import (
     SyncdError,
     TransientError,
 )
-
-log = logging.getLogger(__name__)
+from providers.microsoft.auth import TokenSource
+from providers.microsoft.settings import GraphLimits
+from providers.retry import RandomSource, RetryEvent, RetryPolicy, Sleep, is_idempotent
 
 #: Outlook's documented limit of concurrent requests per app and mailbox
 MAILBOX_CONCURRENCY = 4
@@ -143,8 +140,7 @@ class GraphClient:
     def __init__(self, *, base_url: str, mailbox: str, account_id: str, tokens: TokenSource,
                  limits: GraphLimits | None = None, max_concurrency: int = MAILBOX_CONCURRENCY,
                  session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 rng: Callable[[], float] = random.random,
+                 sleep: Sleep = time.sleep, rng: RandomSource | None = None,
                  gate_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
@@ -153,6 +149,11 @@ class GraphClient:
         self.account_id = account_id
         self._tokens = tokens
         self._limits = limits or GraphLimits()
+        limits = self._limits
+        # own waits are capped like in-process Retry-After waits: both hold a pass up
+        self._retry = RetryPolicy(max_attempts=limits.max_retries + 1, base=limits.backoff_base,
+                                  cap=limits.max_retry_after,
+                                  max_retry_after=limits.max_retry_after)
         self._own_slots = threading.BoundedSemaphore(min(max_concurrency, MAILBOX_CONCURRENCY))
         # per person, not per path: every delegated account reads "me"
         self._gate = mailbox_gate(self.base_url, gate_key or mailbox)
@@ -202,58 +203,60 @@ class GraphClient:
             # never send the token elsewhere; start that resource over instead
             raise CursorExpired(resource, f"account {self.account_id}: stored link for "
                                           f"{resource!r} is not on {self.base_url}; full resync")
-        attempt = 0
         refreshed = False
-        force_refresh = False
-        while True:
-            resp: requests.Response | None = None
-            failure: Exception | None = None
-            payload: T | None = None
-            with self._own_slots, self._gate.slots:  # own first: never hog a shared slot
-                # checked with a slot in hand: a worker queued on the slots
-                # must not send during a pause another worker just started
-                self._gate.wait(self._sleep)
-                token = self._tokens.access_token(force_refresh=force_refresh)
-                force_refresh = False
-                sent = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                        **(headers or {})}
-                self.requests_sent += 1
-                try:
-                    resp = self._session.get(url, params=params, headers=sent,
-                                             timeout=self._limits.timeout)
+
+        def attempt() -> T | None:
+            nonlocal refreshed
+            force_refresh = False
+            while True:
+                resp: requests.Response | None = None
+                failure: Exception | None = None
+                payload: T | None = None
+                with self._own_slots, self._gate.slots:  # own first: never hog a shared slot
+                    # checked with a slot in hand: a worker queued on the slots
+                    # must not send during a pause another worker just started
+                    self._gate.wait(self._sleep)
+                    token = self._tokens.access_token(force_refresh=force_refresh)
+                    force_refresh = False
+                    sent = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                            **(headers or {})}
+                    self.requests_sent += 1
+                    try:
+                        resp = self._session.get(url, params=params, headers=sent,
+                                                 timeout=self._limits.timeout)
+                        if resp.status_code == 200:
+                            payload = decode(resp)
+                    except (requests.ConnectionError, requests.Timeout,
+                            requests.exceptions.ChunkedEncodingError, ValueError) as exc:
+                        failure = exc
+                if resp is None:
+                    raise TransientError(f"account {self.account_id}: Graph request failed "
+                                         f"({type(failure).__name__})") from failure
+                if failure is None:
                     if resp.status_code == 200:
-                        payload = decode(resp)
-                except (requests.ConnectionError, requests.Timeout,
-                        requests.exceptions.ChunkedEncodingError, ValueError) as exc:
-                    failure = exc
-            if failure is None and resp is not None:
-                if resp.status_code == 200:
-                    return payload
-                if resp.status_code == 401 and not refreshed:
-                    refreshed = force_refresh = True
-                    continue
-                if resp.status_code == 404 and missing_ok:
-                    return None
-                self._raise_final(resp, resource)
-            # retryable from here on: a network failure or a RETRY_STATUSES reply
-            retry_after = retry_after_seconds(resp.headers.get("Retry-After")) if (
-                resp is not None) else None
-            what = f"HTTP {resp.status_code}" if resp is not None else type(failure).__name__
-            if retry_after is not None and retry_after > self._limits.max_retry_after:
-                raise TransientError(f"account {self.account_id}: Graph throttled ({what}); "
-                                     f"asked to wait {retry_after:.0f}s", retry_after=retry_after)
-            if attempt >= self._limits.max_retries:
-                raise TransientError(f"account {self.account_id}: Graph request failed after "
-                                     f"{attempt + 1} attempts ({what})", retry_after=retry_after)
-            if retry_after is not None:
-                delay = retry_after * (1 + 0.1 * self._rng())
-                self._gate.pause(delay)  # everyone on this mailbox waits, not only us
-            else:
-                delay = self._limits.backoff_base * (2 ** attempt) * (0.5 + 0.5 * self._rng())
-                self._sleep(delay)
-            attempt += 1
-            log.info("graph retry", extra={"account": self.account_id, "reason": what,
-                                           "attempt": attempt, "delay": round(delay, 3)})
+                        return payload
+                    if resp.status_code == 401 and not refreshed:
+                        refreshed = force_refresh = True  # once per request, not per attempt
+                        continue
+                    if resp.status_code == 404 and missing_ok:
+                        return None
+                    self._raise_final(resp, resource)
+                # a RETRY_STATUSES reply, or a 200 that could not be read
+                what = f"HTTP {resp.status_code}" if failure is None else "damaged HTTP 200"
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+                if retry_after is not None:
+                    raise TransientError(f"account {self.account_id}: Graph throttled ({what}); "
+                                         f"asked to wait {retry_after:.0f}s",
+                                         retry_after=retry_after)
+                raise TransientError(f"account {self.account_id}: Graph request failed ({what})")
+
+        # only GETs come here
+        return self._retry.call(attempt, idempotent=is_idempotent("GET"), sleep=self._sleep,
+                                rng=self._rng, on_retry=self._on_retry)
+
+    def _on_retry(self, event: RetryEvent) -> None:
+        if event.error.retry_after is not None:
+            self._gate.pause(event.delay)  # everyone on this mailbox waits, not only us
 
     def _raise_final(self, resp: requests.Response, resource: str) -> None:
         """Map a non-200, non-retryable reply to our error (or return to retry)."""

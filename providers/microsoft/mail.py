@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
+from providers.errors import BadItem
 from providers.microsoft.common import graph_client, iso_z
 from providers.microsoft.delta import Start, walk_many
 from providers.microsoft.mail_records import (
@@ -45,7 +46,6 @@ from providers.microsoft.mail_records import (
     to_message,
 )
 from providers.microsoft.settings import OutlookMailAccount
-from syncd.errors import BadItem
 
 CURSOR_VERSION = 1
 

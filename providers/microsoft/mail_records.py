@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import Address, Automation, Message, synthesize_message_id
+from providers.errors import BadItem
 from providers.rfc5322 import decode_header_value, normalize_message_id, parse_references
-from syncd.config.base import PRIVACY_ORDER
-from syncd.errors import BadItem
+from providers.settings import PRIVACY_ORDER
 
 TRANSPORT_HEADERS_PROP = "String 0x007D"
 EXPAND_HEADERS = f"singleValueExtendedProperties($filter=id eq '{TRANSPORT_HEADERS_PROP}')"

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
-from syncd.config.base import AccountBase, StrictModel
+from providers.settings import AccountBase, StrictModel
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DELEGATED_SCOPES = ("https://graph.microsoft.com/Mail.Read",
@@ -83,3 +83,7 @@ class OutlookCalendarAccount(AccountBase):
     #: start a fresh delta over a re-anchored window once ``now`` has moved
     #: this many days past the window the stored delta link was made for
     reanchor_days: Annotated[int, Field(ge=1, le=365)] = 7
+
+
+#: either Outlook account: both sign in the same way and talk to the same Graph
+OutlookAccount = OutlookMailAccount | OutlookCalendarAccount

@@ -2,7 +2,7 @@
 
 Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
 ``scheduler``, ``organization``, ``matching``, ``privacy``, ``reminders`` (see
-:mod:`syncd.reminders.rules`), ``accounts``.
+:mod:`syncd.config.reminders`), ``accounts``.
 ``config/example.yaml`` documents every key with comments.
 """
 
@@ -18,8 +18,8 @@ from providers.google.settings import GmailAccount, GoogleCalendarAccount
 from providers.imap.settings import ImapAccount
 from providers.local.settings import LocalAccount
 from providers.microsoft.settings import OutlookCalendarAccount, OutlookMailAccount
-from syncd.config.base import PrivacyLevel, StrictModel
-from syncd.reminders.rules import RemindersSettings
+from providers.settings import PrivacyLevel, StrictModel
+from syncd.config.reminders import RemindersSettings
 
 Account = Annotated[
     LocalAccount
@@ -67,7 +67,7 @@ class SchedulerSettings(StrictModel):
     #: this replica's name in leases and `syncd status`; default host:pid:random
     replica_id: str | None = None
     #: run the provider of a pass in a child process, fetching the next page
-    #: while the store writes this one (syncd.fetch_process): auto (an
+    #: while the store writes this one (syncd.sync.fetch_process): auto (an
     #: account's first pass, which ingests the whole mailbox), always, never
     fetch_process: Literal["auto", "always", "never"] = "auto"
 

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from syncd.reminders.rules import WEEKDAYS, BusinessHours, parse_hhmm
+from syncd.config.reminders import WEEKDAYS, BusinessHours, parse_hhmm
 
 #: how far a walk may go looking for opening hours (a safety net: the config
 #: guarantees at least one working day per week and holidays are finite)

@@ -23,8 +23,8 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from syncd.config.model import Settings
+from syncd.config.reminders import DigestSettings
 from syncd.reminders.queries import ReminderView, list_reminders
-from syncd.reminders.rules import DigestSettings
 from syncd.store.database import Database
 
 

@@ -9,11 +9,21 @@ batched queries per batch of threads or meetings (never per row).
   contacts and companies involved, for segment rules.
 * :func:`interactions_with`, :func:`kinds_of` — who took part in what, by
   address and by id.
+* :func:`live_threads` — which of the given threads derivation can change
+  at all (recent mail, or stored reminders).
+* :func:`meetings_awaiting` — meetings whose open ``meeting_follow_up``
+  some recent outbound mail may answer.
+* :func:`stored_reminders` — the stored reminders reconciliation compares
+  with, by scope and by idempotency key.
 
 Every query filters by ONE indexed key (thread ids, interaction ids,
 addresses) and applies the rest (kind, deleted, role) in Python: a planner
 without fresh statistics could otherwise pick a broad index (``kind``) and
-scan the store, which would make derivation cost grow with history.
+scan the store, which would make derivation cost grow with history. Two
+look-ups put more in SQL, each still bounded by the given ids:
+:func:`live_threads` (thread ids, last message time, "has a reminder") and
+:func:`stored_reminders` (thread or interaction ids with the kinds of that
+scope).
 """
 
 from __future__ import annotations
@@ -22,9 +32,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from syncd.reminders.plan import MEETING_KINDS, THREAD_KINDS
 from syncd.store.schema import (
     Account,
     Company,
@@ -32,12 +43,16 @@ from syncd.store.schema import (
     Contact,
     Interaction,
     Participant,
+    Reminder,
     Source,
+    Thread,
 )
 from syncd.store.sql import chunks
 
 #: participant matches that are people outside the organization
 EXTERNAL = frozenset({"contact", "company", "unmatched"})
+#: participant roles that receive an email
+RECIPIENT_ROLES = ("to", "cc", "bcc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,4 +253,66 @@ def parties(s: Session, people: Iterable[Person]) -> dict[str, Party]:
         elif "@" in p.address:
             party.domains.add(p.address.rsplit("@", 1)[1])
         out[p.address] = party
+    return out
+
+
+def live_threads(s: Session, thread_ids: Sequence[int], cutoff: datetime) -> list[int]:
+    """The threads derivation can change: a message since ``cutoff``, or stored reminders.
+
+    A thread whose newest message is older than ``max_age_days`` (+1 day of
+    margin) can only have anchors that old, which never open a reminder;
+    with no stored reminder either there is nothing to reconcile. Leaving
+    those out is exact, and an initial sync's years of old mail cost one
+    indexed query per batch instead of a full evaluation.
+    """
+    dormant = set(s.scalars(
+        select(Thread.id).where(
+            Thread.id.in_(thread_ids),
+            or_(Thread.last_message_at.is_(None), Thread.last_message_at < cutoff),
+            ~exists().where(Reminder.thread_id == Thread.id))))
+    return [t for t in thread_ids if t not in dormant]
+
+
+def meetings_awaiting(s: Session, outbound_ids: Iterable[int]) -> set[int]:
+    """Meetings with an open meeting_follow_up that these outbound mails (recent
+    ones of the touched threads) may answer, so a rep's email resolves it without
+    touching the meeting. Only follow-ups of meetings that ended within
+    ``max_age_days`` are ever open, so older mail is left out by the caller.
+
+    Every step is a lookup by an indexed key (interaction ids, addresses);
+    the cost follows the touched threads, not the store."""
+    addresses = {p.address for people in people_of(s, outbound_ids).values() for p in people
+                 if p.external and p.role in RECIPIENT_ROLES}
+    seen = {i for ids in interactions_with(s, addresses).values() for i in ids}
+    meeting_ids = {i for i, (kind, *_rest) in kinds_of(s, seen).items() if kind == "meeting"}
+    out: set[int] = set()
+    for id_batch in chunks(sorted(meeting_ids)):
+        # kind and status are filtered here, not in SQL, so the planner can only
+        # use the interaction_id index (never a scan of every open reminder)
+        out.update(i for i, kind, status in s.execute(
+            select(Reminder.interaction_id, Reminder.kind, Reminder.status)
+            .where(Reminder.interaction_id.in_(id_batch)))
+            if i is not None and kind == "meeting_follow_up" and status == "open")
+    # ended meetings without a reminder yet need no help: creation checks mail itself
+    return out
+
+
+def stored_reminders(s: Session, *, thread_ids: Sequence[int] = (),
+                     meeting_ids: Sequence[int] = (),
+                     keys: Iterable[str] = ()) -> dict[str, Reminder]:
+    """idempotency key -> stored reminder, of any status: the thread kinds of
+    ``thread_ids``, the meeting kinds of ``meeting_ids``, and any other row
+    whose key is in ``keys`` (the wanted ones)."""
+    out: dict[str, Reminder] = {}
+    for batch in chunks(sorted(thread_ids)):
+        out.update({r.idempotency_key: r for r in s.scalars(
+            select(Reminder).where(Reminder.thread_id.in_(batch),
+                                   Reminder.kind.in_(THREAD_KINDS)))})
+    for batch in chunks(sorted(meeting_ids)):
+        out.update({r.idempotency_key: r for r in s.scalars(
+            select(Reminder).where(Reminder.interaction_id.in_(batch),
+                                   Reminder.kind.in_(MEETING_KINDS)))})
+    for key_batch in chunks(sorted(set(keys) - set(out))):
+        out.update({r.idempotency_key: r for r in s.scalars(
+            select(Reminder).where(Reminder.idempotency_key.in_(key_batch)))})
     return out

@@ -11,8 +11,8 @@ run retries), a bug is logged with its traceback once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -60,7 +60,7 @@ def run_digest(database: Database, settings: Callable[[], Settings]) -> None:
         log.info("reminder digests sent", sent=len(digests) - len(failed), failed=len(failed))
 
 
-def add_reminder_jobs(scheduler: Any, settings: Callable[[], Settings],
+def add_reminder_jobs(scheduler: BaseScheduler, settings: Callable[[], Settings],
                       database: Database | None) -> None:
     """Schedule the sweep (and the digest if enabled) on ``scheduler``."""
     conf = settings().reminders

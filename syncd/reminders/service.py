@@ -1,9 +1,8 @@
 """Entry points into reminder derivation, and people's status changes.
 
-* :func:`derive_after_page` — the sync engine calls it with the page's
-  :class:`~syncd.store.apply.ApplyResult` INSIDE the page's transaction,
-  under a savepoint. It first regroups header-less mail of the touched
-  threads (:func:`syncd.store.threads.regroup`), then derives. Same
+* :func:`derive_after_page` — the sync engine calls it with the threads
+  and meetings the page touched (header-less mail already regrouped by the
+  engine) INSIDE the page's transaction, under a savepoint. Same
   transaction because the page already holds the row locks of its threads
   and meetings (so two accounts applying the same thread derive one after
   the other, never both inserting), and a page is then committed together
@@ -24,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from syncd.config.model import Settings
 from syncd.errors import StoreError, SyncdError, describe
@@ -36,7 +35,6 @@ from syncd.reminders.derive import MEETING_KINDS, THREAD_KINDS, DeriveReport, de
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Reminder, Thread
 from syncd.store.sql import chunks
-from syncd.store.threads import regroup
 from syncd.store.types import utcnow
 
 log = get_logger(__name__)
@@ -44,18 +42,15 @@ log = get_logger(__name__)
 STATUSES = ("open", "done", "dismissed", "superseded")
 
 
-def derive_after_page(session: Any, settings: Settings, applied: Any, *,
+def derive_after_page(session: Session, settings: Settings, *, threads: Iterable[int],
+                      meetings: Iterable[int],
                       now: datetime | None = None) -> DeriveReport | None:
     """Derive for the threads and meetings one applied page touched (see module doc)."""
-    threads = set(getattr(applied, "touched_threads", ()) or ())
-    meetings = set(getattr(applied, "touched_meetings", ()) or ())
+    threads, meetings = set(threads), set(meetings)
     if not settings.reminders.enabled or not (threads or meetings):
         return None
     try:
         with session.begin_nested():
-            # header-less mail joins its real thread first (syncd.store.threads)
-            threads |= regroup(session, threads)
-            applied.touched_threads |= threads
             return derive(session, settings, threads=threads, meetings=meetings,
                           now=now or utcnow())
     except StoreError as exc:
@@ -110,7 +105,7 @@ def sweep(db: Database, settings: Settings, *, now: datetime | None = None) -> D
     return report
 
 
-def _lock_threads(s: Any, ids: Iterable[int]) -> None:
+def _lock_threads(s: Session, ids: Iterable[int]) -> None:
     """Serialize with a concurrent page on the same threads (PostgreSQL; SQLite
     write sessions already hold the database write lock)."""
     s.execute(select(Thread.id).where(Thread.id.in_(list(ids))).order_by(Thread.id)

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, domain_suffixes, registrable_domain
+from syncd.store.cursors import cursor_times
 from syncd.store.database import Database
 from syncd.store.schema import (
     Account,
@@ -30,7 +31,6 @@ from syncd.store.schema import (
     Interaction,
     Participant,
     Source,
-    SyncCursor,
     Thread,
 )
 from syncd.store.sql import chunks
@@ -229,11 +229,7 @@ def account_statuses(db: Database, *, now: datetime | None = None) -> list[Accou
     """Health of every account the store knows, ordered by account id."""
     now = now or utcnow()
     with db.session(write=False) as s:
-        cursors: dict[str, dict[str, datetime]] = {}
-        for account_id, resource, updated in s.execute(
-            select(SyncCursor.account_id, SyncCursor.resource, SyncCursor.updated_at)
-        ):
-            cursors.setdefault(account_id, {})[resource] = updated
+        cursors = cursor_times(s)
         out = []
         for row in s.scalars(select(Account).order_by(Account.id)):
             resources = cursors.get(row.id, {})

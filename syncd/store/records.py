@@ -1,8 +1,10 @@
 """From a provider page plus matching decisions to plain rows to write.
 
-Pure functions, no database: :func:`build_records` turns the items of one
-page into :class:`InteractionRecord` values (one per message, event, and
-calendar invite inside a message) that :mod:`syncd.store.apply` upserts.
+Pure functions, no database: :func:`message_record` and :func:`event_record`
+turn the items of one page into :class:`InteractionRecord` values (one per
+message, event, and calendar invite inside a message); the engine's triage
+(:mod:`syncd.sync.triage`) gathers them into a :class:`PageWrite`, which the
+page writer upserts in one transaction.
 
 Rules fixed here:
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from matching.types import Decision, Kind
-from providers.base import Address, Event, Message
+from providers.base import Address, Cursor, Deletion, Event, Message, Quarantined
 
 KEY_LIMIT = 1000
 ROLE_ORDER = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "organizer": 0, "attendee": 1}
@@ -76,6 +78,25 @@ class InteractionRecord:
     in_reply_to: str | None = None
     thread_root: str | None = None  # References root, for the thread key
     thread_hint: str | None = None
+
+
+@dataclass(slots=True)
+class PageWrite:
+    """Everything one page writes, decided before the store is touched.
+
+    ``records`` are the logged interactions (skipped items are not here);
+    ``deletions`` already exclude those voided by the same item reappearing
+    later in the page; ``cursor`` (None: unchanged) is saved in the same
+    transaction. ``items`` and ``skipped`` are counts for the pass result.
+    """
+
+    resource: str
+    records: list[InteractionRecord]
+    deletions: list[Deletion]
+    quarantined: list[Quarantined]
+    cursor: Cursor | None
+    items: int = 0
+    skipped: int = 0
 
 
 def invite_provider_id(message: Message, event: Event) -> str:

@@ -1,5 +1,8 @@
 """The interaction store's tables, as SQLAlchemy 2 typed models.
 
+One declarative module on purpose: the tables, their keys and the
+invariants below are read together (and Alembic compares against all of it).
+
 Invariants the rest of syncd relies on:
 
 * **One interaction per real-world message or meeting.** ``interactions.
@@ -17,7 +20,7 @@ Invariants the rest of syncd relies on:
   linking a company later never grabs gmail.com users.
 * **Late matching.** Participants keep their address even when unmatched;
   importing a contact or company fills ``contact_id``/``company_id`` of
-  past participants (see :mod:`syncd.store.linking`).
+  past participants (see :mod:`syncd.store.relink`).
 * All datetimes are aware UTC (:class:`~syncd.store.types.UTCDateTime`).
 
 Alembic migrations in the top-level ``migrations`` package create exactly
@@ -52,7 +55,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: account states (see syncd.engine for the transitions)
+#: account states (see syncd.sync.engine for the transitions)
 ACCOUNT_STATES = ("idle", "syncing", "backing_off", "needs_reauth", "failed")
 
 
@@ -201,7 +204,7 @@ class SyncCursor(Base):
 
 
 class Thread(Base):
-    """A conversation. ``key`` is global (see syncd.store.threads); the
+    """A conversation. ``key`` is global (see syncd.store.regroup); the
     last inbound/outbound times say who is waiting on whom."""
 
     __tablename__ = "threads"
@@ -324,7 +327,7 @@ class Source(Base):
 
 
 class Reminder(Base):
-    """A derived to-do (issue 7 fills it). One per ``idempotency_key``
+    """A derived to-do (filled by :mod:`syncd.reminders`). One per ``idempotency_key``
     (rule + thread or meeting). ``status``: open, done, dismissed, superseded."""
 
     __tablename__ = "reminders"
@@ -407,7 +410,7 @@ class UnmatchedAddress(Base):
 
 
 class Replica(Base):
-    """A running daemon replica's heartbeat (see :mod:`syncd.leases`).
+    """A running daemon replica's heartbeat (see :mod:`syncd.daemon.lease_keeper`).
 
     Replicas sharing one store count the live rows (``last_seen_at`` within
     a lease TTL) to split the accounts evenly; rows of dead replicas are

@@ -2,32 +2,176 @@
 
 A backend test module subclasses :class:`MailContract` and/or
 :class:`CalendarContract` and provides a ``backend`` fixture returning an
-object with the :class:`Backend` shape, wired to a real server or stand-in.
-Seeding goes through the backend (Maildir files, IMAP APPEND, CalDAV PUT,
-stand-in admin calls); syncing goes only through the provider.
+object with the :class:`MailBackend` / :class:`CalendarBackend` shape, wired
+to a real server or stand-in. Seeding goes through the backend (Maildir
+files, IMAP APPEND, CalDAV PUT, stand-in admin calls); syncing goes only
+through the provider.
+
+Besides the happy paths, every provider is held to the failure half of the
+contract (:mod:`providers.base`): an item that disappears is a
+:class:`Deletion`; a malformed item is :class:`Quarantined` with its reason
+while the pass goes on; refused credentials raise :class:`AuthError`; a
+failing or unreachable server raises :class:`TransientError`; a cursor the
+server no longer accepts raises :class:`CursorExpired` naming its resource,
+and a resync without it works; nothing beyond the account's privacy level
+leaves the provider. The backend provides a hook per case (the fault knobs
+of its server or stand-in). A case a provider cannot produce at all is
+declared :class:`NotApplicable` in the backend's :meth:`~ContractBackend.limits`,
+with the reason, and reported as a skip saying so; one its protocol allows
+but the provider does not do yet is a :class:`KnownGap`, a strict xfail
+that fails as soon as the provider starts doing it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import pytest
 
-from providers.base import Cursor, Event, Message, Page, Provider
-from tests.generate import BASE_TIME, EventSpec, make_message, message_id
+from providers.base import Cursor, Deletion, Event, Message, Page, Provider, Quarantined
+from providers.errors import AuthError, CursorExpired, TransientError
+from providers.settings import PRIVACY_ORDER
+from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ics
 
+#: the failure and privacy cases of the contract, by the names backends use in limits()
+#: (a privacy limit may name one level: ``"privacy:metadata"``)
+CASES = ("deletion", "quarantine", "auth_error", "server_error", "unreachable",
+         "cursor_expired", "privacy")
+PRIVACY_LEVELS = ("metadata", "subject", "snippet", "full")
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """The provider cannot produce this case at all (e.g. files on disk have no login)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class KnownGap:
+    """The protocol allows this case but the provider does not handle it yet."""
+
+    reason: str
+
+
+Limits = Mapping[str, NotApplicable | KnownGap]
 
 class Backend(Protocol):
+    """A seeded account on a real server or stand-in."""
+
     def provider(self) -> Provider:
         """A fresh provider for the seeded account."""
 
     def add_message(self, raw: bytes) -> object:
-        """Deliver one RFC 5322 message to the account's inbox."""
+        """Deliver one RFC 5322 message to the account's inbox; a handle to remove it."""
 
     def add_event(self, spec: EventSpec) -> object:
         """Create (or replace, by uid) one event in the account's calendar."""
+
+
+class ContractBackend(Backend, Protocol):
+    """A :class:`Backend` with the knobs that make its server fail (see the module
+    docstring); :class:`BackendHooks` gives the defaults."""
+
+    def limits(self) -> Limits:
+        """The cases of :data:`CASES` this provider cannot (or does not yet) produce."""
+
+    def provider_at(self, privacy: str) -> Provider:
+        """A fresh provider for the seeded account at privacy level ``privacy``."""
+
+    def bad_credentials(self) -> tuple[Provider, str]:
+        """A provider whose credentials the server refuses, and the secret it was given
+        (which no error message may contain)."""
+
+    def failing_server(self) -> AbstractContextManager[Provider]:
+        """A provider whose server answers every request with a server error (5xx, or
+        hangs up: the protocol's equivalent) for the duration of the block; on leaving
+        it checks that the fault was really served."""
+
+    def unreachable_server(self) -> AbstractContextManager[Provider]:
+        """A provider whose server cannot be reached, for the duration of the block."""
+
+    def expire_cursors(self) -> None:
+        """Make the server refuse every cursor it handed out so far."""
+
+
+class MailBackend(ContractBackend, Protocol):
+    def remove_message(self, handle: object) -> None:
+        """Delete (expunge) a message :meth:`add_message` delivered."""
+
+    def add_malformed_message(self) -> None:
+        """Put a message into the inbox that cannot be normalized."""
+
+
+class CalendarBackend(ContractBackend, Protocol):
+    def remove_event(self, uid: str) -> None:
+        """Delete the event ``uid`` from the calendar."""
+
+    def add_malformed_event(self) -> None:
+        """Put an event into the calendar that cannot be normalized."""
+
+
+class BackendHooks:
+    """Defaults for the failure hooks: a case the backend neither implements nor declares
+    in :meth:`limits` fails loudly instead of passing or skipping unnoticed."""
+
+    def limits(self) -> Limits:
+        return {}
+
+    def _missing(self, hook: str) -> NoReturn:
+        raise NotImplementedError(f"{type(self).__name__} has no {hook}() and does not "
+                                  "declare the case NotApplicable or a KnownGap in limits()")
+
+    def provider_at(self, privacy: str) -> Provider:
+        self._missing("provider_at")
+
+    def bad_credentials(self) -> tuple[Provider, str]:
+        self._missing("bad_credentials")
+
+    def failing_server(self) -> AbstractContextManager[Provider]:
+        self._missing("failing_server")
+
+    def unreachable_server(self) -> AbstractContextManager[Provider]:
+        self._missing("unreachable_server")
+
+    def expire_cursors(self) -> None:
+        self._missing("expire_cursors")
+
+    def remove_message(self, handle: object) -> None:
+        self._missing("remove_message")
+
+    def add_malformed_message(self) -> None:
+        self._missing("add_malformed_message")
+
+    def remove_event(self, uid: str) -> None:
+        self._missing("remove_event")
+
+    def add_malformed_event(self) -> None:
+        self._missing("add_malformed_event")
+
+
+def case(request: pytest.FixtureRequest, backend: ContractBackend, name: str,
+         variant: str | None = None) -> None:
+    """Apply ``backend``'s declared limit for contract case ``name`` (or for one
+    ``variant`` of it, declared as ``"name:variant"``): a not-applicable case is
+    skipped with its reason; a known gap must fail on an assertion (strict xfail: an
+    error in the hooks, or the provider closing the gap, fails the test)."""
+    assert name in CASES, name
+    limits = backend.limits()
+    unknown = [key for key in limits if key.split(":")[0] not in CASES]
+    assert not unknown, f"{type(backend).__name__}.limits() names no contract case: {unknown}"
+    limit = limits.get(f"{name}:{variant}") if variant else None
+    limit = limit or limits.get(name)
+    if isinstance(limit, NotApplicable):
+        pytest.skip(f"not applicable to {type(backend).__name__}: {limit.reason}")
+    if isinstance(limit, KnownGap):
+        request.applymarker(pytest.mark.xfail(
+            reason=f"known gap of {type(backend).__name__}: {limit.reason}",
+            raises=AssertionError, strict=True))
 
 
 def drain(provider: Provider, cursors: dict[str, Cursor] | None = None
@@ -56,6 +200,14 @@ def events(pages: list[Page]) -> list[Event]:
     return [it for it in items(pages) if isinstance(it, Event)]
 
 
+def deletions(pages: list[Page]) -> list[Deletion]:
+    return [it for it in items(pages) if isinstance(it, Deletion)]
+
+
+def quarantined(pages: list[Page]) -> list[Quarantined]:
+    return [q for p in pages for q in p.quarantined]
+
+
 def sync_all(backend: Backend, cursors: dict[str, Cursor] | None = None
              ) -> tuple[list[Page], dict[str, Cursor]]:
     provider = backend.provider()
@@ -65,8 +217,93 @@ def sync_all(backend: Backend, cursors: dict[str, Cursor] | None = None
         provider.close()
 
 
-class MailContract:
-    """Mail providers: initial, incremental, idempotent, faithful headers."""
+def sync_with(provider: Provider, cursors: dict[str, Cursor] | None = None
+              ) -> tuple[list[Page], dict[str, Cursor]]:
+    """:func:`drain` a given provider, then close it."""
+    try:
+        return drain(provider, cursors)
+    finally:
+        provider.close()
+
+
+#: what a mail server hands out that is not a message at all
+NOT_MAIL = b"\x00\x01\x02 this is not mail\r\n\r\nat all\r\n"
+
+# words that may leave a provider only at or above a privacy level
+SUBJECT_WORD, SNIPPET_WORD, BODY_WORD = "zanzibar", "quetzal", "marmalade"
+INVITE_WORD, LOCATION_WORD = "xylophone", "oubliette"
+
+
+class FailureContract:
+    """The failure half of the contract, for mail and calendar providers alike: typed
+    errors for refused credentials, server errors, an unreachable server and a cursor
+    the server no longer accepts. Subclasses say how to seed one item (:meth:`seed`)
+    and what identifies the items of a pass (:meth:`keys`)."""
+
+    def seed(self, backend: ContractBackend, n: int) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def keys(self, pages: list[Page]) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def test_refused_credentials_are_an_auth_error(
+            self, backend: ContractBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "auth_error")
+        self.seed(backend, 1)
+        provider, secret = backend.bad_credentials()
+        with pytest.raises(AuthError) as info:
+            sync_with(provider)
+        assert secret and secret not in str(info.value)
+
+    def test_server_errors_are_transient(
+            self, backend: ContractBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "server_error")
+        key = self.seed(backend, 1)
+        with backend.failing_server() as provider, pytest.raises(TransientError):
+            drain(provider)
+        assert self.keys(sync_all(backend)[0]) == [key]  # the next pass, server healthy
+
+    def test_unreachable_server_is_transient(
+            self, backend: ContractBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "unreachable")
+        key = self.seed(backend, 1)
+        with backend.unreachable_server() as provider, pytest.raises(TransientError):
+            drain(provider)
+        assert self.keys(sync_all(backend)[0]) == [key]
+
+    def test_refused_cursor_is_cursor_expired_and_a_resync_brings_everything(
+            self, backend: ContractBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "cursor_expired")
+        seeded = [self.seed(backend, n) for n in (1, 2)]
+        _, cursors = sync_all(backend)
+        seeded.append(self.seed(backend, 3))  # a change the old cursor would have brought
+        backend.expire_cursors()
+        with pytest.raises(CursorExpired) as info:
+            sync_all(backend, cursors)
+        # what the engine does: forget the refused cursor and sync again (per resource)
+        refused: CursorExpired | None = info.value
+        pages: list[Page] = []
+        while refused is not None:
+            assert refused.resource in cursors, (refused.resource, sorted(cursors))
+            del cursors[refused.resource]
+            try:
+                pages, _ = sync_all(backend, cursors)
+                refused = None
+            except CursorExpired as exc:
+                refused = exc
+        assert sorted(self.keys(pages)) == sorted(seeded), "each item once, none lost"
+
+
+class MailContract(FailureContract):
+    """Mail providers: initial, incremental, idempotent, faithful headers; deletions,
+    quarantine and privacy (plus :class:`FailureContract`)."""
+
+    def seed(self, backend: ContractBackend, n: int) -> str:
+        backend.add_message(make_message(n))
+        return message_id(n)
+
+    def keys(self, pages: list[Page]) -> list[str]:
+        return [m.message_id for m in messages(pages)]
 
     @pytest.fixture
     def backend(self) -> Iterator[Backend]:  # pragma: no cover - overridden
@@ -139,9 +376,77 @@ class MailContract:
         second = {m.message_id: m.provider_id for m in messages(sync_all(backend)[0])}
         assert first == second and len(set(first.values())) == 3
 
+    def test_removed_message_is_reported_as_a_deletion(
+            self, backend: MailBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "deletion")
+        backend.add_message(make_message(1))
+        gone = backend.add_message(make_message(2))
+        pages, cursors = sync_all(backend)
+        ids = {m.message_id: m.provider_id for m in messages(pages)}
+        backend.remove_message(gone)
+        pages, _ = sync_all(backend, cursors)
+        assert items(pages) == [Deletion(provider_id=ids[message_id(2)], kind="message")]
 
-class CalendarContract:
-    """Calendar providers: events, recurrence instances, attendees."""
+    def test_malformed_message_is_quarantined_and_the_pass_goes_on(
+            self, backend: MailBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "quarantine")
+        backend.add_message(make_message(1))
+        backend.add_malformed_message()
+        backend.add_message(make_message(2))
+        pages, cursors = sync_all(backend)
+        assert sorted(self.keys(pages)) == [message_id(1), message_id(2)]
+        (bad,) = quarantined(pages)
+        assert bad.kind == "message" and bad.reason.strip()
+        assert bad.provider_id and bad.provider_id not in {m.provider_id for m in messages(pages)}
+        assert cursors, "the pass completed and left its cursors"
+
+    @pytest.mark.parametrize("level", PRIVACY_LEVELS)
+    def test_nothing_beyond_the_privacy_level_leaves_the_provider(
+            self, backend: MailBackend, request: pytest.FixtureRequest, level: str) -> None:
+        case(request, backend, "privacy", level)
+        invite = EventSpec(uid="privacy-invite@test", title=f"The {INVITE_WORD} review",
+                           start=BASE_TIME + timedelta(days=2),
+                           location=f"The {LOCATION_WORD}")
+        subject = f"Quarterly {SUBJECT_WORD} pricing"
+        # the snippet is the body's first line; the body goes on far beyond any snippet
+        body = (f"The {SNIPPET_WORD} offer stands at 42 per seat.\n\n"
+                + "A line of filler text in the body of the message.\n" * 120
+                + f"Signed with {BODY_WORD}.\n")
+        backend.add_message(make_message(1, subject=subject, body=body,
+                                         calendar=to_ics(invite, method="REQUEST")))
+        pages, _ = sync_with(backend.provider_at(level))
+        (msg,) = messages(pages)
+        text = repr(pages).lower()  # every field of every item, quarantine excerpts too
+        rank = PRIVACY_ORDER[level]
+        if rank < PRIVACY_ORDER["subject"]:
+            assert msg.subject is None
+            assert all(e.title is None and e.location is None for e in msg.invites)
+            for word in (SUBJECT_WORD, INVITE_WORD, LOCATION_WORD):
+                assert word not in text, word
+        else:
+            assert msg.subject == subject
+        if rank < PRIVACY_ORDER["snippet"]:
+            assert msg.snippet is None and SNIPPET_WORD not in text
+        elif level == "snippet":
+            assert msg.snippet is not None and SNIPPET_WORD in msg.snippet
+        if rank < PRIVACY_ORDER["full"]:
+            assert msg.body is None and BODY_WORD not in text
+        else:
+            assert msg.body is not None and BODY_WORD in msg.body
+
+
+class CalendarContract(FailureContract):
+    """Calendar providers: events, recurrence instances, attendees; deletions,
+    quarantine and privacy (plus :class:`FailureContract`)."""
+
+    def seed(self, backend: ContractBackend, n: int) -> str:
+        uid = f"seeded-{n}@test"
+        backend.add_event(EventSpec(uid=uid, title=f"Meeting {n}",
+                                    start=BASE_TIME + timedelta(days=1, hours=n)))
+        return uid
+
+    def keys(self, pages: list[Page]) -> list[str]:
+        return [e.uid for e in events(pages)]
 
     #: window the backend's provider is configured with, around BASE_TIME
     @pytest.fixture
@@ -212,3 +517,53 @@ class CalendarContract:
         backend.add_event(spec)
         evs = events(sync_all(backend, cursors)[0])
         assert [e.title for e in evs if e.uid == "evt-3@test"] == ["Demo (moved)"]
+
+    def test_removed_event_is_reported_as_a_deletion(
+            self, backend: CalendarBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "deletion")
+        backend.add_event(EventSpec(uid="keep@test", title="Keep",
+                                    start=BASE_TIME + timedelta(days=1)))
+        backend.add_event(EventSpec(uid="drop@test", title="Drop",
+                                    start=BASE_TIME + timedelta(days=2)))
+        pages, cursors = sync_all(backend)
+        kept = {e.provider_id for e in events(pages) if e.uid == "keep@test"}
+        dropped = {e.provider_id for e in events(pages) if e.uid == "drop@test"}
+        assert len(kept) == len(dropped) == 1
+        backend.remove_event("drop@test")
+        pages, _ = sync_all(backend, cursors)
+        gone = deletions(pages)
+        assert gone and all(d.kind == "event" for d in gone)
+        assert dropped <= {d.provider_id for d in gone}
+        assert not kept & {d.provider_id for d in gone}
+        assert [e for e in events(pages) if e.uid == "drop@test" and e.status != "cancelled"
+                ] == []
+
+    def test_malformed_event_is_quarantined_and_the_pass_goes_on(
+            self, backend: CalendarBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "quarantine")
+        first = self.seed(backend, 1)
+        backend.add_malformed_event()
+        last = self.seed(backend, 2)
+        pages, cursors = sync_all(backend)
+        assert sorted(self.keys(pages)) == sorted([first, last])
+        (bad,) = quarantined(pages)
+        assert bad.kind == "event" and bad.reason.strip() and bad.provider_id
+        assert cursors, "the pass completed and left its cursors"
+
+    @pytest.mark.parametrize("level", PRIVACY_LEVELS)
+    def test_nothing_beyond_the_privacy_level_leaves_the_provider(
+            self, backend: CalendarBackend, request: pytest.FixtureRequest, level: str) -> None:
+        case(request, backend, "privacy", level)
+        title, location = f"The {INVITE_WORD} review", f"The {LOCATION_WORD}"
+        backend.add_event(EventSpec(uid="privacy@test", title=title, location=location,
+                                    start=BASE_TIME + timedelta(days=2),
+                                    attendees=[("Bob", "bob@acme.example", "ACCEPTED")]))
+        pages, _ = sync_with(backend.provider_at(level))
+        (ev,) = events(pages)
+        if PRIVACY_ORDER[level] < PRIVACY_ORDER["subject"]:
+            assert ev.title is None and ev.location is None
+            text = repr(pages).lower()
+            assert INVITE_WORD not in text and LOCATION_WORD not in text
+        else:
+            assert (ev.title, ev.location) == (title, location)
+        assert ev.start == BASE_TIME + timedelta(days=2)  # times at every level

@@ -34,7 +34,7 @@ def test_synthesized_message_ids_are_stable_and_distinct() -> None:
 
 
 def test_pages_survive_pickling_field_for_field() -> None:
-    # pages cross from the fetch process to the engine pickled (syncd.fetch_process)
+    # pages cross from the fetch process to the engine pickled (syncd.sync.fetch_process)
     import pickle
 
     from providers.base import (

@@ -25,10 +25,10 @@ from pathlib import Path
 import yaml
 
 from syncd.config import load_settings
-from syncd.engine import SyncEngine
 from syncd.store.database import Database
+from syncd.sync.engine import SyncEngine
 from tests.reliability.storedump import describe_difference, dump_history
-from tests.syncd.test_daemon import make_maildir
+from tests.syncd.daemon.test_service import make_maildir
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGES = 600

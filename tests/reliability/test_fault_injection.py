@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from syncd.config.model import Settings
-from syncd.daemon import Daemon
-from syncd.engine import SyncEngine
+from syncd.daemon.service import Daemon
 from syncd.store.database import Database
+from syncd.sync.engine import SyncEngine
 from tests.fixtures.dovecot import DovecotServer, MailUser
 from tests.generate import make_message
 from tests.providers.google.conftest import REP, endpoints

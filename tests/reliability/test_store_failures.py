@@ -29,12 +29,12 @@ import pytest
 from psycopg import sql
 
 from syncd.config.model import Settings
-from syncd.daemon import Daemon
-from syncd.engine import SyncEngine
+from syncd.daemon.service import Daemon
 from syncd.store.database import Database
+from syncd.sync.engine import SyncEngine
 from tests.fixtures.database import PG_ADMIN_URL, _pg_conninfo, _pg_url
 from tests.reliability.storedump import describe_difference, dump_history
-from tests.syncd.test_daemon import make_maildir
+from tests.syncd.daemon.test_service import make_maildir
 
 MESSAGES = 200
 

@@ -140,7 +140,7 @@ def test_any_bearer_token_is_masked(token: str) -> None:
     assert token not in redact_text(f"got 401 with Bearer {token} from graph")
 
 
-# issue 8 review: protocol traces and token formats the first version let through
+# protocol traces and token formats an earlier version let through
 
 
 def test_imap_login_arguments_and_sasl_responses_are_masked(captured: io.StringIO) -> None:

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from syncd.config.model import Settings
-from syncd.directory import import_companies
-from syncd.engine import SyncEngine
+from syncd.directory.contacts import import_companies
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses, timeline
 from syncd.store.schema import Interaction, SyncCursor
+from syncd.sync.engine import SyncEngine
 from tests.generate import BASE_TIME, EventSpec
 from tests.providers.caldav.backend import RadicaleBackend
 

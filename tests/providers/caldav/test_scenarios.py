@@ -1,4 +1,4 @@
-"""CalDAV provider scenarios against a real Radicale (issue 3, CalDAV items 1-2)."""
+"""CalDAV provider scenarios against a real Radicale: first sync, changes, deletions."""
 
 from __future__ import annotations
 

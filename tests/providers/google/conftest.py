@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from providers.base import ProviderContext, TokenVault
-from providers.google import GmailProvider, GoogleCalendarProvider
 from providers.google.settings import GmailAccount, GoogleCalendarAccount
-from tests.generate import BASE_TIME, EventSpec
+from tests.generate import BASE_TIME
 from tests.standins.google import GoogleStandIn
 
 REP = "rita@ourco.example"
@@ -103,32 +102,3 @@ def calendar_account(standin: GoogleStandIn, key_file: Path, user: str = REP,
 def context(now: datetime = NOW, privacy: str = "subject",
             vault: TokenVault | None = None) -> ProviderContext:
     return ProviderContext(privacy=privacy, vault=vault, now=lambda: now)
-
-
-class GoogleBackend:
-    """The contract suite's Backend, wired to the stand-in through the real client."""
-
-    def __init__(self, standin: GoogleStandIn, make: Callable[[], Any], user: str = REP,
-                 calendar: str = "primary") -> None:
-        self.standin, self.make, self.user, self.calendar = standin, make, user, calendar
-
-    def provider(self) -> Any:
-        return self.make()
-
-    def add_message(self, raw: bytes) -> None:
-        self.standin.add_message(self.user, raw)
-
-    def add_event(self, spec: EventSpec) -> None:
-        self.standin.add_event(self.user, self.calendar, spec)
-
-
-@pytest.fixture
-def gmail_backend(standin: GoogleStandIn, key_file: Path) -> GoogleBackend:
-    account = gmail_account(standin, key_file, page_size=10, batch_size=4)
-    return GoogleBackend(standin, lambda: GmailProvider(account, context()))
-
-
-@pytest.fixture
-def calendar_backend(standin: GoogleStandIn, key_file: Path) -> GoogleBackend:
-    account = calendar_account(standin, key_file, page_size=3)
-    return GoogleBackend(standin, lambda: GoogleCalendarProvider(account, context(BASE_TIME)))

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from providers.google import GmailProvider
 from providers.google.auth import run_consent_flow, vault_name
+from providers.google.settings import GmailAccount
 from syncd.errors import AuthError, ConfigError
 from syncd.secrets import FileTokenVault
 from tests.generate import make_message, message_id
@@ -23,7 +24,7 @@ from tests.standins.google import GoogleStandIn
 CLIENT = {"client_id": "syncd-desktop.apps.example", "client_secret": "s3cret-client"}
 
 
-def oauth_account(standin: GoogleStandIn, key_file: Path) -> object:
+def oauth_account(standin: GoogleStandIn, key_file: Path) -> GmailAccount:
     return gmail_account(standin, key_file, auth={
         "method": "oauth", "token_uri": standin.token_uri, "auth_uri": standin.auth_uri,
         **CLIENT})
@@ -64,17 +65,17 @@ def test_stored_refresh_token_in_the_encrypted_vault(tmp_path: Path, standin: Go
     vault = FileTokenVault(tmp_path / "tokens", "a long random token key")
     account = oauth_account(standin, key_file)
     with pytest.raises(AuthError, match="syncd auth google"):
-        drain(GmailProvider(account, context(vault=vault)))  # type: ignore[arg-type]
+        drain(GmailProvider(account, context(vault=vault)))
     refresh = standin.issue_refresh_token(REP, CLIENT["client_id"])
     vault.save(vault_name("gmail-rita"), json.dumps({"refresh_token": refresh}))
     assert refresh.encode() not in next((tmp_path / "tokens").iterdir()).read_bytes()
     standin.add_message(REP, make_message(1))
-    pages, _ = drain(GmailProvider(account, context(vault=vault)))  # type: ignore[arg-type]
+    pages, _ = drain(GmailProvider(account, context(vault=vault)))
     assert [m.message_id for m in messages(pages)] == [message_id(1)]
     assert standin.oauth.grants == ["refresh_token"]
     standin.revoke(REP)
     with pytest.raises(AuthError, match="re-auth"):
-        drain(GmailProvider(account, context(vault=vault)))  # type: ignore[arg-type]
+        drain(GmailProvider(account, context(vault=vault)))
 
 
 def test_token_is_refreshed_before_it_expires(rsa_key: rsa.RSAPrivateKey,
@@ -112,7 +113,7 @@ def test_consent_flow_stores_an_encrypted_refresh_token(
                             timeout_seconds=10)
     assert name == "google:gmail-rita" and "refresh_token" in (vault.load(name) or "")
     standin.add_message(REP, make_message(1))
-    pages, _ = drain(GmailProvider(account, context(vault=vault)))  # type: ignore[arg-type]
+    pages, _ = drain(GmailProvider(account, context(vault=vault)))
     assert [m.message_id for m in messages(pages)] == [message_id(1)]
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from syncd.config.model import Settings
-from syncd.directory import import_contacts
-from syncd.engine import SyncEngine
+from syncd.directory.contacts import import_contacts
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses
 from syncd.store.schema import Interaction, Source
+from syncd.sync.engine import SyncEngine
 from tests.generate import EventSpec, make_message, message_id
 from tests.providers.google.conftest import REP, endpoints
 from tests.standins.google import GoogleStandIn

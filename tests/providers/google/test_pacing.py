@@ -1,4 +1,4 @@
-"""The quota token bucket and the backoff policy, on a fake clock."""
+"""The quota token bucket and the retry policy's Google numbers, on a fake clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from providers.google.pacing import TokenBucket
-from providers.google.transport import RetryPolicy
+from providers.google.settings import GoogleTransport
+from providers.google.transport import retry_policy
 
 
 class FakeClock:
@@ -59,9 +60,10 @@ def test_a_call_bigger_than_the_bucket_waits_for_a_full_bucket() -> None:
 
 @given(attempt=st.integers(0, 30), after=st.one_of(st.none(), st.floats(0, 120)))
 def test_backoff_is_bounded_and_honours_retry_after(attempt: int, after: float | None) -> None:
-    policy = RetryPolicy(max_retries=5, base_backoff=0.5, max_backoff=8)
-    delay = policy.delay(attempt, after)
+    policy = retry_policy(GoogleTransport(max_retries=5, base_backoff=0.5, max_backoff=8))
+    assert policy.max_attempts == 6
+    delay = policy.delay(attempt + 1, after)  # after attempt + 1 failures
     if after is None:
         assert 0 <= delay <= 8
-    else:
-        assert after <= delay <= after + 0.5
+    else:  # Retry-After is the floor; full jitter may wait longer, up to the cap
+        assert after <= delay <= max(8, after)

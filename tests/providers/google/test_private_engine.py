@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncd.config.model import Settings
-from syncd.engine import SyncEngine
 from syncd.store.database import Database
 from syncd.store.queries import timeline
+from syncd.sync.engine import SyncEngine
 from tests.generate import make_message
 from tests.providers.google.conftest import NOW, REP, endpoints
 from tests.standins.google import GoogleStandIn

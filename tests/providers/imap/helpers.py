@@ -41,8 +41,10 @@ class DovecotBackend:
     def provider(self) -> ImapProvider:
         return provider_for(self.user, **self.overrides)
 
-    def add_message(self, raw: bytes) -> None:
+    def add_message(self, raw: bytes) -> bytes:
+        """Deliver ``raw``; it is also the handle (its Message-ID finds it on the server)."""
         self.user.deliver(raw)
+        return raw
 
     def add_event(self, spec: EventSpec) -> None:  # pragma: no cover - mail only
         raise NotImplementedError("IMAP carries mail, not calendars")

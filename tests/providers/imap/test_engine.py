@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from syncd.config.model import Settings
-from syncd.directory import import_companies
-from syncd.engine import SyncEngine
+from syncd.directory.contacts import import_companies
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses
 from syncd.store.schema import Interaction
+from syncd.sync.engine import SyncEngine
 from tests.fixtures.dovecot import MailUser
 from tests.fixtures.tcp_proxy import tcp_proxy
 from tests.generate import make_message

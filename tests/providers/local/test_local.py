@@ -1,10 +1,14 @@
-"""The local provider: the shared contract on Maildir/.ics files, plus mbox, flags, quarantine."""
+"""The local provider: the shared contract on a Maildir, an mbox and .ics files (no server:
+no credentials, server errors or refused cursors; a missing path is the outage), plus
+flags, Takeout labels, quarantine."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +24,12 @@ from providers.local import LocalProvider
 from providers.local.settings import LocalAccount
 from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ics
 from tests.providers.contract import (
+    NOT_MAIL,
+    BackendHooks,
     CalendarContract,
+    Limits,
     MailContract,
+    NotApplicable,
     events,
     items,
     messages,
@@ -53,10 +61,12 @@ class LocalBackend:
         (self.root / "calendars").mkdir(exist_ok=True)
 
     def provider(self) -> Provider:
-        acct = account(self.root, maildirs=["Maildir"], calendars=["calendars"],
-                       page_size=self.page_size)
-        return create_provider(acct, ProviderContext(privacy=self.privacy,
-                                                     now=lambda: BASE_TIME))
+        return self.provider_at(self.privacy)
+
+    def provider_at(self, privacy: str, **paths: Any) -> Provider:
+        keys = {"maildirs": ["Maildir"], "calendars": ["calendars"], **paths}
+        acct = account(self.root, page_size=self.page_size, **keys)
+        return create_provider(acct, ProviderContext(privacy=privacy, now=lambda: BASE_TIME))
 
     def add_message(self, raw: bytes, *, folder: str = "", name: str | None = None) -> Path:
         self.counter += 1
@@ -75,6 +85,112 @@ class LocalBackend:
         path.write_text(to_ics(spec), encoding="utf-8")
 
 
+#: files on disk: what a local account cannot meet, whatever its format
+NO_SERVER: Limits = {
+    "auth_error": NotApplicable("files on disk: no credentials to refuse"),
+    "server_error": NotApplicable("files on disk: no server to answer with an error (a "
+                                  "missing path is the 'unreachable' case)"),
+    "cursor_expired": NotApplicable(
+        "a local cursor is checked against the files themselves (mtimes, seen keys, mbox "
+        "offset and tail hash); a stale one means 'read again', there is no server to "
+        "refuse it"),
+}
+
+
+class LocalMailBackend(LocalBackend, BackendHooks):
+    """The mail contract on a Maildir."""
+
+    def limits(self) -> Limits:
+        return {**NO_SERVER,
+                "deletion": NotApplicable(
+                    "files removed from a Maildir are not reported: local files are an "
+                    "import, not a mailbox syncd mirrors (providers/local/maildir.py)")}
+
+    @contextmanager
+    def unreachable_server(self) -> Iterator[Provider]:
+        # a configured folder that is not there (an unmounted share) is the local outage
+        provider = self.provider_at(self.privacy, maildirs=["unmounted/Maildir"])
+        try:
+            yield provider
+        finally:
+            provider.close()
+
+    def add_malformed_message(self) -> None:
+        self.add_message(NOT_MAIL)
+
+
+class LocalCalendarBackend(LocalBackend, BackendHooks):
+    """The calendar contract on a folder of .ics files."""
+
+    def limits(self) -> Limits:
+        return NO_SERVER
+
+    @contextmanager
+    def unreachable_server(self) -> Iterator[Provider]:
+        provider = self.provider_at(self.privacy, calendars=["unmounted/calendars"])
+        try:
+            yield provider
+        finally:
+            provider.close()
+
+    def remove_event(self, uid: str) -> None:
+        (self.root / "calendars" / f"{uid}.ics").unlink()
+
+    def add_malformed_event(self) -> None:
+        (self.root / "calendars" / "malformed.ics").write_text(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:malformed@test\r\n"
+            "SUMMARY:no start\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+
+
+@dataclass
+class MboxBackend(BackendHooks):
+    """One mbox file (mboxrd, as Google Takeout writes it) under tmp_path."""
+
+    root: Path
+    page_size: int = 10
+
+    def __post_init__(self) -> None:
+        self.path = self.root / "archive.mbox"
+        self.path.write_bytes(b"")
+
+    def limits(self) -> Limits:
+        return {**NO_SERVER,
+                "deletion": NotApplicable(
+                    "an mbox is an export read by byte offset: a message cut out of it is "
+                    "not reported (the rewritten file is read again; "
+                    "providers/local/mbox.py)")}
+
+    def provider(self) -> Provider:
+        return self.provider_at("subject")
+
+    def provider_at(self, privacy: str, path: Path | None = None) -> Provider:
+        acct = account(self.root, mboxes=[str(path or self.path)], page_size=self.page_size)
+        return create_provider(acct, ProviderContext(privacy=privacy, now=lambda: BASE_TIME))
+
+    def add_message(self, raw: bytes) -> int:
+        """Append ``raw`` (From-line escaped); its offset in the file."""
+        offset = self.path.stat().st_size
+        text = re.sub(rb"(?m)^(>*From )", rb">\1", raw.replace(b"\r\n", b"\n"))
+        with self.path.open("ab") as fh:
+            fh.write(b"From contract@test Mon Nov  2 09:00:00 2026\n" + text.rstrip(b"\n")
+                     + b"\n\n")
+        return offset
+
+    def add_event(self, spec: EventSpec) -> None:  # pragma: no cover - mail only
+        raise NotImplementedError("an mbox holds mail")
+
+    @contextmanager
+    def unreachable_server(self) -> Iterator[Provider]:
+        provider = self.provider_at("subject", self.root / "unmounted" / "archive.mbox")
+        try:
+            yield provider
+        finally:
+            provider.close()
+
+    def add_malformed_message(self) -> None:
+        self.add_message(NOT_MAIL)
+
+
 @pytest.fixture
 def local_backend(tmp_path: Path) -> LocalBackend:
     return LocalBackend(tmp_path)
@@ -82,14 +198,20 @@ def local_backend(tmp_path: Path) -> LocalBackend:
 
 class TestLocalMailContract(MailContract):
     @pytest.fixture
-    def backend(self, local_backend: LocalBackend) -> Iterator[LocalBackend]:
-        yield local_backend
+    def backend(self, tmp_path: Path) -> Iterator[LocalMailBackend]:
+        yield LocalMailBackend(tmp_path)
+
+
+class TestLocalMboxContract(MailContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[MboxBackend]:
+        yield MboxBackend(tmp_path)
 
 
 class TestLocalCalendarContract(CalendarContract):
     @pytest.fixture
-    def backend(self, local_backend: LocalBackend) -> Iterator[LocalBackend]:
-        yield local_backend
+    def backend(self, tmp_path: Path) -> Iterator[LocalCalendarBackend]:
+        yield LocalCalendarBackend(tmp_path)
 
 
 # --------------------------------------------------------------------------- settings

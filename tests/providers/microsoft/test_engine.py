@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from syncd.config.model import Settings
-from syncd.engine import SyncEngine
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses, timeline
 from syncd.store.schema import Interaction, Source
+from syncd.sync.engine import SyncEngine
 from tests.generate import make_message
 from tests.providers.microsoft.conftest import CLIENT_ID, MAIL_NOW, auth_settings, fast_limits
 from tests.standins.graph import GraphStandIn

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from syncd.config.model import Settings
-from syncd.engine import SyncEngine
 from syncd.store.database import Database
 from syncd.store.queries import timeline
+from syncd.sync.engine import SyncEngine
 from tests.generate import make_message
 from tests.providers.microsoft.conftest import MAIL_NOW, auth_settings, fast_limits
 from tests.standins.graph import GraphStandIn

@@ -1,10 +1,11 @@
 """A small world for reminder scenarios: the real sync engine over scripted
-pages, a real store (SQLite or PostgreSQL), real matching, and a clock that
-time-machine moves. Nothing of syncd's is replaced."""
+pages (tests/scripted.py), a real store (SQLite or PostgreSQL), real
+matching, and a clock that time-machine moves. Nothing of syncd's is
+replaced."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
@@ -12,25 +13,16 @@ from typing import Any
 import time_machine
 from sqlalchemy import select
 
-from providers.base import (
-    Address,
-    Attendee,
-    Cursor,
-    Deletion,
-    Event,
-    Message,
-    Page,
-    Provider,
-    ProviderContext,
-)
+from providers.base import Address, Attendee, Deletion, Event, Message, Page
 from syncd.config.model import Settings
-from syncd.engine import SyncEngine
 from syncd.reminders.derive import DeriveReport
 from syncd.reminders.queries import ReminderView, list_reminders
 from syncd.reminders.service import sweep
 from syncd.store.database import Database
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Reminder
+from syncd.sync.engine import SyncEngine
 from tests.generate import BASE_TIME
+from tests.scripted import Script, ScriptedFactory
 
 RITA = Address("rita@ourco.example", "Rita Rep")
 SAM = Address("sam@ourco.example", "Sam Seller")
@@ -55,25 +47,19 @@ def settings(reminders: Mapping[str, Any] | None = None, **extra: Any) -> Settin
     return Settings.model_validate(data)
 
 
-class _Queue(Provider):
-    kind = "local"
-
-    def __init__(self, pages: list[Page]) -> None:
-        self.pages = pages
-
-    def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        while self.pages:
-            yield self.pages.pop(0)
-
-
 class World:
     """Deliver mail and meetings through the engine at chosen times."""
 
     def __init__(self, database: Database, conf: Settings | None = None) -> None:
         self.db = database
         self.settings = conf or settings()
+        #: account id -> the pages its (scripted) server holds; a pass yields those
+        #: after the account's stored cursor
         self.pending: dict[str, list[Page]] = {}
-        self._ids = count(1)
+        self._factory = ScriptedFactory(
+            lambda account_id: Script(self.pending.setdefault(account_id, [])))
+        self._ids = count(1)  # message numbers: m1, m2, ... in delivery order
+        self._cursors = count(1)
         self._refs: dict[str, tuple[str, ...]] = {}
         #: message id -> provider id (to deliver a Deletion)
         self.pids: dict[str, str] = {}
@@ -87,9 +73,6 @@ class World:
     def reconfigure(self, conf: Settings) -> None:
         self.settings = conf
         self._engine()
-
-    def _factory(self, account: Any, context: ProviderContext) -> Provider:
-        return _Queue(self.pending.setdefault(account.id, []))
 
     # ------------------------------------------------------------------ clock
 
@@ -134,7 +117,7 @@ class World:
 
     def deliver(self, *items: Message | Event | Deletion, account: str = "rita-mail") -> None:
         self.pending.setdefault(account, []).append(
-            Page(resource="INBOX", items=list(items), cursor={"n": next(self._ids)}))
+            Page(resource="INBOX", items=list(items), cursor={"n": next(self._cursors)}))
         with self._travel():
             result = self.engine.sync_account(self.settings.account(account))
         assert result.ok, result.error_message

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncd.config.reminders import BusinessHours
 from syncd.reminders.calendar import BusinessCalendar
-from syncd.reminders.rules import BusinessHours
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -64,7 +64,7 @@ def test_business_days_keep_the_wall_clock_time() -> None:
 
 
 def test_rep_override_inherits_what_it_leaves_out() -> None:
-    from syncd.reminders.rules import RepHours
+    from syncd.config.reminders import RepHours
 
     merged = RepHours(timezone="Asia/Tokyo", holidays=[date(2026, 11, 3)]).over(
         BusinessHours(start="08:00", holidays=[date(2026, 12, 25)]))

@@ -11,10 +11,10 @@ import icalendar
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from syncd.config.reminders import DigestSettings
 from syncd.reminders.digest import build_digests, send_digests
 from syncd.reminders.ics import reminders_calendar
 from syncd.reminders.job import DIGEST_JOB, SWEEP_JOB, add_reminder_jobs, run_sweep
-from syncd.reminders.rules import DigestSettings
 from syncd.store.database import Database
 from tests.syncd.reminders.harness import ANN, BOB, MONDAY, RITA, SAM, World, settings
 from tests.syncd.reminders.smtp_sink import smtp_sink

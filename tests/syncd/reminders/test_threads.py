@@ -1,4 +1,4 @@
-"""Thread grouping for mail without threading headers (syncd.store.threads),
+"""Thread grouping for mail without threading headers (syncd.store.regroup),
 through the real engine: provider thread hints, the subject fallback, and
 the cases where it must NOT merge."""
 

@@ -10,11 +10,9 @@ from sqlalchemy import select
 
 from matching import build_policy, resolve
 from providers.base import Address, Attendee, Automation, Event, Message, Page
-from syncd.engine import SyncEngine
-from syncd.store.apply import ApplyResult, apply_page
 from syncd.store.database import Database
 from syncd.store.directory_lookup import snapshot_for
-from syncd.store.records import addresses_of
+from syncd.store.page_writer import ApplyResult, write_page
 from syncd.store.schema import (
     Account,
     Interaction,
@@ -25,6 +23,7 @@ from syncd.store.schema import (
     Thread,
     UnmatchedAddress,
 )
+from syncd.sync.triage import triage
 from tests.generate import BASE_TIME
 
 POLICY = build_policy(internal_domains=["ourco.example"])
@@ -74,13 +73,13 @@ def ensure_account(db: Database, account_id: str = "acc1") -> None:
 
 def apply(db: Database, page: Page, account_id: str = "acc1", policy: Any = POLICY
           ) -> ApplyResult:
-    """What the engine does for one page, minus the provider."""
+    """What the engine does for one page, minus the provider: triage (level
+    ``full``, no private tags), matching, then the page writer."""
     ensure_account(db, account_id)
     with db.session() as s:
-        raw = addresses_of(page.items)
-        decisions = resolve(raw, snapshot_for(s, raw, policy), policy)
-        skip = SyncEngine._skips(page, decisions, policy)
-        return apply_page(s, account_id, page, decisions, skip)
+        t = triage(page, policy=policy)
+        decisions = resolve(t.addresses, snapshot_for(s, t.addresses, policy), policy)
+        return write_page(s, account_id, t.decide(decisions).write)
 
 
 TABLES = (Interaction, Participant, Source, Thread, UnmatchedAddress, QuarantineEntry, SyncCursor)

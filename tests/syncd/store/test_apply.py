@@ -1,4 +1,4 @@
-"""apply_page on SQLite and PostgreSQL: upserts, copies, meetings, deletions."""
+"""The page writer (write_page) on SQLite and PostgreSQL: upserts, copies, meetings, deletions."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from providers.base import Address, Page
-from syncd.directory import import_companies, import_contacts
+from syncd.directory.contacts import import_companies, import_contacts
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses, timeline
 from syncd.store.schema import Account

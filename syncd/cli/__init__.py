@@ -1,0 +1,34 @@
+"""The ``syncd`` command line, the top layer: nothing imports it.
+
+One module per command group, each registering its commands on the group
+in :mod:`syncd.cli.app` (which also owns the per-invocation :class:`App`,
+exit statuses and output helpers):
+
+==========================  ====================================================
+:mod:`syncd.cli.setup`      ``check-config``, ``migrate``
+:mod:`syncd.cli.imports`    ``import companies|contacts|opportunities``
+:mod:`syncd.cli.sync`       ``sync --once``, ``run`` (the daemon)
+:mod:`syncd.cli.history`    ``timeline``, ``status``
+:mod:`syncd.cli.reminders`  ``reminders`` (list, done, dismiss, sweep, digest)
+:mod:`syncd.cli.auth`       ``auth google|microsoft``
+:mod:`syncd.cli.purge`      ``purge``
+==========================  ====================================================
+
+Commands import the store, the engine and the daemon inside their bodies:
+``syncd --help`` and a bad config answer without loading SQLAlchemy or any
+provider library.
+"""
+
+from __future__ import annotations
+
+from syncd.cli import auth, history, imports, purge, reminders, setup, sync
+from syncd.cli.app import cli
+
+__all__ = ["cli", "main"]
+
+_COMMAND_MODULES = (auth, history, imports, purge, reminders, setup, sync)
+
+
+def main() -> None:
+    """Console-script entry point (``syncd``)."""
+    cli(prog_name="syncd")

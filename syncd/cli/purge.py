@@ -1,0 +1,65 @@
+"""`syncd purge`: remove what is logged for addresses or domains (exact dry-run counts)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from syncd.cli.app import EXIT_CONFIG, app_of, cli
+
+
+@cli.command("purge")
+@click.option("--address", "addresses", multiple=True, metavar="EMAIL",
+              help="Remove interactions with this address (repeatable).")
+@click.option("--domain", "domains", multiple=True, metavar="DOMAIN",
+              help="Remove interactions with anyone at this domain or its subdomains "
+                   "(repeatable).")
+@click.option("--account", "account_id", metavar="ID",
+              help="Only this account's copies (a rep's own blocklist); interactions other "
+                   "accounts also saw are kept.")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table for people; json for scripts.")
+@click.pass_context
+def purge_command(ctx: click.Context, addresses: tuple[str, ...], domains: tuple[str, ...],
+                  account_id: str | None, dry_run: bool, fmt: str) -> None:
+    """Remove logged interactions of blocked people (and their participants, sources).
+
+    Add the entry to a blocklist as well, or new mail will be logged again.
+    """
+    from syncd.config.policies import global_policy
+    from syncd.lifecycle.purge import parse_targets, purge
+
+    if not addresses and not domains:
+        click.echo("error: give --address and/or --domain", err=True)
+        ctx.exit(EXIT_CONFIG)
+    app = app_of(ctx)
+    settings = app.load()
+    if account_id is not None and account_id not in {a.id for a in settings.accounts}:
+        click.echo(f"error: no account {account_id!r} in the config", err=True)
+        ctx.exit(EXIT_CONFIG)
+    try:
+        found_a, found_d = parse_targets(addresses, domains, global_policy(settings))
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_CONFIG)
+        return
+    with app.database().session() as s:
+        report = purge(s, addresses=found_a, domains=found_d, account_id=account_id,
+                       dry_run=dry_run, policy=global_policy(settings))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="purge (dry run: nothing removed)" if dry_run else "purge")
+    for column in ("what", "interactions", "participants", "sources", "reminders closed"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    r = report.removed
+    table.add_row(", ".join([*found_a, *found_d]) + (f" (account {account_id})"
+                                                     if account_id else ""),
+                  str(r.interactions), str(r.participants), str(r.sources), str(r.reminders))
+    app.stdout.print(table)
+    verb = "would remove" if dry_run else "removed"
+    app.stdout.print(f"{verb} {r.interactions} interaction(s)")

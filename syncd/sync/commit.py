@@ -1,0 +1,66 @@
+"""One page, one transaction: everything a page changes commits together or not at all.
+
+:func:`commit_page` is the route of every page, in this order, inside ONE
+database transaction:
+
+1. triage the page once (:func:`syncd.sync.triage.triage`: privacy clamp,
+   addresses, automation, private marks);
+2. resolve its addresses against the directory (``matching.resolve``) and
+   decide what is logged (:meth:`syncd.sync.triage.Triage.decide`);
+3. forget this account's copies of items the rep marked private
+   (:func:`syncd.store.removal.forget_sources`);
+4. write the page and its cursor (:func:`syncd.store.page_writer.write_page`);
+5. auto-create contacts and companies (:mod:`syncd.sync.autocreate`) and
+   link new interactions to opportunities
+   (:func:`syncd.directory.opportunities.link_logged`);
+6. regroup header-less mail into its real thread
+   (:func:`syncd.store.regroup.regroup`) — a store-correctness step, so it
+   runs whatever the reminders settings;
+7. derive reminders for the touched threads and meetings
+   (:func:`syncd.reminders.service.derive_after_page`, under a savepoint:
+   a failed derivation never costs the page).
+
+A crash anywhere rolls the whole page back, cursor included: the next pass
+redoes it and the idempotent writer makes the redo harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from matching import resolve
+from matching.types import Policy
+from providers.base import Page
+from syncd.config.model import Account, Settings
+from syncd.config.policies import auto_create_for
+from syncd.directory.opportunities import link_logged
+from syncd.reminders.service import derive_after_page
+from syncd.store.database import Database
+from syncd.store.directory_lookup import snapshot_for
+from syncd.store.page_writer import ApplyResult, write_page
+from syncd.store.regroup import regroup
+from syncd.store.removal import forget_sources
+from syncd.sync.autocreate import create_for_page
+from syncd.sync.privacy import private_tags
+from syncd.sync.triage import triage
+
+
+def commit_page(db: Database, settings: Settings, account: Account, policy: Policy,
+                page: Page, *, now: datetime | None = None) -> ApplyResult:
+    """Store ``page`` of ``account`` in one transaction (see module docstring)."""
+    triaged = triage(page, policy=policy, level=settings.privacy_for(account),
+                     private_tags=private_tags(account))
+    with db.session() as s:
+        lookup = snapshot_for(s, triaged.addresses, policy)
+        plan = triaged.decide(resolve(triaged.addresses, lookup, policy))
+        if plan.private:
+            forget_sources(s, account.id, plan.private)
+        applied = write_page(s, account.id, plan.write)
+        create_for_page(s, plan, auto_create_for(settings), policy)
+        link_logged(s, plan.keys, rep=account.owner)
+        applied.touched_threads |= regroup(s, applied.touched_threads)
+        # same transaction: the page holds its threads' locks (see syncd.reminders.service)
+        derive_after_page(s, settings, threads=applied.touched_threads,
+                          meetings=applied.touched_meetings, now=now)
+    db.note_rows_written(applied.created + applied.sources_added)
+    return applied

@@ -70,6 +70,7 @@ from syncd.daemon.runtime import AccountRuntime
 from syncd.daemon.schedule import AccountJobs
 from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger
+from syncd.reminders.job import add_reminder_jobs
 from syncd.store.database import Database
 
 log = get_logger(__name__)
@@ -150,8 +151,6 @@ class Daemon:
         self._scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=self.heartbeat_seconds),
                                 id="syncd:heartbeat", executor="control")
         if self._enable_reminders:
-            from syncd.reminders.job import add_reminder_jobs  # clock-driven reminders
-
             add_reminder_jobs(self._scheduler, lambda: self.settings, self.database)
         if self.health is not None:  # first: a port in use stops us before any work starts
             self.health.start()

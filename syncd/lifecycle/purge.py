@@ -48,6 +48,8 @@ from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, is_free_mail, registrable_domain
 from matching.types import Policy
+from syncd.config.model import Settings
+from syncd.config.policies import global_policy
 from syncd.store.database import Database
 from syncd.store.removal import RemovalCounts, delete_interactions, remove_account_sources
 from syncd.store.schema import Participant, Source
@@ -152,16 +154,14 @@ def purge(session: Session, *, addresses: Sequence[str] = (), domains: Sequence[
 # ---------------------------------------------------------------------- blocklists
 
 
-def blocklist_fingerprint(settings: Any) -> str:
+def blocklist_fingerprint(settings: Settings) -> str:
     data = {"global": sorted(settings.matching.blocklist),
             "accounts": {a.id: sorted(a.blocklist) for a in settings.accounts}}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def purge_blocklisted(db: Database, settings: Any) -> list[PurgeReport]:
+def purge_blocklisted(db: Database, settings: Settings) -> list[PurgeReport]:
     """Apply every configured blocklist to what is already stored."""
-    from syncd.config.policies import global_policy
-
     policy = global_policy(settings)
     reports: list[PurgeReport] = []
     scopes: list[tuple[str | None, list[str]]] = [(None, list(settings.matching.blocklist))]
@@ -187,7 +187,7 @@ class BlocklistPurger:
         self._lock = threading.Lock()
         self._done: str | None = None
 
-    def ensure(self, db: Database, settings: Any) -> list[PurgeReport]:
+    def ensure(self, db: Database, settings: Settings) -> list[PurgeReport]:
         fingerprint = blocklist_fingerprint(settings)
         if fingerprint == self._done:
             return []

@@ -19,7 +19,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncd.config.model import Settings
 from syncd.errors import SyncdError, describe
 from syncd.logs import get_logger
+from syncd.reminders.digest import build_digests, send_digests
+from syncd.reminders.service import sweep
 from syncd.store.database import Database
+from syncd.store.types import utcnow
 
 log = get_logger(__name__)
 
@@ -28,8 +31,6 @@ DIGEST_JOB = "syncd:reminders-digest"
 
 
 def run_sweep(database: Database, settings: Callable[[], Settings]) -> None:
-    from syncd.reminders.service import sweep
-
     try:
         report = sweep(database, settings())
     except SyncdError as exc:
@@ -41,9 +42,6 @@ def run_sweep(database: Database, settings: Callable[[], Settings]) -> None:
 
 
 def run_digest(database: Database, settings: Callable[[], Settings]) -> None:
-    from syncd.reminders.digest import build_digests, send_digests
-    from syncd.store.types import utcnow
-
     conf = settings()
     if not conf.reminders.digest.enabled:
         return

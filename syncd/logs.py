@@ -42,7 +42,7 @@ _SECRET_KEY = re.compile(
 #: keys that contain a hint word but are not secrets
 _NOT_SECRET_KEYS = frozenset({"token_count", "tokens_total", "password_file_present"})
 
-_BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}|\b(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}",
+_BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=_-]{6,}|\b(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}",
                      re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/\s:@]*):[^/\s@]*@")
 _HINTS = r"(?:password|passwd|pwd|secret|token|api[-_]?key|signature|assertion)"

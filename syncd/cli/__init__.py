@@ -9,9 +9,12 @@ exit statuses and output helpers):
 :mod:`syncd.cli.imports`    ``import companies|contacts|opportunities``
 :mod:`syncd.cli.sync`       ``sync --once``, ``run`` (the daemon)
 :mod:`syncd.cli.history`    ``timeline``, ``status``
+:mod:`syncd.cli.directory`  ``contacts show``, ``companies show`` (relationship rollups)
 :mod:`syncd.cli.reminders`  ``reminders`` (list, done, dismiss, sweep, digest)
 :mod:`syncd.cli.auth`       ``auth google|microsoft``
 :mod:`syncd.cli.purge`      ``purge``
+:mod:`syncd.cli.api`        ``api`` (serve the HTTP API), ``api token create``, ``api openapi``
+:mod:`syncd.cli.changes`    ``changes`` (the change feed; ``--follow``, JSON lines)
 ==========================  ====================================================
 
 Commands import the store, the engine and the daemon inside their bodies:
@@ -21,12 +24,24 @@ provider library.
 
 from __future__ import annotations
 
-from syncd.cli import auth, history, imports, purge, reminders, setup, sync
+from syncd.cli import (
+    api,
+    auth,
+    changes,
+    directory,
+    history,
+    imports,
+    purge,
+    reminders,
+    setup,
+    sync,
+)
 from syncd.cli.app import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (auth, history, imports, purge, reminders, setup, sync)
+_COMMAND_MODULES = (api, auth, changes, directory, history, imports, purge, reminders, setup,
+                    sync)
 
 
 def main() -> None:

@@ -21,7 +21,10 @@ from syncd.sync.outcome import PassResult
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from syncd.config import Settings
     from syncd.daemon.passes import Progress
+    from syncd.daemon.service import Daemon
+    from syncd.store.database import Database
 
 #: one row of the summary: account id, provider, its pass (None: interrupted), error text
 SyncRow = tuple[str, str, PassResult | None, str | None]
@@ -197,7 +200,8 @@ def run(ctx: click.Context) -> None:
     Migrates the store, schedules one job per account (interval and jitter
     from the config, never two passes of one account at once) plus the
     reminders clock job (reminders.sweep_interval), and serves /healthz and
-    /status on health.host:health.port. SIGTERM or Ctrl-C stops after the
+    /status on health.host:health.port, and the HTTP API on api.listen when
+    the config has an api: section. SIGTERM or Ctrl-C stops after the
     current page and exits 0.
     """
     app = app_of(ctx)
@@ -210,4 +214,30 @@ def run(ctx: click.Context) -> None:
     daemon = Daemon(app.settings, app.engine(keep_providers=True),
                     statuses=lambda: [s.to_dict() for s in account_statuses(database)],
                     reloader=lambda: load_settings(app.config_path))  # SIGHUP
-    ctx.exit(daemon.run())
+    with _api_beside(daemon, app.settings, database):
+        status = daemon.run()
+    ctx.exit(status)
+
+
+@contextmanager
+def _api_beside(daemon: Daemon, settings: Settings, database: Database) -> Iterator[None]:
+    """Serve the HTTP API (if configured) while the daemon runs; stop it after the daemon.
+
+    The API answers /v1/accounts with the daemon's own /status document. Its
+    settings (listen, tokens, sharing) take effect at start: a reload does not
+    change them.
+    """
+    api = settings.api
+    if api is None or not api.enabled:
+        yield
+        return
+    from syncd.api.app import create_app
+    from syncd.api.server import ApiServer
+
+    server = ApiServer(create_app(settings, database, status=daemon.status_document),
+                      api.host, api.port)
+    server.start()  # before the daemon: a port in use stops us before any work
+    try:
+        yield
+    finally:
+        server.stop()

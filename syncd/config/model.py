@@ -2,7 +2,7 @@
 
 Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
 ``scheduler``, ``organization``, ``matching``, ``privacy``, ``reminders`` (see
-:mod:`syncd.config.reminders`), ``accounts``.
+:mod:`syncd.config.reminders`), ``api`` (:mod:`syncd.config.api`), ``accounts``.
 ``config/example.yaml`` documents every key with comments.
 """
 
@@ -19,6 +19,8 @@ from providers.imap.settings import ImapAccount
 from providers.local.settings import LocalAccount
 from providers.microsoft.settings import OutlookCalendarAccount, OutlookMailAccount
 from providers.settings import PrivacyLevel, StrictModel
+from syncd.config.api import ApiSettings
+from syncd.config.feed import FeedSettings
 from syncd.config.reminders import RemindersSettings
 
 Account = Annotated[
@@ -124,6 +126,10 @@ class Settings(StrictModel):
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    #: the change feed (syncd.config.feed)
+    feed: FeedSettings = Field(default_factory=FeedSettings)
+    #: the CRM-facing HTTP API (syncd.config.api); off unless present
+    api: ApiSettings | None = None
     accounts: list[Account] = Field(default_factory=list)
 
     @field_validator("accounts")

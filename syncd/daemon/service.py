@@ -60,6 +60,7 @@ from sqlalchemy.exc import IntegrityError
 
 from syncd.config.model import Account, Settings
 from syncd.daemon.backoff import Backoff, BackoffPolicy
+from syncd.daemon.feed_job import add_feed_job
 from syncd.daemon.http import HealthServer
 from syncd.daemon.lease_keeper import LeaseKeeper, default_replica_id, leases_enabled
 from syncd.daemon.metrics import SyncMetrics
@@ -84,7 +85,7 @@ STOP_GRACE_SECONDS = 45.0
 #: settings that only take effect after a restart
 RESTART_ONLY = ("state_dir", "store", "health.enabled", "health.host", "health.port",
                 "scheduler.workers", "scheduler.leases", "scheduler.lease_ttl",
-                "scheduler.replica_id")
+                "scheduler.replica_id", "api")
 
 
 class Daemon:
@@ -152,6 +153,7 @@ class Daemon:
                                 id="syncd:heartbeat", executor="control")
         if self._enable_reminders:
             add_reminder_jobs(self._scheduler, lambda: self.settings, self.database)
+            add_feed_job(self._scheduler, lambda: self.settings, self.database)
         if self.health is not None:  # first: a port in use stops us before any work starts
             self.health.start()
         self.apply_settings(self.settings)

@@ -46,6 +46,8 @@ from syncd.config.model import Settings
 from syncd.config.policies import global_policy
 from syncd.directory.csv_rows import read_rows
 from syncd.errors import ImportRowError
+from syncd.store.change_events import company_change, contact_change
+from syncd.store.changes import record_changes
 from syncd.store.database import Database
 from syncd.store.relink import relink
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
@@ -196,6 +198,8 @@ def _import_company(s: Session, row: dict[str, str], present: set[str],
     if outcome == "updated":
         company.updated_at = now
     s.flush()
+    if outcome != "unchanged":
+        record_changes(s, [company_change(outcome, company, domains)])
     return outcome, domains
 
 
@@ -247,6 +251,8 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
     if outcome == "updated":
         contact.updated_at = now
     s.flush()
+    if outcome != "unchanged":
+        record_changes(s, [contact_change(outcome, contact, list(emails))])
     return outcome, contact.id, list(emails)
 
 
@@ -262,3 +268,28 @@ def _company_for(s: Session, value: str) -> int:
         raise _BadRow(f"company_domain: no company owns {domain!r}; "
                                 "import companies first")
     return max(found, key=lambda r: len(r[0]))[1]
+
+
+# ---------------------------------------------------------------------- one record at a time
+
+#: what is wrong with one record given to :func:`upsert_company` / :func:`upsert_contact`
+RowError = _BadRow
+
+
+def upsert_company(s: Session, row: dict[str, str], present: set[str],
+                   policy: Policy) -> tuple[str, int, list[str]]:
+    """One companies.csv row (lower-case column names; ``present``: the columns
+    given) under the import's rules, without late matching: (outcome, company
+    id, canonical domains). Raises :data:`RowError`. For the API's writes."""
+    outcome, domains = _import_company(s, row, present, policy)
+    company_id = s.scalar(select(CompanyDomain.company_id)
+                          .where(CompanyDomain.domain == domains[0]))
+    assert company_id is not None
+    return outcome, company_id, domains
+
+
+def upsert_contact(s: Session, row: dict[str, str], present: set[str],
+                   policy: Policy) -> tuple[str, int, list[str]]:
+    """One contacts.csv row under the import's rules, without late matching:
+    (outcome, contact id, canonical addresses). Raises :data:`RowError`."""
+    return _import_contact(s, row, present, policy)

@@ -19,9 +19,12 @@ interaction's companies are those of its matched participants; the
 candidate opportunities are theirs; one open → it; several → the one owned
 by the rep whose account saw the interaction (the earliest source); else
 none. The choice and its reason are stored in ``interactions.
-opportunity_id`` / ``opportunity_reason``. The engine links each page's
-new interactions (skipped while no opportunity exists at all); an import
-re-links every interaction of the companies it touched, so a new, closed
+opportunity_id`` / ``opportunity_reason``. What people decided wins: an
+interaction a person assigned to an opportunity or marked not a customer
+interaction, and a note or call logged against an opportunity, keep that
+choice (``syncd.store.override_rules.pinned_opportunities``). The engine
+links each page's new interactions (skipped while no opportunity exists
+at all); an import re-links every interaction of the companies it touched, so a new, closed
 or re-owned opportunity moves history accordingly.
 """
 
@@ -39,7 +42,9 @@ from matching import canonical_address, canonical_domain, choose_opportunity, do
 from matching.types import OpportunityRef
 from syncd.directory.csv_rows import read_rows
 from syncd.errors import ImportRowError
+from syncd.store.changes import Change, record_changes
 from syncd.store.database import Database
+from syncd.store.override_rules import pinned_opportunities
 from syncd.store.schema import (
     Account,
     Company,
@@ -188,14 +193,18 @@ def link_interactions(s: Session, interaction_ids: Iterable[int], *,
         ):
             opportunities.setdefault(cid, []).append(OpportunityRef(oid, owner, is_open, name))
     reps = _reps(s, ids) if rep is None else {}
+    pinned = pinned_opportunities(s, ids)
     changed = 0
+    events: list[Change] = []
     for batch in chunks(ids):
         stmt = select(Interaction).where(Interaction.id.in_(batch))
         for row in s.scalars(stmt):
             if only_undecided and row.opportunity_reason is not None:
                 continue
             mine = companies.get(row.id, set())
-            if not mine:
+            if row.id in pinned:  # a person decided (override, or a note logged on a deal)
+                choice_id, reason = pinned[row.id]
+            elif not mine:
                 choice_id, reason = None, "no company among the participants"
             else:
                 refs = [o for c in sorted(mine) for o in opportunities.get(c, [])]
@@ -203,9 +212,16 @@ def link_interactions(s: Session, interaction_ids: Iterable[int], *,
                                             else reps.get(row.id))
                 choice_id, reason = choice.opportunity_id, choice.reason
             if (row.opportunity_id, row.opportunity_reason) != (choice_id, reason[:200]):
+                if row.opportunity_id != choice_id:  # the change feed
+                    events.append(Change(
+                        "opportunity.linked" if choice_id else "opportunity.unlinked",
+                        "interaction", row.id,
+                        {"opportunity_id": choice_id, "reason": reason[:200],
+                         "previous_opportunity_id": row.opportunity_id}))
                 row.opportunity_id, row.opportunity_reason = choice_id, reason[:200]
                 changed += 1
     s.flush()
+    record_changes(s, events)
     return changed
 
 

@@ -22,6 +22,17 @@ Scope:
   deleted when no source is left (another rep who saw it keeps it — the
   other rep's policy does not block that person).
 
+People's corrections (``syncd.store.overrides``) and purge: a blocklist
+is a privacy rule, so it removes what it covers whatever a person said
+about it — an interaction someone assigned to a contact, or marked "not a
+customer interaction", goes like any other, and its overrides go with it
+(``ON DELETE CASCADE``); a note or call about a blocked address or domain
+goes too. Only the blocked people's interactions are touched: a corrected
+interaction without them keeps its correction, and a per-rep purge that
+leaves another rep's copy keeps it as well. "Not a customer interaction"
+itself never deletes anything: it hides the interaction from timelines,
+rollups and reminders and can be undone.
+
 A domain matches itself and every subdomain (``acme.com`` covers
 ``eu.mail.acme.com``); addresses compare canonically. Look-ups use the
 indexed ``participants.address`` / ``participants.domain`` columns; a

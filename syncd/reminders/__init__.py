@@ -22,6 +22,8 @@ Modules, one job each (the ``reminders`` config section itself lives in
   reopen, close with a reason; people's ``done``/``dismissed`` untouched.
 * :mod:`.service` — entry points: after a page, the periodic sweep, and
   status changes (done, dismiss).
+* :mod:`.actions` — what people do (done, dismiss, snooze, reassign, manual
+  reminders; audited) and re-deriving after a note or call is logged.
 * :mod:`.job` — the daemon's scheduled sweep and digest.
 * :mod:`.queries` — listing, the JSON/table shapes; :mod:`.ics` the
   iCalendar feed; :mod:`.digest` the daily SMTP digest.

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, select
 
 from matching import canonical_address, canonical_domain, domain_suffixes
 from syncd.store.database import Database
+from syncd.store.keyset import after as keyset_after
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Reminder, Thread
 
 #: who each kind says is waiting on whom: the rep owes a reply (reply_needed),
@@ -79,10 +80,14 @@ def list_reminders(
     contact: str | None = None,
     company: str | None = None,
     limit: int | None = None,
+    kinds: Sequence[str] = (),
+    after: tuple[datetime, int] | None = None,
 ) -> list[ReminderView]:
     """Reminders matching every filter given, soonest due first.
 
     ``contact`` is any address of a contact, ``company`` any domain of a company.
+    The order is the unique key ``(due_at, id)``; ``after`` continues strictly
+    after such a key (keyset pagination, :mod:`syncd.store.keyset`).
     """
     with db.session(write=False) as s:
         stmt = (select(Reminder, Contact.name, Company.name, Thread.key)
@@ -96,6 +101,11 @@ def list_reminders(
             conditions.append(Reminder.owner == (canonical_address(owner) or owner.lower()))
         if due_before is not None:
             conditions.append(Reminder.due_at <= due_before)
+        if kinds:
+            conditions.append(Reminder.kind.in_(list(kinds)))
+        if after is not None:
+            conditions.append(keyset_after((Reminder.due_at, Reminder.id), after,
+                                           descending=False))
         if contact is not None:
             address = canonical_address(contact) or contact.strip().lower()
             conditions.append(Reminder.contact_id.in_(

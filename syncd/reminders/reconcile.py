@@ -20,7 +20,10 @@ open, not wanted    closed with the plan's closing for its scope and kind:
 Invariants:
 
 * People's decisions are final: a ``done`` or ``dismissed`` row is never
-  changed, and only ``open`` rows are ever closed.
+  changed, and only ``open`` rows are ever closed. A snoozed row's due
+  time never moves before ``snoozed_until``; a reassigned row
+  (``assigned_by`` set) keeps its owner. Manual reminders (``rule``
+  ``manual``, no thread or meeting) are never in a plan's scope.
 * An open row whose scope and kind the plan has no closing or rule for is
   outside the run and stays as it is.
 * New rows are inserted ignoring idempotency-key conflicts, so a row a
@@ -37,9 +40,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from syncd.reminders.events import record_reminder
 from syncd.reminders.plan import THREAD_KINDS, Closing, Plan, Wanted, utc_text
 from syncd.store.schema import Reminder
-from syncd.store.sql import insert_ignoring_conflicts, table_of
+from syncd.store.sql import chunks, dialect_insert, table_of
 
 
 @dataclass(slots=True)
@@ -82,6 +86,7 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
             continue  # outside this run's scope
         old.status, old.reason = closing.status, closing.reason
         old.resolved_at = old.updated_at = now
+        record_reminder(s, "resolved", old.id, old)
         if closing.status == "done":
             report.done += 1
         else:
@@ -95,18 +100,23 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
             continue
         if row.status in ("done", "dismissed"):
             continue
+        reopened = False
         if row.status == "superseded":
             row.status, row.resolved_at = "open", None
             row.reason = f"reopened: {w.why}"
             row.updated_at = now
             report.reopened += 1
-        if row.due_at != w.due_at:
-            row.reason = (f"due moved from {utc_text(row.due_at)} to {utc_text(w.due_at)}: "
+            reopened = True
+        before = (row.due_at, *(getattr(row, k) for k in _UPDATABLE))
+        due = w.due_at if row.snoozed_until is None else max(w.due_at, row.snoozed_until)
+        if row.due_at != due:
+            row.reason = (f"due moved from {utc_text(row.due_at)} to {utc_text(due)}: "
                           f"{w.because}")
-            row.due_at = w.due_at
+            row.due_at = due
             row.updated_at = now
             report.moved += 1
-        fields = {"priority": w.priority, "owner": w.owner, "subject": w.subject,
+        fields = {"priority": w.priority, "subject": w.subject,
+                  "owner": w.owner if row.assigned_by is None else row.owner,
                   "contact_id": w.contact_id, "company_id": w.company_id,
                   "opportunity_id": w.opportunity_id, "interaction_id": w.interaction_id}
         changed = [k for k, v in fields.items() if getattr(row, k) != v]
@@ -115,10 +125,33 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
         if changed:
             row.updated_at = now
             report.updated += 1
+        moved = [k for k, old_v in zip(("due_at", *_UPDATABLE), before, strict=True)
+                 if getattr(row, k) != old_v]
+        if reopened:
+            record_reminder(s, "opened", row.id, row, reopened=True)
+        elif moved:
+            record_reminder(s, "updated", row.id, row, changed=moved)
     if new_rows:
-        before = len(new_rows)
-        insert_ignoring_conflicts(s, table_of(Reminder), new_rows, ["idempotency_key"])
-        report.created += before
+        report.created += len(new_rows)
+        _insert_new(s, new_rows)
+
+
+#: fields derivation may update on a stored reminder (besides ``due_at``)
+_UPDATABLE = ("priority", "subject", "owner", "contact_id", "company_id", "opportunity_id",
+              "interaction_id")
+
+
+def _insert_new(s: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert ignoring idempotency-key conflicts (a concurrent derivation's row
+    is kept); only the rows this call inserted get a ``reminder.opened`` event."""
+    table = table_of(Reminder)
+    by_key = {r["idempotency_key"]: r for r in rows}
+    for batch in chunks(rows, 200):
+        stmt = (dialect_insert(s, table)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(table.c.id, table.c.idempotency_key))
+        for new_id, key in s.execute(stmt, batch).all():
+            record_reminder(s, "opened", new_id, by_key[key])
 
 
 def _row(w: Wanted, now: datetime) -> dict[str, Any]:

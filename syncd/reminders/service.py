@@ -15,8 +15,9 @@
   open reminders (rules or blocklists may have changed) and threads active
   within ``sweep_days`` (a safety net for a derivation that failed).
   Batches of 500, one transaction each, so it never holds locks for long.
-* :func:`set_status` — ``done`` / ``dismiss`` by a person; derivation never
-  touches those again.
+* :func:`set_status` — ``done`` / ``dismiss`` by a person (the CLI); derivation
+  never touches those again. It is :func:`syncd.reminders.actions.close`
+  (audited) in a transaction of its own; the API calls ``actions`` directly.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from sqlalchemy.orm import Session
 from syncd.config.model import Settings
 from syncd.errors import StoreError, SyncdError, describe
 from syncd.logs import get_logger
+from syncd.reminders.actions import ReminderError, UnknownReminder, close
 from syncd.reminders.derive import MEETING_KINDS, THREAD_KINDS, DeriveReport, derive
+from syncd.store.audit import ADMIN, Actor
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Reminder, Thread
 from syncd.store.sql import chunks
@@ -40,6 +43,8 @@ from syncd.store.types import utcnow
 log = get_logger(__name__)
 
 STATUSES = ("open", "done", "dismissed", "superseded")
+#: who the audit log names for changes made with ``syncd reminders`` on the server
+CLI_ACTOR = Actor(name="cli", viewer=ADMIN)
 
 
 def derive_after_page(session: Session, settings: Settings, *, threads: Iterable[int],
@@ -117,15 +122,14 @@ def set_status(db: Database, reminder_id: int, status: str, *,
     """Mark a reminder done or dismissed (by a person). Raises KeyError if unknown."""
     if status not in ("done", "dismissed"):
         raise ValueError(f"status must be done or dismissed, not {status!r}")
-    now = now or utcnow()
     with db.session() as s:
-        row = s.get(Reminder, reminder_id, with_for_update=True)
-        if row is None:
-            raise KeyError(reminder_id)
-        if row.status != status:
-            row.status = status
-            row.resolved_at = row.updated_at = now
-            row.reason = note or f"marked {status} by a person"
+        try:
+            row = close(s, reminder_id, status, actor=CLI_ACTOR,
+                        note=note or f"marked {status} by a person", now=now)
+        except UnknownReminder as exc:
+            raise KeyError(reminder_id) from exc
+        except ReminderError as exc:
+            raise ValueError(str(exc)) from exc
         s.flush()
         s.expunge(row)
         return row

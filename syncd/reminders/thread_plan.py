@@ -12,7 +12,11 @@ How open reminders that are not wanted end (closings):
 * ``done`` when what they asked for happened: the rep replied (closes
   ``reply_needed``), the contact answered (closes ``follow_up``), or nobody
   is waiting any more. This also closes the reminder of an earlier waiting
-  episode of the same rule, whose anchor (and so key) differs.
+  episode of the same rule, whose anchor (and so key) differs. A note or
+  call logged about the contact after the rep's mail
+  (``syncd.store.notes.latest_logged``; a call that reached nobody does
+  not count) answers a ``follow_up`` like a reply does: the wait restarts
+  at the rep's first mail after it, if any.
 * ``superseded`` when their basis went away: the thread has no live
   messages (deleted or merged), there is no external sender or recipient,
   the contact is blocklisted, or no enabled rule selects the contact.
@@ -44,6 +48,7 @@ from syncd.reminders.facts import (
 )
 from syncd.reminders.plan import THREAD_KINDS, Closing, Plan, Wanted, utc_text
 from syncd.reminders.selection import first_person, rep_among, select_rule
+from syncd.store.notes import Logged, latest_logged
 
 
 def plan_threads(s: Session, ctx: Context, thread_ids: Sequence[int]) -> Plan:
@@ -94,6 +99,8 @@ def plan_threads(s: Session, ctx: Context, thread_ids: Sequence[int]) -> Plan:
     accounts = accounts_of(s, needed)
     wanted_people = [p for ps in people.values() for p in ps if p.external]
     directory = parties(s, wanted_people)
+    logged = latest_logged(s, {p.contact_id for p in directory.values()
+                               if p.contact_id is not None})
     for tid, state in states.items():
         if state is None:
             continue
@@ -103,7 +110,8 @@ def plan_threads(s: Session, ctx: Context, thread_ids: Sequence[int]) -> Plan:
                         accounts.get(anchor.id, []), directory)
         else:
             _want_follow_up(plan, ctx, tid, anchor, last, people.get(last.id, []),
-                            accounts.get(last.id, []), directory)
+                            accounts.get(last.id, []), directory,
+                            logged=logged, mails=messages.get(tid, []))
     return plan
 
 
@@ -142,7 +150,8 @@ def _want_reply(plan: Plan, ctx: Context, tid: int, anchor: Mail, people: Sequen
 
 def _want_follow_up(plan: Plan, ctx: Context, tid: int, anchor: Mail, last: Mail,
                     people: Sequence[Person], accounts: Sequence[str],
-                    directory: Mapping[str, Party]) -> None:
+                    directory: Mapping[str, Party], *, logged: Mapping[int, Logged],
+                    mails: Sequence[Mail]) -> None:
     recipient = first_person(people, RECIPIENT_ROLES, external=True)
     if recipient is None:
         plan.closings[(tid, "follow_up")] = Closing("superseded", "no external recipient")
@@ -153,6 +162,14 @@ def _want_follow_up(plan: Plan, ctx: Context, tid: int, anchor: Mail, last: Mail
         plan.closings[(tid, "follow_up")] = Closing(
             "superseded", f"contact blocklisted ({blocked})")
         return
+    touch = logged.get(party.contact_id) if party.contact_id is not None else None
+    if touch is not None and touch.occurred_at > anchor.occurred_at:
+        # a note or call reached the contact after the rep wrote: answered, like a reply
+        plan.closings[(tid, "follow_up")] = Closing("done", _answered_by(touch))
+        if touch.occurred_at >= last.occurred_at:
+            return
+        anchor = next(m for m in mails if m.direction == "outbound"
+                      and m.occurred_at > touch.occurred_at)
     chosen = select_rule(ctx.conf.rules, "follow_up", party)
     if chosen is None:
         plan.closings[(tid, "follow_up")] = Closing(
@@ -173,3 +190,10 @@ def _want_follow_up(plan: Plan, ctx: Context, tid: int, anchor: Mail, last: Mail
         because=f"written again {utc_text(last.occurred_at)}",
     ))
     plan.rules[(tid, "follow_up")] = name
+
+
+def _answered_by(touch: Logged) -> str:
+    """The reason a note or call closes a follow_up with."""
+    outcome = f"; {touch.outcome}" if touch.outcome else ""
+    return (f"answered by a {touch.kind} {utc_text(touch.occurred_at)} "
+            f"(logged by {touch.author}{outcome})")

@@ -23,6 +23,10 @@ Invariants:
 * **Deletions mark, never erase.** A deletion stamps the account's source;
   when every source is deleted the interaction is flagged ``deleted``.
   Seeing the item again revives it. (Erasing is :mod:`syncd.store.removal`.)
+* **People's overrides hold.** Merged participants pass through
+  :func:`syncd.store.override_rules.respect_overrides` before they are
+  compared with the stored rows: a corrected interaction re-synced keeps
+  its correction (and, unchanged otherwise, writes nothing).
 * **Concurrency.** New interactions and threads are inserted with
   ``ON CONFLICT DO NOTHING`` and then locked (``FOR UPDATE`` on
   PostgreSQL; SQLite write sessions hold the database write lock), so two
@@ -36,7 +40,7 @@ the ORM unit of work; see docs/store.md for why.
 from __future__ import annotations
 
 import operator
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
@@ -46,7 +50,10 @@ from sqlalchemy.orm import Session
 from providers.base import Deletion
 from syncd.store import cursors, quarantine, unmatched
 from syncd.store.bulk import insert_returning, insert_rows
+from syncd.store.change_events import interaction_changes, interaction_deleted
+from syncd.store.changes import record_changes
 from syncd.store.merge import assign, merge_copy
+from syncd.store.override_rules import respect_overrides
 from syncd.store.plain_rows import (
     ROW_COLUMNS,
     ROW_MUTABLE,
@@ -57,6 +64,7 @@ from syncd.store.plain_rows import (
     write_changed,
 )
 from syncd.store.records import InteractionRecord, PageWrite, ParticipantRow, key
+from syncd.store.rollups import parties_of
 from syncd.store.schema import Interaction, Participant, Source, Thread, UnmatchedAddress
 from syncd.store.sql import chunks, table_of
 from syncd.store.thread_keys import choose_thread_keys, lock_threads
@@ -72,7 +80,9 @@ _INSERT_BATCH = 500
 
 @dataclass(slots=True)
 class ApplyResult:
-    """What one page changed. ``touched_*`` feed reminder derivation."""
+    """What one page changed. ``touched_threads``/``touched_meetings`` feed reminder
+    derivation; ``touched_contacts``/``touched_companies`` are the parties whose
+    rollups the page may have changed (:func:`syncd.store.rollups.refresh_rollups`)."""
 
     items: int = 0
     created: int = 0
@@ -83,6 +93,8 @@ class ApplyResult:
     quarantined: int = 0
     touched_threads: set[int] = field(default_factory=set)
     touched_meetings: set[int] = field(default_factory=set)
+    touched_contacts: set[int] = field(default_factory=set)
+    touched_companies: set[int] = field(default_factory=set)
 
 
 def write_page(session: Session, account_id: str, write: PageWrite, *,
@@ -169,6 +181,7 @@ class _PageWriter:
                 self.result.touched_threads.add(thread_id)
             self._upsert_source(row, rec, sources)
 
+        current = respect_overrides(self.conn, current, skip=self.created_ids)
         replaced = {i: rows_now for i, rows_now in current.items()
                     if rows_now != original.get(i, [])}
         changed.update(replaced)
@@ -178,6 +191,9 @@ class _PageWriter:
                 if row.kind == "meeting":
                     self.result.touched_meetings.add(row.id)
         self.result.updated += len(changed - self.created_ids)
+        self._touch_parties(rows.values(), sources.values(), original, current)
+        record_changes(self.s, interaction_changes(  # the feed, before ``loaded`` moves
+            rows.values(), created=self.created_ids, participants_replaced=replaced))
         write_changed(self.conn, table_of(Interaction), ROW_MUTABLE, rows.values())
         self._replace_participants(replaced, had_rows=set(original))
         self._write_sources(sources.values())
@@ -238,6 +254,21 @@ class _PageWriter:
                 row = InteractionRow(*values)
                 out[row.dedupe_key] = row
         return out
+
+    def _touch_parties(self, rows: Iterable[InteractionRow], sources: Iterable[SourceRow],
+                       before: Mapping[int, Sequence[ParticipantRow]],
+                       after: Mapping[int, Sequence[ParticipantRow]]) -> None:
+        """Note the parties (before and after) of the interactions whose row,
+        participants or sources this page changed: their rollups may move."""
+        ids = self.created_ids | {r.id for r in rows if r.values() != r.loaded}
+        ids.update(src.interaction_id for src in sources
+                   if src.id is None or src.values() != src.loaded)
+        for interaction_id in ids:
+            for p in (*before.get(interaction_id, ()), *after.get(interaction_id, ())):
+                if p.contact_id is not None:
+                    self.result.touched_contacts.add(p.contact_id)
+                if p.company_id is not None:
+                    self.result.touched_companies.add(p.company_id)
 
     # ------------------------------------------------------------------ participants
 
@@ -322,6 +353,8 @@ class _PageWriter:
                     touched.add(src.interaction_id)
                     self.result.deletions += 1
         self.s.flush()
+        gone_meetings: list[int] = []
+        gone_events = []
         for id_batch in chunks(sorted(touched)):
             stmt = (
                 select(Source.interaction_id)
@@ -335,10 +368,16 @@ class _PageWriter:
                     row.deleted = True
                     row.deleted_at = self.now
                     row.updated_at = self.now
+                    gone_events.append(interaction_deleted(row, row.id))
                     if row.thread_id is not None:
                         self.result.touched_threads.add(row.thread_id)
                     if row.kind == "meeting":
                         self.result.touched_meetings.add(row.id)
+                        gone_meetings.append(row.id)
+        record_changes(self.s, gone_events)
+        contacts, companies = parties_of(self.s, gone_meetings)
+        self.result.touched_contacts |= contacts
+        self.result.touched_companies |= companies
 
 
 def _expire_history(session: Session) -> None:

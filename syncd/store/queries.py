@@ -6,7 +6,11 @@ such contact it falls back to the address itself (an unmatched person's
 history). ``timeline(db, company=DOMAIN)`` does the same for the company
 owning the domain (any of its domains), else the registrable domain.
 Entries are newest first. Everything is loaded with a fixed number of
-indexed queries, whatever the history size.
+indexed queries, whatever the history size. Each entry shows people's
+corrections of it (who set what, when: :mod:`syncd.store.override_rules`)
+and, for a note or call, what was logged (:mod:`syncd.store.notes`). An
+interaction marked "not a customer interaction" has no contact or company
+on its participants any more, so it leaves contact and company timelines.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, domain_suffixes, registrable_domain
+from syncd.store.audit import jsonable
 from syncd.store.cursors import cursor_times
 from syncd.store.database import Database
+from syncd.store.notes import details_for
+from syncd.store.override_rules import rules_for
 from syncd.store.schema import (
     Account,
     Company,
@@ -67,6 +74,10 @@ class TimelineEntry:
     deleted: bool
     participants: tuple[TimelineParticipant, ...] = ()
     sources: tuple[str, ...] = ()  # account ids that saw it
+    #: people's corrections (override records: who set what, when)
+    corrections: tuple[dict[str, Any], ...] = ()
+    #: a note's or call's author, duration, outcome (None for mail and meetings)
+    logged: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +92,8 @@ class TimelineEntry:
             "deleted": self.deleted,
             "participants": [asdict(p) for p in self.participants],
             "sources": list(self.sources),
+            "corrections": [jsonable(c) for c in self.corrections],
+            "logged": jsonable(self.logged) if self.logged is not None else None,
         }
 
 
@@ -188,6 +201,8 @@ def _entries(s: Session, ids: Sequence[int]) -> list[TimelineEntry]:
     for batch in chunks(thread_ids):
         threads.update({tid: key for tid, key in s.execute(
             select(Thread.id, Thread.key).where(Thread.id.in_(batch)))})
+    corrections = rules_for(s, interactions)
+    logged = details_for(s, interactions)
     contact_names = _names(s, Contact, {p.contact_id for ps in people.values() for p in ps})
     company_names = _names(s, Company, {p.company_id for ps in people.values() for p in ps})
     entries = [
@@ -206,6 +221,8 @@ def _entries(s: Session, ids: Sequence[int]) -> list[TimelineEntry]:
                 for p in people.get(i.id, [])
             ),
             sources=tuple(sources.get(i.id, [])),
+            corrections=tuple(r.to_dict() for r in corrections.get(i.id, [])),
+            logged=logged[i.id].to_dict() if i.id in logged else None,
         )
         for i in interactions.values()
     ]

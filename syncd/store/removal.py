@@ -15,9 +15,10 @@ Invariants:
   sources; its open reminders are closed (``superseded``, with the given
   reason), and so are the open reminders of a thread left with no
   interaction (the thread row stays, totals zeroed).
-* **Aggregates follow.** Thread totals (:mod:`syncd.store.thread_totals`)
-  and ``unmatched_addresses`` (:mod:`syncd.store.unmatched`) of everything
-  touched are recomputed from the remaining rows, in the same transaction.
+* **Aggregates follow.** Thread totals (:mod:`syncd.store.thread_totals`),
+  ``unmatched_addresses`` (:mod:`syncd.store.unmatched`) and the rollups of
+  the contacts and companies involved (:mod:`syncd.store.rollups`) are
+  recomputed from the remaining rows, in the same transaction.
 * **Idempotent.** Removing what is already gone removes nothing and counts
   zero.
 """
@@ -32,6 +33,7 @@ from sqlalchemy import CursorResult, Executable, delete, select, update
 from sqlalchemy.orm import Session
 
 from syncd.store.records import key
+from syncd.store.rollups import parties_of, refresh_rollups
 from syncd.store.schema import Interaction, Participant, Reminder, Source
 from syncd.store.sql import chunks
 from syncd.store.thread_totals import refresh_thread_totals
@@ -65,6 +67,7 @@ def delete_interactions(session: Session, ids: Sequence[int], *,
     now = utcnow()
     threads: set[int] = set()
     addresses: set[str] = set()
+    contacts, companies = parties_of(session, ids)
     for batch in chunks(ids):
         threads.update(t for t in session.scalars(
             select(Interaction.thread_id).where(Interaction.id.in_(batch))) if t is not None)
@@ -89,6 +92,7 @@ def delete_interactions(session: Session, ids: Sequence[int], *,
         )
     for address_batch in chunks(sorted(addresses)):
         refresh_unmatched(session, address_batch)
+    refresh_rollups(session, contacts, companies, now=now)
     return counts
 
 
@@ -96,6 +100,7 @@ def remove_account_sources(session: Session, account_id: str, ids: Sequence[int]
                            reason: str = "purged") -> RemovalCounts:
     """Drop ``account_id``'s sources of these interactions; delete those left sourceless."""
     counts = RemovalCounts()
+    contacts, companies = parties_of(session, ids)  # survivors lose a rep
     for batch in chunks(sorted(set(ids))):
         counts.sources += _affected(session,
             delete(Source).where(Source.interaction_id.in_(batch),
@@ -106,6 +111,8 @@ def remove_account_sources(session: Session, account_id: str, ids: Sequence[int]
                                     .where(Source.interaction_id.in_(batch)).distinct()))
         orphans.extend(i for i in batch if i not in alive)
     counts.add(delete_interactions(session, orphans, reason=reason))
+    if counts.sources:
+        refresh_rollups(session, contacts, companies, now=utcnow())
     return counts
 
 

@@ -35,10 +35,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -233,7 +235,7 @@ class Interaction(Base):
     __table_args__ = (Index("ix_interactions_kind_occurred_at", "kind", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # email | meeting
+    kind: Mapped[str] = mapped_column(String(10))  # email | meeting | note | call
     dedupe_key: Mapped[str] = mapped_column(String(1000), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     ends_at: Mapped[datetime | None] = mapped_column()
@@ -364,6 +366,12 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
+    #: a person snoozed it: derivation never moves ``due_at`` before this (migration 0006)
+    snoozed_until: Mapped[datetime | None] = mapped_column()
+    #: who reassigned it: derivation then keeps ``owner`` (migration 0006)
+    assigned_by: Mapped[str | None] = mapped_column(String(320))
+    #: who created a manual reminder (``rule`` ``manual``; NULL for derived ones)
+    created_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class QuarantineEntry(Base):
@@ -406,6 +414,74 @@ class UnmatchedAddress(Base):
     interaction_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# --------------------------------------------------------------------------- rollups
+
+
+class _RollupColumns:
+    """A party's relationship rollup (one contact or one company); the values
+    and why none of them goes stale as time passes: :mod:`syncd.store.rollup_facts`.
+    Written only by :mod:`syncd.store.rollups`. Added by migration 0005."""
+
+    #: everything counted, scheduled meetings included
+    interactions: Mapped[int] = mapped_column(Integer, default=0)
+    #: earliest and latest email, note or call
+    first_at: Mapped[datetime | None] = mapped_column()
+    last_at: Mapped[datetime | None] = mapped_column()
+    #: latest email the party sent us / we sent the party
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+    last_outbound_at: Mapped[datetime | None] = mapped_column()
+    #: latest email of a two-way exchange
+    last_exchange_at: Mapped[datetime | None] = mapped_column()
+    meetings: Mapped[int] = mapped_column(Integer, default=0)
+    first_meeting_at: Mapped[datetime | None] = mapped_column()
+    #: latest meeting started before the horizon of ``meeting_starts``
+    earlier_meeting_at: Mapped[datetime | None] = mapped_column()
+    #: JSON {"YYYY-MM-DD": count} of emails, notes and calls per UTC day
+    day_counts: Mapped[str] = mapped_column(Text, default="{}")
+    #: JSON [ISO-8601 start, ...] of meetings, sorted
+    meeting_starts: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactRollup(_RollupColumns, Base):
+    __tablename__ = "contact_rollups"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CompanyRollup(_RollupColumns, Base):
+    __tablename__ = "company_rollups"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+
+
+class _RepRollupColumns:
+    """A rep's two-way exchanges with one party (:mod:`syncd.store.rollup_facts`)."""
+
+    #: the rep: the owner of an account that saw the exchanges
+    rep: Mapped[str] = mapped_column(String(320))
+    exchanges: Mapped[int] = mapped_column(Integer)
+    last_exchange_at: Mapped[datetime] = mapped_column()
+    #: log2 of the sum of 2 ** ((t - EPOCH) / HALF_LIFE): orders reps by recency weight
+    exchange_score: Mapped[float] = mapped_column(Float)
+
+
+class ContactRepRollup(_RepRollupColumns, Base):
+    __tablename__ = "contact_rep_rollups"
+    __table_args__ = (PrimaryKeyConstraint("contact_id", "rep"),)
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+
+
+class CompanyRepRollup(_RepRollupColumns, Base):
+    __tablename__ = "company_rep_rollups"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "rep"),)
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+
+
 # --------------------------------------------------------------------------- replicas
 
 
@@ -424,3 +500,122 @@ class Replica(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- people's writes
+
+#: ``participants.match`` of a participant a person marked "not a customer interaction"
+NOT_CUSTOMER = "not_customer"
+#: ``participants.match`` of the people a note or call was logged about (linked as logged)
+LOGGED = "logged"
+
+
+class Override(Base):
+    """A person's correction of one interaction, kept so that every later
+    write respects it (:mod:`syncd.store.overrides` holds the rules).
+
+    ``address`` is one participant's canonical address, or ``""`` for the
+    whole interaction (a real value, so the unique key holds on both
+    databases). ``action``: ``assign`` (to ``contact_id`` / ``company_id`` /
+    ``opportunity_id``) or ``not_customer``. Deleting the interaction or a
+    target deletes the override. Added by migration 0006.
+    """
+
+    __tablename__ = "overrides"
+    __table_args__ = (UniqueConstraint("interaction_id", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(20))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"))
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"))
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"))
+    #: who set it (a rep's address, or ``admin:<token name>``)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Note(Base):
+    """What a person logged about a note or a call; the interaction itself
+    (kind ``note`` / ``call``) carries time, text and the timeline links
+    (:mod:`syncd.store.notes`). One row per interaction. Added by migration 0006.
+    """
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # note | call
+    #: the rep who wrote the note or made the call (canonical address)
+    author: Mapped[str] = mapped_column(String(320))
+    occurred_at: Mapped[datetime] = mapped_column()
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="SET NULL"), index=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One write made through the API: who (token name and viewer), when,
+    what (action, entity, id) and the entity before and after, as JSON
+    (:mod:`syncd.store.audit`). Rows are only ever inserted. Added by migration 0006.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: the API token's name
+    actor: Mapped[str] = mapped_column(String(200))
+    #: the token's viewer: a rep's address or ``admin``
+    viewer: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+# --------------------------------------------------------------------------- change feed
+
+
+class ChangeEvent(Base):
+    """One committed change, appended in the writer's transaction
+    (:mod:`syncd.store.changes`). ``position`` is NULL until the feed's single
+    assigner numbers the row after it committed. Added by migration 0007."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    type: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeFeedState(Base):
+    """The feed's single row (``id`` 1): the last position handed out and the
+    last position pruned. Locked ``FOR UPDATE`` by whoever numbers or prunes."""
+
+    __tablename__ = "change_feed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_position: Mapped[int] = mapped_column(BigInteger, default=0)
+    pruned_through: Mapped[int] = mapped_column(BigInteger, default=0)

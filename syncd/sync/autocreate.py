@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session
 
 from matching import auto_create, direction_of
 from matching.types import AutoCreatePolicy, Policy
+from syncd.store.change_events import company_change, contact_change
+from syncd.store.changes import record_changes
 from syncd.store.relink import relink
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Interaction
 from syncd.store.sql import chunks, insert_ignoring_conflicts, table_of
@@ -130,6 +132,7 @@ def _create_companies(session: Session, wanted: dict[str, _Want], ids: dict[str,
             session.execute(delete(Company).where(Company.id == company.id))
         else:
             created.companies.append(company.id)
+            record_changes(session, [company_change("created", company, [domain])])
         owners[domain] = owner
     return owners
 
@@ -156,4 +159,5 @@ def _create_contacts(session: Session, wanted: dict[str, _Want], ids: dict[str, 
         session.flush()
         session.add(ContactEmail(contact_id=contact.id, address=address, original=address))
         created.contacts.append(contact.id)
+        record_changes(session, [contact_change("created", contact, [address])])
     session.flush()

@@ -15,7 +15,9 @@ database transaction:
    (:func:`syncd.directory.opportunities.link_logged`);
 6. regroup header-less mail into its real thread
    (:func:`syncd.store.regroup.regroup`) — a store-correctness step, so it
-   runs whatever the reminders settings;
+   runs whatever the reminders settings — and refresh the relationship
+   rollups of the contacts and companies the page touched
+   (:func:`syncd.store.rollups.refresh_rollups`);
 7. derive reminders for the touched threads and meetings
    (:func:`syncd.reminders.service.derive_after_page`, under a savepoint:
    a failed derivation never costs the page).
@@ -40,6 +42,8 @@ from syncd.store.directory_lookup import snapshot_for
 from syncd.store.page_writer import ApplyResult, write_page
 from syncd.store.regroup import regroup
 from syncd.store.removal import forget_sources
+from syncd.store.rollups import parties_in_threads, refresh_rollups
+from syncd.store.types import utcnow
 from syncd.sync.autocreate import create_for_page
 from syncd.sync.privacy import private_tags
 from syncd.sync.triage import triage
@@ -58,7 +62,11 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
         applied = write_page(s, account.id, plan.write)
         create_for_page(s, plan, auto_create_for(settings), policy)
         link_logged(s, plan.keys, rep=account.owner)
-        applied.touched_threads |= regroup(s, applied.touched_threads)
+        regrouped = regroup(s, applied.touched_threads)
+        applied.touched_threads |= regrouped
+        moved_contacts, moved_companies = parties_in_threads(s, regrouped)
+        refresh_rollups(s, applied.touched_contacts | moved_contacts,
+                        applied.touched_companies | moved_companies, now=now or utcnow())
         # same transaction: the page holds its threads' locks (see syncd.reminders.service)
         derive_after_page(s, settings, threads=applied.touched_threads,
                           meetings=applied.touched_meetings, now=now)

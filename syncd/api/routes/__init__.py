@@ -1,0 +1,41 @@
+"""Route modules, one per resource; ``ROUTERS`` is the one list the app mounts under ``/v1``.
+
+To add a resource: write ``<resource>.py`` with a module-level ``router``
+(``APIRouter(tags=[...], responses=PROBLEMS)``) and append the module here.
+The order is the order of the OpenAPI document's paths.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from syncd.api.routes import (
+    accounts,
+    changes,
+    corrections,
+    directory,
+    directory_writes,
+    interactions,
+    logged,
+    opportunities,
+    reminder_actions,
+    reminders,
+    timeline,
+    unmatched,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    interactions.router,
+    timeline.router,
+    opportunities.router,
+    reminders.router,
+    unmatched.router,
+    directory.router,
+    accounts.router,
+    changes.router,
+    # writes (scope write, audited)
+    directory_writes.router,
+    corrections.router,
+    logged.router,
+    reminder_actions.router,
+)

@@ -1,0 +1,319 @@
+"""Relationship rollups in the store: the one refresh, the full rebuild, the read.
+
+What a rollup holds and why it stays right as the clock moves is
+:mod:`syncd.store.rollup_facts` (pure functions); this module reads a
+party's rows and writes its rollup rows (``contact_rollups``,
+``company_rollups``, ``contact_rep_rollups``, ``company_rep_rollups``).
+
+Every path that changes what a contact's or a company's history holds
+calls :func:`refresh_rollups` with the parties it touched, in its own
+transaction:
+
+* the page (:func:`syncd.sync.commit.commit_page`): the parties of the
+  interactions the page wrote, revived, marked deleted or gave a new
+  source (``ApplyResult.touched_contacts`` / ``touched_companies`` from
+  :mod:`syncd.store.page_writer`), and of the mail regrouping moved;
+* late matching (:func:`syncd.store.relink.relink`, so directory imports,
+  auto-creation and people's overrides too): old and new parties of every
+  participant that changed;
+* removal (:mod:`syncd.store.removal`: purge, blocklists, mail marked
+  private): the parties of the interactions that lost sources or went.
+
+Invariants:
+
+* **Recomputed from rows, never incremented.** A party's rollup is a
+  function of its participant rows, their interactions and their sources;
+  refreshing twice writes nothing the second time, a replayed or retried
+  page changes nothing, and :func:`rebuild_rollups` (every party) gives
+  the same values as the refreshes along the way (property-tested).
+* **Rows equal their definition.** A party with nothing counted has no
+  rollup row and no rep rows; rows are written only when a value changed
+  (``updated_at`` = the refresh's ``now``).
+* **Concurrency.** On PostgreSQL the parties' rollup rows are inserted if
+  missing (``ON CONFLICT DO NOTHING``) and locked ``FOR UPDATE`` in one
+  order (contacts, then companies, ascending ids) BEFORE their history is
+  read, so two pages touching one company refresh it one after the other
+  and the second reads the first's committed rows. SQLite write
+  transactions are serial anyway.
+* Open reminders are NOT stored: :func:`read_rollups` counts them from
+  ``reminders`` (indexed by contact and company), because reminders change
+  in many places (derivation, people, purge) and a count over a party's
+  few reminders is one cheap indexed read.
+
+Cost: a refresh reads the whole history of each party it refreshes (its
+participant rows by the contact/company index, their interactions by
+primary key, sources of its exchange emails), so a page costs the sum of
+the histories of the parties it touched. Writes go through
+:mod:`syncd.store.bulk`; no ORM objects are involved.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Table, case, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from syncd.store.bulk import insert_rows, update_rows
+from syncd.store.rollup_facts import (
+    EMPTY,
+    HORIZON,
+    RECIPIENT,
+    STORED_COLUMNS,
+    RepFacts,
+    Rollup,
+    Seen,
+    Stored,
+    rep_facts,
+    seen,
+    summarize,
+    view,
+)
+from syncd.store.schema import (
+    Account,
+    Company,
+    CompanyRepRollup,
+    CompanyRollup,
+    Contact,
+    ContactRepRollup,
+    ContactRollup,
+    Interaction,
+    Participant,
+    Reminder,
+    Source,
+)
+from syncd.store.sql import chunks, table_of
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """One kind of party: its rollup tables and its key column everywhere."""
+
+    kind: str
+    rollups: Table
+    reps: Table
+    key: str
+    parties: Table
+
+
+CONTACTS = Party("contact", table_of(ContactRollup), table_of(ContactRepRollup), "contact_id",
+                 table_of(Contact))
+COMPANIES = Party("company", table_of(CompanyRollup), table_of(CompanyRepRollup), "company_id",
+                  table_of(Company))
+PARTIES = {p.kind: p for p in (CONTACTS, COMPANIES)}
+
+_REP_COLUMNS = ("rep", "exchanges", "last_exchange_at", "exchange_score")
+_values = operator.attrgetter(*STORED_COLUMNS)
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def refresh_rollups(session: Session, contact_ids: Iterable[int | None],
+                    company_ids: Iterable[int | None], *, now: datetime) -> None:
+    """Recompute the rollups of these contacts and companies from the rows.
+
+    ``None`` and unknown ids are ignored; ``now`` stamps ``updated_at`` and
+    sets the horizon of the per-day facts (see :mod:`syncd.store.rollup_facts`).
+    """
+    work = [(CONTACTS, sorted({i for i in contact_ids if i is not None})),
+            (COMPANIES, sorted({i for i in company_ids if i is not None}))]
+    if not any(ids for _, ids in work):
+        return
+    session.flush()  # an ORM caller's pending participant changes belong in the rows read
+    conn = session.connection()
+    history = _History(conn)
+    horizon = now - HORIZON
+    for party, ids in work:
+        for batch in chunks(ids):
+            stored = _lock_rows(conn, party, batch, now)
+            stored_reps = _stored_reps(conn, party, batch)
+            seen_by = history.of(party, batch)
+            new: dict[int, Stored] = {}
+            exchanges: dict[int, list[Seen]] = {}
+            for party_id in batch:
+                new[party_id], exchanges[party_id] = summarize(seen_by.get(party_id, ()),
+                                                               horizon=horizon)
+            reps_of = history.reps_of([s.id for found in exchanges.values() for s in found])
+            new_reps = {party_id: rep_facts(found, reps_of)
+                        for party_id, found in exchanges.items()}
+            _write_rollups(conn, party, stored, new, now)
+            _write_reps(conn, party, stored_reps, new_reps)
+
+
+def rebuild_rollups(session: Session, *, now: datetime) -> int:
+    """Recompute every party's rollups (parties with history or a stored rollup);
+    returns how many parties were refreshed. The reference the refreshes are
+    tested against, and the migration's backfill."""
+    conn = session.connection()
+    found: dict[str, set[int]] = {}
+    for party in (CONTACTS, COMPANIES):
+        column = table_of(Participant).c[party.key]
+        ids = set(conn.scalars(select(column).where(column.is_not(None)).distinct()))
+        ids.update(conn.scalars(select(party.rollups.c[party.key])))
+        ids.update(conn.scalars(select(party.reps.c[party.key]).distinct()))
+        found[party.kind] = ids
+    refresh_rollups(session, found["contact"], found["company"], now=now)
+    return sum(len(ids) for ids in found.values())
+
+
+def parties_of(session: Session, interaction_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """(contact ids, company ids) of the participants of these interactions."""
+    contacts: set[int] = set()
+    companies: set[int] = set()
+    p = table_of(Participant).c
+    for batch in chunks(sorted(set(interaction_ids))):
+        for contact_id, company_id in session.execute(
+                select(p.contact_id, p.company_id).where(p.interaction_id.in_(batch))):
+            if contact_id is not None:
+                contacts.add(contact_id)
+            if company_id is not None:
+                companies.add(company_id)
+    return contacts, companies
+
+
+def parties_in_threads(session: Session, thread_ids: Iterable[int]
+                       ) -> tuple[set[int], set[int]]:
+    """(contact ids, company ids) of everyone on the emails of these threads."""
+    ids: set[int] = set()
+    i = table_of(Interaction).c
+    for batch in chunks(sorted(set(thread_ids))):
+        ids.update(session.scalars(select(i.id).where(i.thread_id.in_(batch))))
+    return parties_of(session, ids)
+
+
+class _History:
+    """Loads parties' histories; reps are cached for one refresh."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.reps: dict[int, set[str]] = {}
+        self.owners: dict[str, str] | None = None
+
+    def of(self, party: Party, ids: Sequence[int]) -> dict[int, list[Seen]]:
+        """party id -> how each of its interactions counts for it: one row per
+        (party, interaction), its roles folded in SQL (sender? recipient?)."""
+        p, i = table_of(Participant).c, table_of(Interaction).c
+        column = p[party.key]
+        stmt = (
+            select(column, i.id, func.max(case((p.role == "from", 1), else_=0)),
+                   func.max(case((p.role.in_(RECIPIENT), 1), else_=0)),
+                   i.kind, i.occurred_at, i.direction, i.thread_id, i.status, i.deleted)
+            .join(Interaction, i.id == p.interaction_id)
+            .where(column.in_(ids))
+            .group_by(column, i.id)  # the other columns depend on the primary key
+        )
+        out: dict[int, list[Seen]] = {}
+        for party_id, *row in self.conn.execute(stmt).all():
+            out.setdefault(party_id, []).append(seen(*row))
+        return out
+
+    def reps_of(self, interaction_ids: Iterable[int]) -> dict[int, set[str]]:
+        """interaction id -> owners of the accounts whose sources saw it."""
+        wanted = set(interaction_ids)
+        missing = sorted(wanted - self.reps.keys())
+        if missing:
+            if self.owners is None:
+                a = table_of(Account).c
+                self.owners = {account: owner for account, owner in
+                               self.conn.execute(select(a.id, a.owner)) if owner}
+            s = table_of(Source).c
+            for i in missing:
+                self.reps[i] = set()
+            for batch in chunks(missing):
+                for interaction_id, account_id in self.conn.execute(
+                        select(s.interaction_id, s.account_id).where(
+                            s.interaction_id.in_(batch))):
+                    owner = self.owners.get(account_id)
+                    if owner is not None:
+                        self.reps[interaction_id].add(owner)
+        return {i: self.reps[i] for i in wanted}
+
+
+def _lock_rows(conn: Connection, party: Party, ids: Sequence[int],
+               now: datetime) -> dict[int, Stored]:
+    """The stored rollups of ``ids``; on PostgreSQL inserted if missing (empty)
+    and locked, so concurrent refreshes of one party queue (module doc)."""
+    table, key = party.rollups, party.key
+    stmt = select(table.c[key], *(table.c[c] for c in STORED_COLUMNS)).where(
+        table.c[key].in_(ids))
+    if conn.dialect.name == "postgresql":
+        known = list(conn.scalars(select(party.parties.c.id).where(party.parties.c.id.in_(ids))))
+        if known:
+            empty = dict(zip(STORED_COLUMNS, _values(EMPTY), strict=True))
+            conn.execute(pg_insert(table)
+                         .values([{key: i, **empty, "updated_at": now} for i in known])
+                         .on_conflict_do_nothing(index_elements=[key]))
+        stmt = stmt.order_by(table.c[key]).with_for_update()
+    return {row[0]: Stored(*row[1:]) for row in conn.execute(stmt).all()}
+
+
+def _stored_reps(conn: Connection, party: Party, ids: Sequence[int]
+                 ) -> dict[int, dict[str, RepFacts]]:
+    table = party.reps
+    out: dict[int, dict[str, RepFacts]] = {}
+    for party_id, rep, exchanges, last, score in conn.execute(
+            select(table.c[party.key], *(table.c[c] for c in _REP_COLUMNS))
+            .where(table.c[party.key].in_(ids))).all():
+        out.setdefault(party_id, {})[rep] = RepFacts(exchanges, last, score)
+    return out
+
+
+def _write_rollups(conn: Connection, party: Party, stored: Mapping[int, Stored],
+                   new: Mapping[int, Stored], now: datetime) -> None:
+    table, key = party.rollups, party.key
+    gone = sorted(i for i in stored if new[i].empty)
+    changed = [(*_values(new[i]), now, i) for i in sorted(stored)
+               if not new[i].empty and new[i] != stored[i]]
+    added = [(i, *_values(r), now) for i, r in sorted(new.items())
+             if i not in stored and not r.empty]
+    if gone:
+        conn.execute(delete(table).where(table.c[key].in_(gone)))
+    update_rows(conn, table, (*STORED_COLUMNS, "updated_at"), changed, key=key)
+    insert_rows(conn, table, (key, *STORED_COLUMNS, "updated_at"), added)
+
+
+def _write_reps(conn: Connection, party: Party, stored: Mapping[int, Mapping[str, RepFacts]],
+                new: Mapping[int, Mapping[str, RepFacts]]) -> None:
+    """A party whose reps changed gets its rep rows replaced (a party has few reps)."""
+    table, key = party.reps, party.key
+    changed = sorted(i for i, reps in new.items() if reps != stored.get(i, {}))
+    if not changed:
+        return
+    conn.execute(delete(table).where(table.c[key].in_(changed)))
+    insert_rows(conn, table, (key, *_REP_COLUMNS), [
+        (i, rep, f.exchanges, f.last_exchange_at, f.score)
+        for i in changed for rep, f in sorted(new[i].items())])
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def read_rollups(session: Session, kind: str, ids: Iterable[int], *, now: datetime,
+                 top_reps: int = 3) -> dict[int, Rollup]:
+    """``kind`` (``contact`` | ``company``) id -> its rollup as of ``now``; every
+    given id has one (an empty rollup when the party has no history)."""
+    party = PARTIES[kind]
+    wanted = sorted(set(ids))
+    stored: dict[int, Stored] = {}
+    reps: dict[int, dict[str, RepFacts]] = {}
+    open_reminders: dict[int, int] = {}
+    table, key = party.rollups, party.key
+    r = table_of(Reminder).c
+    for batch in chunks(wanted):
+        stored.update({row[0]: Stored(*row[1:]) for row in session.execute(
+            select(table.c[key], *(table.c[c] for c in STORED_COLUMNS))
+            .where(table.c[key].in_(batch)))})
+        reps.update(_stored_reps(session.connection(), party, batch))
+        # only the party key in SQL (its index); the status is filtered here
+        for party_id, status in session.execute(
+                select(r[key], r.status).where(r[key].in_(batch))):
+            if status == "open":
+                open_reminders[party_id] = open_reminders.get(party_id, 0) + 1
+    return {i: view(stored.get(i), reps.get(i, {}), now=now,
+                    open_reminders=open_reminders.get(i, 0), top=top_reps)
+            for i in wanted}

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from syncd.cli import cli
 
@@ -249,7 +250,7 @@ def test_ctrl_c_during_sync_once_stops_after_the_current_page(tmp_path: Path) ->
 
     for sub in ("cur", "new", "tmp"):
         (tmp_path / "mail" / sub).mkdir(parents=True)
-    total = 120
+    total = 400
     for n in range(total):
         (tmp_path / "mail" / "cur" / f"1790{n:06d}.M{n}.t:2,S").write_bytes(make_message(n))
     config = tmp_path / "syncd.yaml"
@@ -263,16 +264,18 @@ def test_ctrl_c_during_sync_once_stops_after_the_current_page(tmp_path: Path) ->
     assert invoke(config, "migrate").exit_code == 0
     from syncd.config import load_settings
     from syncd.store.database import Database
-    from syncd.store.schema import Account
+    from syncd.store.schema import Account, Interaction
 
     db = Database(load_settings(config).store_url)
 
     def interrupt_when_syncing() -> None:
+        # once a page is committed: a stop asked before the first page ends the pass empty
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with db.session(write=False) as s:
                 row = s.get(Account, "rita")
-                if row is not None and row.state == "syncing":
+                if (row is not None and row.state == "syncing"
+                        and s.scalar(select(Interaction.id).limit(1)) is not None):
                     os.kill(os.getpid(), signal.SIGINT)
                     return
             time.sleep(0.01)

@@ -33,10 +33,13 @@ system-deps:
 	fi
 
 # Imports the demo directory (idempotent), then runs the daemon on the demo
-# mailbox and calendar: state in ./state, health on http://127.0.0.1:8089.
+# mailbox and calendar: state in ./state, health on http://127.0.0.1:8089,
+# the HTTP API on http://127.0.0.1:8090/v1.
 run: $(STAMP)
 	$(BIN)/syncd --config $(DEMO_CONFIG) import companies config/demo/companies.csv
 	$(BIN)/syncd --config $(DEMO_CONFIG) import contacts config/demo/contacts.csv
+	@echo "API on http://127.0.0.1:8090/v1 with demo-only tokens (README, HTTP API):"
+	@echo "  admin: demo-only-admin-token   rita: demo-only-rita-token   sam: demo-only-sam-token"
 	$(BIN)/syncd --config $(DEMO_CONFIG) run
 
 lint: $(STAMP)

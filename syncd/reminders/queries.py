@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from matching import canonical_address, canonical_domain, domain_suffixes
+from syncd.reminders.actions import MANUAL
 from syncd.store.database import Database
 from syncd.store.keyset import after as keyset_after
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Reminder, Thread
@@ -51,6 +52,10 @@ class ReminderView:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    #: set by people's actions (syncd.reminders.actions): derivation keeps them
+    snoozed_until: datetime | None = None
+    assigned_by: str | None = None
+    created_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,8 @@ class ReminderView:
             "idempotency_key": self.idempotency_key,
             "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
             "resolved_at": iso(self.resolved_at),
+            "snoozed_until": iso(self.snoozed_until), "assigned_by": self.assigned_by,
+            "created_by": self.created_by,
         }
 
 
@@ -81,11 +88,14 @@ def list_reminders(
     company: str | None = None,
     limit: int | None = None,
     kinds: Sequence[str] = (),
+    manual: bool | None = None,
     after: tuple[datetime, int] | None = None,
 ) -> list[ReminderView]:
     """Reminders matching every filter given, soonest due first.
 
-    ``contact`` is any address of a contact, ``company`` any domain of a company.
+    ``contact`` is any address of a contact, ``company`` any domain of a company;
+    ``kinds`` are derived kinds or the types of manual reminders (``call``…);
+    ``manual`` keeps only people's own reminders (True) or only derived ones (False).
     The order is the unique key ``(due_at, id)``; ``after`` continues strictly
     after such a key (keyset pagination, :mod:`syncd.store.keyset`).
     """
@@ -103,6 +113,8 @@ def list_reminders(
             conditions.append(Reminder.due_at <= due_before)
         if kinds:
             conditions.append(Reminder.kind.in_(list(kinds)))
+        if manual is not None:
+            conditions.append(Reminder.rule == MANUAL if manual else Reminder.rule != MANUAL)
         if after is not None:
             conditions.append(keyset_after((Reminder.due_at, Reminder.id), after,
                                            descending=False))
@@ -127,6 +139,8 @@ def list_reminders(
                 thread_id=r.thread_id, thread=thread_key, interaction_id=r.interaction_id,
                 idempotency_key=r.idempotency_key, created_at=r.created_at,
                 updated_at=r.updated_at, resolved_at=r.resolved_at,
+                snoozed_until=r.snoozed_until, assigned_by=r.assigned_by,
+                created_by=r.created_by,
             )
             for r, contact_name, company_name, thread_key in s.execute(stmt)
         ]

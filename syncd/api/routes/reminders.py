@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal, cast, get_args
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from matching import canonical_address
 from syncd.api.auth import ReadViewer, Viewer
@@ -22,14 +22,17 @@ from syncd.store.source_owners import content_owners
 router = APIRouter(tags=["reminders"], responses=PROBLEMS)
 
 TAG = "reminders"
-#: the kinds the ``kind`` filter accepts (derived kinds; extend for new ones)
-ReminderKind = Kind
+#: a derived kind (:data:`~syncd.config.reminders.Kind`) or a manual reminder's type
+ReminderKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 ReminderStatus = Literal["open", "done", "dismissed", "superseded"]
+ReminderOrigin = Literal["derived", "manual"]
 
 
 class ReminderOut(BaseModel):
     id: int
-    kind: str = Field(description="reply_needed, follow_up, meeting_prep, meeting_follow_up…")
+    kind: str = Field(description="Derived: reply_needed, follow_up, meeting_prep, "
+                                  "meeting_follow_up; manual: the type its author gave "
+                                  "(call, email, task…)")
     status: str = Field(description="open, done, dismissed or superseded")
     waiting_on: str | None = Field(description="rep: the rep owes a reply; contact: the "
                                                "contact does; null for meeting kinds")
@@ -39,7 +42,7 @@ class ReminderOut(BaseModel):
     visibility: Level = Field(description="How much of the subject the viewer may read: "
                                           "it quotes the interaction's subject")
     subject: str | None
-    rule: str
+    rule: str = Field(description="The business rule that derived it, or `manual`")
     reason: str | None
     contact: Ref | None
     company: Ref | None
@@ -49,6 +52,11 @@ class ReminderOut(BaseModel):
     created_at: UtcTime
     updated_at: UtcTime
     resolved_at: UtcTime | None
+    snoozed_until: UtcTime | None = Field(description="Snoozed by a person until then "
+                                                      "(its due time); derivation keeps it")
+    assigned_by: str | None = Field(description="Who reassigned it (derivation keeps that "
+                                                "owner)")
+    created_by: str | None = Field(description="Who created it, for a manual reminder")
 
 
 @router.get("/reminders", response_model=Page[ReminderOut], summary="Reminders")
@@ -62,12 +70,17 @@ def get_reminders(
     due_before: Annotated[QueryTime | None, Query(
         description="Due at or before this time (ISO-8601 with zone)")] = None,
     kind: Annotated[list[ReminderKind] | None, Query(
-        description="Only these kinds (repeat for several)")] = None,
+        description="Only these kinds (repeat for several): derived kinds (" +
+                    ", ".join(get_args(Kind)) + ") or manual types such as `call`")] = None,
+    origin: Annotated[ReminderOrigin | None, Query(
+        description="Only reminders derived by the business rules, or only manual ones "
+                    "people created")] = None,
 ) -> Page[ReminderOut]:
     """Soonest due first (by due time, then id). A subject quoting an interaction
     follows the viewer's visibility of that interaction (or of its thread)."""
     rows = list_reminders(db, owner=_owner(owner, viewer), due_before=due_before,
                           status=tuple(status or ("open",)), kinds=tuple(kind or ()),
+                          manual=None if origin is None else origin == "manual",
                           after=cast("tuple[datetime, int] | None",
                                      page.after(TAG, datetime, int)),
                           limit=page.limit + 1)
@@ -114,9 +127,7 @@ def _shown(db: Db, rows: list[ReminderView], visibility: Visibility) -> list[Rem
             if r.company_id is not None else None,
             opportunity_id=r.opportunity_id, thread_id=r.thread_id,
             interaction_id=r.interaction_id, created_at=r.created_at, updated_at=r.updated_at,
-            resolved_at=r.resolved_at))
+            resolved_at=r.resolved_at, snoozed_until=r.snoozed_until,
+            assigned_by=r.assigned_by, created_by=r.created_by))
     return out
 
-
-#: every kind the filter accepts, for documentation and tests
-REMINDER_KINDS: tuple[str, ...] = get_args(Kind)

@@ -31,6 +31,13 @@ def test_a_value_outside_a_fixed_set_names_the_allowed_values(served: Served) ->
     assert error["allowed"] == ["open", "done", "dismissed", "superseded"]
     error = invalid(served.get("/v1/opportunities", status="won"), "status")
     assert error["allowed"] == ["open", "closed"]
+    error = invalid(served.get("/v1/reminders", origin="robot"), "origin")
+    assert error["allowed"] == ["derived", "manual"]
+
+
+def test_a_reminder_kind_is_a_type_name(served: Served) -> None:
+    assert served.get("/v1/reminders", kind="call").status_code == 200  # a manual type
+    invalid(served.get("/v1/reminders", kind="Call me!"), "kind")
 
 
 @pytest.mark.parametrize(("value", "words"), [("0", "at least 1"), ("201", "at most 200"),

@@ -168,6 +168,18 @@ def test_reminder_actions_and_manual_reminders(story: Story) -> None:
         "manual", RITA.email, RITA.email, story.ids["acme"])
     listed = story.get("/v1/reminders").json()["items"]
     assert (doc["id"], manual["subject"]) in [(r["id"], r["subject"]) for r in listed]
+    # the list carries what people did, and filters by a manual type or by origin
+    (shown,) = story.get("/v1/reminders", status="done", kind="follow_up").json()["items"]
+    assert (shown["id"], shown["snoozed_until"], shown["assigned_by"], shown["owner"]) == (
+        rid, "2026-11-10T09:00:00Z", RITA.email, "sam@ourco.example")
+    (call,) = story.get("/v1/reminders", kind="call").json()["items"]
+    assert (call["id"], call["rule"], call["created_by"]) == (doc["id"], "manual", RITA.email)
+    assert [r["id"] for r in story.get("/v1/reminders", origin="manual").json()["items"]] == [
+        doc["id"]]
+    derived = story.get("/v1/reminders", origin="derived",
+                        status=["open", "done"]).json()["items"]
+    assert doc["id"] not in {r["id"] for r in derived}
+    assert {r["rule"] for r in derived} and "manual" not in {r["rule"] for r in derived}
     assert problem(story.post("/v1/reminders", {**manual, "priority": "asap"}),
                    422)["errors"][0]["name"] == "priority"
     assert [a for a, _, _ in audited(story.db)] == [

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from syncd.cli.app import app_of, cli, seconds_text
 from syncd.config import Settings
+from syncd.errors import ConfigError, ConfigIssue
 from syncd.logs import redact_text
 
 
@@ -20,10 +21,16 @@ def check_config(ctx: click.Context) -> None:
 
     Checks every key (unknown keys, types, allowed values, ${ENV} variables,
     *_file secrets) without touching the store or any server. Exits 2 with
-    the key path of every problem. Secrets are never printed.
+    the key path of every problem, and when the file is empty or configures
+    no account (unless it serves only the API). Secrets are never printed.
     """
     app = app_of(ctx)
     settings = app.settings
+    if not settings.accounts and settings.api is None:
+        raise ConfigError([ConfigIssue(
+            "accounts", "no account is configured: the daemon would sync nothing",
+            "add a mailbox or calendar under accounts: (config/example.yaml has one of "
+            "each provider)")], source=str(app.config_path))
     out = app.stdout
     out.print(f"[bold]configuration OK[/bold]: {app.config_path}")
     out.print(f"  state_dir      {settings.state_dir}")
@@ -44,6 +51,9 @@ def check_config(ctx: click.Context) -> None:
     out.print(table)
     for warning in _path_warnings(settings):
         click.echo(f"warning: {warning}", err=True)
+    if not settings.accounts:
+        click.echo("warning: accounts: none configured; this config serves the API only "
+                   "(syncd api), syncd run would sync nothing", err=True)
 
 
 def _path_warnings(settings: Settings) -> list[str]:

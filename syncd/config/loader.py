@@ -202,4 +202,8 @@ def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
         raise ConfigError([ConfigIssue(where, f"YAML syntax error: {problem}",
                                        "fix the indentation or quoting there")],
                           source=str(path)) from None
+    if data is None:  # nothing but comments or blank lines: surely not what was meant
+        raise ConfigError([ConfigIssue("(top level)", "the file is empty",
+                                       "start from config/example.yaml (copy it and add "
+                                       "your accounts)")], source=str(path))
     return parse_settings(data, source=str(path), base=path.parent.resolve(), env=env)

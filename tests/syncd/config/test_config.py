@@ -323,3 +323,27 @@ def test_example_yaml_documents_every_key() -> None:
         if not any(pattern.match(p) for p in documented):
             missing.append(wanted)
     assert not missing, f"config/example.yaml does not document: {missing}"
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# accounts come later\n"])
+def test_an_empty_file_is_refused_not_ok(tmp_path: Path, text: str) -> None:
+    assert_config_error(check(write(tmp_path, text)), "(top level)", "the file is empty",
+                        "config/example.yaml")
+
+
+def test_a_config_without_accounts_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        organization:
+          internal_domains: [ourco.example]
+        """)
+    assert_config_error(check(path), "accounts: no account is configured", "add a mailbox")
+
+
+def test_an_api_only_config_without_accounts_is_valid_with_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        api:
+          listen: 127.0.0.1:8090
+        """)
+    result = check(path)
+    assert result.exit_code == 0, result.output
+    assert "serves the API only" in result.stderr

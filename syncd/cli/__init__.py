@@ -6,6 +6,7 @@ exit statuses and output helpers):
 
 ==========================  ====================================================
 :mod:`syncd.cli.setup`      ``check-config``, ``migrate``
+:mod:`syncd.cli.init`       ``init`` (a commented starter config)
 :mod:`syncd.cli.imports`    ``import companies|contacts|opportunities``
 :mod:`syncd.cli.sync`       ``sync --once``, ``run`` (the daemon)
 :mod:`syncd.cli.history`    ``timeline``, ``status``
@@ -31,6 +32,7 @@ from syncd.cli import (
     directory,
     history,
     imports,
+    init,
     purge,
     reminders,
     setup,
@@ -40,8 +42,8 @@ from syncd.cli.app import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (api, auth, changes, directory, history, imports, purge, reminders, setup,
-                    sync)
+_COMMAND_MODULES = (api, auth, changes, directory, history, imports, init, purge, reminders,
+                    setup, sync)
 
 
 def main() -> None:

@@ -119,10 +119,13 @@ class CaldavProvider(Provider):
         return self._session
 
     def _selected(self, found: list[CalendarInfo]) -> list[CalendarInfo]:
-        """All calendars, or those named in config (display name or URL/path)."""
+        """Those named in config (display name or URL/path); else the calendar the
+        account's URL points at, if it names one; else all of the principal's."""
         wanted = self._account.calendars
         if not wanted:
-            return found
+            # a URL copied from a calendar app often names one collection: sync just it
+            own = _path(self._account.url).rstrip("/")
+            return [c for c in found if _path(c.url).rstrip("/") == own] or found
         chosen: list[CalendarInfo] = []
         missing: list[str] = []
         for entry in wanted:

@@ -11,11 +11,12 @@ from providers.settings import AccountBase
 
 class CaldavAccount(AccountBase):
     provider: Literal["caldav"]
-    #: the CalDAV server or principal URL
+    #: the CalDAV server or principal URL, or one calendar collection's URL (then only it)
     url: str
     username: str
     password: SecretStr | None = None
-    #: calendar display names or URLs; default: all calendars of the principal
+    #: calendar display names or URLs; default: the calendar ``url`` names, else all of the
+    #: principal's
     calendars: list[str] = Field(default_factory=list)
     #: window of the sync: days before and after today
     past_days: Annotated[int, Field(ge=0, le=3650)] = 90

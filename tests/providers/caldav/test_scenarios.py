@@ -66,6 +66,27 @@ def test_discovers_every_calendar_or_only_the_configured_ones(
     assert "calendars" in str(err.value) and "Holidays" in str(err.value)
 
 
+def test_a_url_naming_one_calendar_syncs_that_calendar_only(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    private = backend.add_calendar("Private")
+    backend.add_event(EventSpec(uid="work@test", title="Work", start=BASE_TIME))
+    backend.add_event(EventSpec(uid="dentist@test", title="Dentist", start=BASE_TIME),
+                      calendar="Private")
+    for url in (private, private.rstrip("/")):  # with or without the trailing slash
+        pages, cursors = sync_all_with(backend, url=url)
+        assert set(cursors) == {private}
+        assert {e.uid for e in events(pages)} == {"dentist@test"}
+    # the principal's URL (and the server's) still discovers every calendar
+    principal = private.rstrip("/").rsplit("/", 1)[0] + "/"
+    for url in (principal, backend.server.url):
+        pages, cursors = sync_all_with(backend, url=url)
+        assert set(cursors) == set(backend.calendars.values())
+    # and `calendars` still selects, whatever the URL names
+    pages, cursors = sync_all_with(backend, url=private, calendars=["Work"])
+    assert {e.uid for e in events(pages)} == {"work@test"}
+
+
 def test_incremental_reports_new_updated_and_deleted_events(
         radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend

@@ -32,10 +32,12 @@ system-deps:
 	  for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo "warning: $$p is not installed (run make test as root, or apt-get install $$p)"; done; \
 	fi
 
-# Imports the demo directory (idempotent), then runs the daemon on the demo
+# Lays the demo out around today (config/demo/ moved by whole weeks into
+# state/demo/), imports its directory (idempotent), then runs the daemon on the demo
 # mailbox and calendar: state in ./state, health on http://127.0.0.1:8089,
 # the HTTP API on http://127.0.0.1:8090/v1.
 run: $(STAMP)
+	$(BIN)/syncd --config $(DEMO_CONFIG) demo refresh
 	$(BIN)/syncd --config $(DEMO_CONFIG) import companies config/demo/companies.csv
 	$(BIN)/syncd --config $(DEMO_CONFIG) import contacts config/demo/contacts.csv
 	@echo "API on http://127.0.0.1:8090/v1 with demo-only tokens (README, HTTP API):"

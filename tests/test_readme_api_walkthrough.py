@@ -37,7 +37,9 @@ def walkthrough() -> str:
     return match.group(1)
 
 
-def test_the_readme_walkthrough_runs_on_the_demo(demo_config: Path, tmp_path: Path) -> None:
+def test_the_readme_walkthrough_runs_on_the_demo(fresh_demo_config: Path,
+                                                 tmp_path: Path) -> None:
+    demo_config = fresh_demo_config
     port = free_port()
     data = yaml.safe_load(demo_config.read_text(encoding="utf-8"))
     data["api"]["listen"] = f"127.0.0.1:{port}"

@@ -7,6 +7,7 @@ exit statuses and output helpers):
 ==========================  ====================================================
 :mod:`syncd.cli.setup`      ``check-config``, ``migrate``
 :mod:`syncd.cli.init`       ``init`` (a commented starter config)
+:mod:`syncd.cli.demo`       ``demo refresh`` (the bundled demo, dated around today)
 :mod:`syncd.cli.imports`    ``import companies|contacts|opportunities``
 :mod:`syncd.cli.sync`       ``sync --once``, ``run`` (the daemon)
 :mod:`syncd.cli.history`    ``timeline``, ``status``
@@ -29,6 +30,7 @@ from syncd.cli import (
     api,
     auth,
     changes,
+    demo,
     directory,
     history,
     imports,
@@ -42,7 +44,7 @@ from syncd.cli.app import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (api, auth, changes, directory, history, imports, init, purge, reminders,
+_COMMAND_MODULES = (api, auth, changes, demo, directory, history, imports, init, purge, reminders,
                     setup, sync)
 
 

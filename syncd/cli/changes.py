@@ -4,7 +4,8 @@
 type, entity, entity_id, state, at) for scripts and shell pipelines;
 ``--follow`` keeps polling after the last event until Ctrl-C, which stops
 cleanly (exit 0, the last line printed is complete). A pruned ``--after``
-is an error (exit 1) naming how to resync, never a silent gap. The CLI
+is an error (exit 1) naming how to resync (``syncd export``), never a
+silent gap. The CLI
 runs on the server with its store: it prints what the store has.
 """
 
@@ -41,7 +42,8 @@ def changes(ctx: click.Context, after: int, follow: bool, fmt: str, interval: fl
     """Print committed changes after position --after, in commit order.
 
     Exit status 1 if --after was pruned (older than feed.retention_days): resync
-    from the current state, then follow from the position the message names.
+    with `syncd export` (a snapshot whose first line names the position P), then
+    follow with --after P.
     """
     database = app_of(ctx).database()
     emit = _json_line if fmt == "json" else _table_line

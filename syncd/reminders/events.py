@@ -8,33 +8,28 @@ Event types (entity ``reminder``): ``reminder.opened`` (derived or manual;
 links; ``changed`` names them).
 
 Invariant: the state is the stored row's fields; the subject is a copy of
-stored content (cut per viewer by readers), nothing more.
+stored content (cut per viewer by readers), nothing more. The state is
+built by :func:`syncd.store.change_events.reminder_state`, shared with
+:mod:`syncd.store.removal`, which closes reminders of erased history
+(``reminder.resolved``, ``superseded``, without the subject).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from syncd.store.changes import record_change
+from syncd.store.change_events import REMINDER_STATE_FIELDS, reminder_change, reminder_state
+from syncd.store.changes import record_changes
 
-STATE_FIELDS = ("kind", "status", "reason", "due_at", "priority", "owner", "subject",
-                "contact_id", "company_id", "opportunity_id", "thread_id", "interaction_id",
-                "rule", "resolved_at", "snoozed_until")
+#: the state's fields; they live in the store, whose erasure closes reminders too
+STATE_FIELDS = REMINDER_STATE_FIELDS
 
-
-def reminder_state(row: object) -> dict[str, Any]:
-    """The event state of a reminder (ORM row or insert values)."""
-    if isinstance(row, Mapping):
-        return {name: row.get(name) for name in STATE_FIELDS}
-    return {name: getattr(row, name, None) for name in STATE_FIELDS}
+__all__ = ["STATE_FIELDS", "record_reminder", "reminder_state"]
 
 
 def record_reminder(s: Session, type: str, reminder_id: int, row: object,
                     **extra: Any) -> None:
     """Append ``reminder.<type>`` for ``row`` in ``s``'s transaction."""
-    state = reminder_state(row)
-    state.update(extra)
-    record_change(s, f"reminder.{type}", "reminder", reminder_id, state)
+    record_changes(s, [reminder_change(type, reminder_id, row, **extra)])

@@ -79,8 +79,9 @@ class ChangesPruned(SyncdError):
     def __init__(self, after: int, pruned_through: int) -> None:
         super().__init__(
             f"position {after} was pruned (events through {pruned_through} are gone); "
-            "resync from the current state (the API's lists or `syncd export`), then "
-            f"follow the feed from position {pruned_through} or later")
+            "resync: load a `syncd export` snapshot and follow the feed after the position "
+            "on its first line (or re-read the API's lists, then follow from position "
+            f"{pruned_through})")
         self.after = after
         self.pruned_through = pruned_through
 

@@ -47,7 +47,10 @@ Invariants (each path calls override_rules, so they hold everywhere):
   removing one re-resolves the participants with the current directory,
   as if it had never been set.
 * Every set and removal is audited (:mod:`syncd.store.audit`) in the same
-  transaction.
+  transaction, and appends its change-feed events there: re-matched
+  participants (``participant.rematched``, by :mod:`syncd.store.relink`)
+  and an opportunity pinned or cleared here (``opportunity.linked`` /
+  ``opportunity.unlinked``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ from sqlalchemy.orm import Session
 from matching import canonical_address
 from matching.types import Policy
 from syncd.store.audit import Actor, record
+from syncd.store.change_events import opportunity_link
+from syncd.store.changes import record_changes
 from syncd.store.override_rules import (
     ACTIONS,
     ASSIGN,
@@ -213,8 +218,12 @@ def _reshape(session: Session, policy: Policy, row: Interaction, *, was_pinned: 
     """Participants re-resolved and overridden now; the opportunity pinned or undecided."""
     relink(session, policy, interaction_ids=[row.id])
     pinned = pinned_opportunities(session, [row.id]).get(row.id)
+    previous = row.opportunity_id
     if pinned is not None:
         row.opportunity_id, row.opportunity_reason = pinned
     elif was_pinned:
         row.opportunity_id, row.opportunity_reason = None, None
+    if row.opportunity_id != previous:  # the row is locked (_lock): events keep its order
+        record_changes(session, [opportunity_link(row.id, row.opportunity_id,
+                                                  row.opportunity_reason, previous)])
     session.flush()

@@ -20,6 +20,11 @@ is its own Message-ID) — into an existing thread, in this order:
    ``window`` older (and not newer), and they share at least one EXTERNAL
    participant address. Target: the most recent such thread.
 
+Each moved interaction appends ``interaction.updated`` with ``changed:
+["thread_id"]`` and its stored state to the change feed, in the page's
+transaction (:func:`syncd.store.change_events.thread_moved`); thread totals
+are bookkeeping and append nothing.
+
 The emptied thread row stays (totals zeroed, by
 :func:`syncd.store.thread_totals.refresh_thread_totals`, as after every
 move) so reminders that pointed at it can still be found and closed. Runs
@@ -37,6 +42,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from syncd.store.change_events import STATE_FIELDS, thread_moved
+from syncd.store.changes import record_changes
 from syncd.store.merge import REPLY_PREFIX, normalized_subject
 from syncd.store.schema import Interaction, Participant, Source, Thread
 from syncd.store.sql import aware_utc, chunks, table_of
@@ -67,6 +74,7 @@ def regroup(s: Session, thread_ids: Iterable[int], *,
     if not lone:
         return set()
     moves: dict[int, int] = {}  # interaction id -> new thread id, not yet written
+    origins: dict[int, int] = {}  # interaction id -> its thread before this call
     by_subject = _SubjectCandidates(s, lone, window, moves)
     changed: set[int] = set()
     for msg in lone:
@@ -81,11 +89,26 @@ def regroup(s: Session, thread_ids: Iterable[int], *,
             continue
         mover, source, target = move
         moves[mover] = target
+        origins.setdefault(mover, source)
         by_subject.moved(mover, source, target)
         changed |= {target, source}
     _write_moves(s, moves)
+    _record_moves(s, origins)
     refresh_thread_totals(s, changed, now=now or utcnow())
     return changed
+
+
+def _record_moves(s: Session, origins: dict[int, int]) -> None:
+    """The feed: ``interaction.updated`` for each interaction whose thread moved
+    (read back as stored, after the moves were written and row-locked)."""
+    columns = [getattr(Interaction, name) for name in STATE_FIELDS]
+    events = []
+    for batch in chunks(sorted(origins)):
+        for row in s.execute(select(Interaction.id, *columns)
+                             .where(Interaction.id.in_(batch)).order_by(Interaction.id)):
+            if row.thread_id != origins[row.id]:
+                events.append(thread_moved(row, row.id))
+    record_changes(s, events)
 
 
 def _write_moves(s: Session, moves: dict[int, int]) -> None:

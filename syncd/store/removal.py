@@ -21,17 +21,32 @@ Invariants:
   recomputed from the remaining rows, in the same transaction.
 * **Idempotent.** Removing what is already gone removes nothing and counts
   zero.
+* **The feed hears it, without content.** Each interaction deleted
+  outright appends ``interaction.deleted`` (``erased`` true, subject,
+  snippet and location null: the row's content is never even read here)
+  and each reminder closed appends ``reminder.resolved`` without its
+  subject (:mod:`syncd.store.change_events`), in the same transaction. A
+  rep's copy dropped while other copies stay appends nothing (sources
+  are not part of an interaction's event state).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import CursorResult, Executable, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select, update
 from sqlalchemy.orm import Session
 
+from syncd.store.change_events import (
+    ERASED_FIELDS,
+    REMINDER_STATE_FIELDS,
+    erased_interaction,
+    reminder_change,
+)
+from syncd.store.changes import Change, record_changes
 from syncd.store.records import key
 from syncd.store.rollups import parties_of, refresh_rollups
 from syncd.store.schema import Interaction, Participant, Reminder, Source
@@ -67,29 +82,31 @@ def delete_interactions(session: Session, ids: Sequence[int], *,
     now = utcnow()
     threads: set[int] = set()
     addresses: set[str] = set()
+    events: list[Change] = []  # the feed, in the order of the writes
     contacts, companies = parties_of(session, ids)
+    erased = [getattr(Interaction, name) for name in ERASED_FIELDS]
     for batch in chunks(ids):
-        threads.update(t for t in session.scalars(
-            select(Interaction.thread_id).where(Interaction.id.in_(batch))) if t is not None)
+        # metadata only, locked like a page writing them would (PostgreSQL)
+        rows = session.execute(select(Interaction.id, *erased)
+                               .where(Interaction.id.in_(batch))
+                               .order_by(Interaction.id).with_for_update()).all()
+        threads.update(r.thread_id for r in rows if r.thread_id is not None)
         addresses.update(session.scalars(
             select(Participant.address).where(Participant.interaction_id.in_(batch))))
-        counts.reminders += _affected(session,
-            update(Reminder).where(Reminder.interaction_id.in_(batch), Reminder.status == "open")
-            .values(status="superseded", reason=reason, resolved_at=now, updated_at=now)
-        )
+        counts.reminders += _close_reminders(
+            session, Reminder.interaction_id.in_(batch), reason, now, events)
         counts.participants += _affected(session,
             delete(Participant).where(Participant.interaction_id.in_(batch)))
         counts.sources += _affected(session,
             delete(Source).where(Source.interaction_id.in_(batch)))
         counts.interactions += _affected(session,
             delete(Interaction).where(Interaction.id.in_(batch)))
+        events.extend(erased_interaction(r, r.id, reason=reason, at=now) for r in rows)
     emptied = refresh_thread_totals(session, threads, now=now)
     for thread_batch in chunks(sorted(emptied)):
-        counts.reminders += _affected(session,
-            update(Reminder).where(Reminder.thread_id.in_(thread_batch),
-                                   Reminder.status == "open")
-            .values(status="superseded", reason=reason, resolved_at=now, updated_at=now)
-        )
+        counts.reminders += _close_reminders(
+            session, Reminder.thread_id.in_(thread_batch), reason, now, events)
+    record_changes(session, events, at=now)
     for address_batch in chunks(sorted(addresses)):
         refresh_unmatched(session, address_batch)
     refresh_rollups(session, contacts, companies, now=now)
@@ -133,6 +150,20 @@ def forget_sources(session: Session, account_id: str, provider_ids: Iterable[str
         return 0
     return remove_account_sources(session, account_id, sorted(ids),
                                   reason="marked private").interactions
+
+
+def _close_reminders(session: Session, which: ColumnElement[bool], reason: str,
+                     now: datetime, events: list[Change]) -> int:
+    """Close the open reminders ``which`` selects as ``superseded``; add their
+    ``reminder.resolved`` events (subject not copied) to ``events``."""
+    columns = [getattr(Reminder, name) for name in REMINDER_STATE_FIELDS]
+    closed = session.execute(
+        update(Reminder).where(which, Reminder.status == "open")
+        .values(status="superseded", reason=reason, resolved_at=now, updated_at=now)
+        .returning(Reminder.id, *columns)).all()
+    events.extend(reminder_change("resolved", row.id, row._mapping, subject=None)
+                  for row in sorted(closed, key=lambda r: r.id))
+    return len(closed)
 
 
 def _affected(session: Session, stmt: Executable) -> int:

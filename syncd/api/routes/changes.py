@@ -4,7 +4,7 @@ A client stores the position of the last event it processed and asks for
 ``after=<position>``; positions only grow in commit order
 (:mod:`syncd.store.changes`), so nothing committed later is ever skipped.
 A position older than the retention answers 410 Gone with the way to
-resync, never a silent gap.
+resync (``syncd export``, :mod:`syncd.store.snapshot`), never a silent gap.
 
 Content in event states (an interaction's ``subject``/``snippet``/
 ``location``, a reminder's ``subject``) is cut per viewer like every other
@@ -35,10 +35,12 @@ router = APIRouter(tags=["changes"], responses={
           "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}},
 })
 
-RESYNC = ("resync from the current state (GET /v1/contacts, /v1/companies, /v1/opportunities, "
-          "/v1/reminders, /v1/timeline), then follow /v1/changes from after={position}; "
-          "events carry the whole new state, so replaying ones already in the snapshot is "
-          "harmless")
+RESYNC = ("resync: run `syncd export` on the server (one consistent snapshot of companies, "
+          "contacts, opportunities, open reminders and interactions; its first line names the "
+          "feed position P), load it, then follow /v1/changes?after=P; without the server's "
+          "shell, re-read the lists (GET /v1/contacts, /v1/companies, /v1/opportunities, "
+          "/v1/reminders, /v1/timeline) and follow from after={position}; events carry the "
+          "whole new state, so replaying ones the snapshot already holds is harmless")
 
 
 class ChangeOut(BaseModel):
@@ -46,14 +48,15 @@ class ChangeOut(BaseModel):
     type: str = Field(description="interaction.created|updated|deleted|restored, "
                                   "note.logged, call.logged, participant.rematched, "
                                   "company.created|updated, contact.created|updated, "
-                                  "opportunity.linked|unlinked, reminder.opened|resolved|"
-                                  "status_changed|updated")
+                                  "opportunity.created|updated|linked|unlinked, "
+                                  "reminder.opened|resolved|status_changed|updated")
     entity: str = Field(description="interaction | participant | company | contact | "
-                                    "reminder")
+                                    "opportunity | reminder")
     entity_id: int
     state: dict[str, Any] = Field(description="The entity's new state as stored (content cut "
                                               "to `visibility`); `changed` lists updated "
-                                              "fields")
+                                              "fields; an erased interaction (`erased`: "
+                                              "true) has no content")
     at: UtcTime = Field(description="When the change was recorded")
     visibility: Level
 
@@ -73,9 +76,9 @@ def list_changes(
 ) -> ChangesOut:
     """Events committed after position `after`, oldest first: interactions created, updated,
     deleted and restored; notes and calls logged; participants re-matched; contacts and
-    companies created or updated; opportunities linked; reminders opened, resolved,
-    changed. 410 if `after` was pruned (`feed.retention_days`): the problem says how to
-    resync."""
+    companies created or updated; opportunities created, updated, linked; reminders opened,
+    resolved, changed. 410 if `after` was pruned (`feed.retention_days`): resync from a
+    `syncd export` snapshot, then follow after the position its first line names."""
     try:
         page = read_changes(db, after=after, limit=limit)
     except ChangesPruned as exc:

@@ -64,6 +64,7 @@ def test_a_pruned_position_is_410_with_the_way_to_resync(database: Database,
     doc = problem(get(url, after=1), 410)
     assert doc["type"] == "urn:syncd:problem:changes-pruned"
     assert "resync" in doc["detail"] and "after=3" in doc["detail"]
+    assert "syncd export" in doc["detail"] and "after=P" in doc["detail"]
     assert [i["type"] for i in get(url, after=3).json()["items"]] == ["test.new"]
     problem(get(url, token=None), 401)
     problem(get(url, after=-1), 400)

@@ -13,6 +13,7 @@ from providers.base import Address, Page
 from syncd.directory.corrections import correct, undo
 from syncd.directory.opportunities import link_interactions, relink_companies
 from syncd.store.audit import Actor, entries
+from syncd.store.changes import read_changes
 from syncd.store.database import Database
 from syncd.store.override_rules import OVERRIDABLE, Rule, apply_rules, shaped
 from syncd.store.overrides import OverrideError, UnknownInteraction, remove_override, set_override
@@ -260,3 +261,60 @@ def test_rules_change_only_external_people_and_are_idempotent() -> None:
         1, 9, "contact")
     assert shaped("b@x.example", "unmatched", None, None, "m", [rule(None)]) == (
         None, None, "unmatched", "m")
+
+
+# ---------------------------------------------------------------------- the change feed
+
+
+def test_corrections_append_their_feed_events(database: Database) -> None:
+    """A pinned opportunity appends ``opportunity.linked``; "not a customer
+    interaction" appends ``participant.rematched`` and ``opportunity.unlinked``;
+    undoing it re-matches the participant and re-links the deal."""
+    def events_after(after: int) -> list[tuple[str, str, int, dict[str, Any]]]:
+        return [(e.type, e.entity, e.entity_id, e.state)
+                for e in read_changes(database, after=after, limit=1000).events]
+
+    acme = company(database, "Acme", "acme.example")
+    ann = contact(database, ANN.email, "Ann", acme)
+    with database.session() as s:
+        renewal = Opportunity(company_id=acme, name="Renewal", is_open=True)
+        s.add(renewal)
+        s.flush()
+        renewal_id = renewal.id
+    apply(database, Page("INBOX", [message(1, sender=ANN)]))
+    [interaction_id] = [e[2] for e in events_after(0) if e[0] == "interaction.created"]
+    with database.session() as s:
+        link_interactions(s, [interaction_id])
+        upsell = Opportunity(company_id=acme, name="Upsell", is_open=False)
+        s.add(upsell)
+        s.flush()
+        upsell_id = upsell.id
+    mark = read_changes(database, after=0, limit=1).last_position
+
+    with database.session() as s:
+        correct(s, POLICY, interaction_id, actor=RITA, action="assign",
+                opportunity_id=upsell_id)
+    [(kind, entity, entity_id, state)] = events_after(mark)
+    assert (kind, entity, entity_id) == ("opportunity.linked", "interaction", interaction_id)
+    assert state["opportunity_id"] == upsell_id
+    assert state["previous_opportunity_id"] == renewal_id
+    mark = read_changes(database, after=0, limit=1).last_position
+
+    with database.session() as s:
+        correct(s, POLICY, interaction_id, actor=RITA, action="not_customer")
+    found = events_after(mark)
+    assert [(k, e) for k, e, _, _ in found] == [("participant.rematched", "participant"),
+                                                ("opportunity.unlinked", "interaction")]
+    rematched, unlinked = found[0][3], found[1][3]
+    assert rematched["address"] == ANN.email and rematched["match"] == "not_customer"
+    assert rematched["previous_contact_id"] == ann and rematched["contact_id"] is None
+    assert unlinked["opportunity_id"] is None and unlinked["previous_opportunity_id"] == upsell_id
+    mark = read_changes(database, after=0, limit=1).last_position
+
+    with database.session() as s:
+        undo(s, POLICY, interaction_id, actor=RITA)
+    found = events_after(mark)
+    assert [(k, e) for k, e, _, _ in found] == [("participant.rematched", "participant"),
+                                                ("opportunity.linked", "interaction")]
+    assert found[0][3]["contact_id"] == ann and found[0][3]["match"] == "contact"
+    assert found[1][3]["opportunity_id"] == renewal_id

@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from providers.base import Address, Message, Page
 from syncd.store import regroup as regrouping
+from syncd.store.changes import read_changes
 from syncd.store.database import Database
 from syncd.store.merge import REPLY_PREFIX, normalized_subject
 from syncd.store.schema import Interaction, Participant, Thread
 from syncd.store.thread_totals import refresh_thread_totals
 from syncd.store.types import utcnow
 from tests.generate import BASE_TIME
+from tests.syncd.reminders.harness import ANN, MONDAY, RITA, World
 from tests.syncd.store.builders import REP, apply
 
 PEOPLE = [Address(f"p{i}@acme.example") for i in range(4)] + [Address("x@gmail.com")]
@@ -116,3 +118,37 @@ def test_batched_regroup_equals_the_per_message_rule(database: Database, seed: i
             assert state(s) == expected
         moved += len(changed)
     assert moved > 0  # the scenario does exercise moves
+
+
+# ---------------------------------------------------------------------- the change feed
+
+
+def test_regrouped_mail_appends_thread_id_updates(database: Database) -> None:
+    """Through the real engine: a moved interaction appends ``interaction.updated``
+    with ``changed: ["thread_id"]`` and its stored state, in the page's transaction;
+    also when the mail that moves was stored by an earlier page."""
+    def interaction_events(after: int) -> list[tuple[str, int, dict[str, Any]]]:
+        return [(e.type, e.entity_id, e.state)
+                for e in read_changes(database, after=after, limit=1000).events
+                if e.entity == "interaction"]
+
+    w = World(database)
+    # the reply arrives first, header-less, with a Graph-style conversation hint
+    w.at(MONDAY + timedelta(hours=2)).mail(RITA, (ANN,), "RE: Pricing", thread_hint="conv-1",
+                                           references=())
+    [(_, reply_id, reply)] = interaction_events(0)
+    mark = read_changes(database, after=0, limit=1).last_position
+    # the original: both are lone, so the later (the stored reply) joins its thread
+    w.at(MONDAY).mail(ANN, (RITA,), "Pricing", thread_hint="conv-1", references=())
+    [(created, original_id, original), (updated, moved_id, moved)] = interaction_events(mark)
+    assert (created, updated, moved_id) == ("interaction.created", "interaction.updated",
+                                            reply_id)
+    assert moved["changed"] == ["thread_id"]
+    assert moved["thread_id"] == original["thread_id"] != reply["thread_id"]
+    assert moved["subject"] == "RE: Pricing" and original_id != reply_id
+    with database.session(write=False) as s:
+        assert s.scalar(select(Interaction.thread_id).where(Interaction.id == reply_id)) == \
+            moved["thread_id"]
+    mark = read_changes(database, after=0, limit=1).last_position
+    w.at(MONDAY + timedelta(hours=3)).sweep()  # nothing moves again: nothing appended
+    assert interaction_events(mark) == []

@@ -30,6 +30,8 @@ Invariants
   OPTIONS, TRACE, PROPFIND, REPORT) or declared ``True`` for an operation it
   knows to be a read (an IMAP FETCH, a batch of GETs). A non-idempotent call
   fails on its first transient error.
+* **Retry-After is read in one place**: :func:`parse_retry_after` (seconds
+  or an HTTP date) for transports that see the raw header.
 * **Deterministic under test.** ``sleep`` and the random source ``rng`` are
   injected; nothing here reads a clock or a global random state.
 """
@@ -41,6 +43,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import NoReturn, Protocol, TypeVar
 
 from tenacity import DoSleep, RetryCallState, Retrying, stop_after_attempt
@@ -72,6 +75,28 @@ _RNG: RandomSource = random.Random()
 def is_idempotent(method: str) -> bool:
     """True if an HTTP request with ``method`` may be retried without a declaration."""
     return method.upper() in IDEMPOTENT_METHODS
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """An HTTP ``Retry-After`` header as seconds from ``now`` (epoch seconds).
+
+    Delta-seconds or an HTTP date (RFC 9110 section 10.2.3); None when
+    absent or unreadable, never negative. ``now`` is passed in, so the
+    policy still reads no clock of its own.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - now
+        except (TypeError, ValueError, IndexError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
 
 
 def backoff_ceiling(failures: int, *, base: float, cap: float) -> float:

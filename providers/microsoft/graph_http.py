@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -48,7 +47,14 @@ from providers.errors import (
 )
 from providers.microsoft.auth import TokenSource
 from providers.microsoft.settings import GraphLimits
-from providers.retry import RandomSource, RetryEvent, RetryPolicy, Sleep, is_idempotent
+from providers.retry import (
+    RandomSource,
+    RetryEvent,
+    RetryPolicy,
+    Sleep,
+    is_idempotent,
+    parse_retry_after,
+)
 
 #: Outlook's documented limit of concurrent requests per app and mailbox
 MAILBOX_CONCURRENCY = 4
@@ -90,22 +96,6 @@ def mailbox_gate(base_url: str, mailbox: str) -> MailboxGate:
         if gate is None:
             gate = _GATES[key] = MailboxGate()
         return gate
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 T = TypeVar("T")
@@ -243,7 +233,7 @@ class GraphClient:
                     self._raise_final(resp, resource)
                 # a RETRY_STATUSES reply, or a 200 that could not be read
                 what = f"HTTP {resp.status_code}" if failure is None else "damaged HTTP 200"
-                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"), now=time.time())
                 if retry_after is not None:
                     raise TransientError(f"account {self.account_id}: Graph throttled ({what}); "
                                          f"asked to wait {retry_after:.0f}s",

@@ -49,6 +49,14 @@ def check_config(ctx: click.Context) -> None:
         table.add_row(account.id, account.provider, account.owner, seconds_text(account.interval),
                       settings.privacy_for(account), "yes" if account.enabled else "no")
     out.print(table)
+    if settings.webhooks:
+        hooks = Table(title=f"{len(settings.webhooks)} webhook(s)", title_justify="left")
+        for column in ("name", "receiver", "events", "enabled"):
+            hooks.add_column(column)
+        for hook in settings.webhooks:  # the receiver's origin only: a path may hold a token
+            hooks.add_row(hook.name, hook.origin, ", ".join(hook.events),
+                          "yes" if hook.enabled else "no")
+        out.print(hooks)
     for warning in _path_warnings(settings):
         click.echo(f"warning: {warning}", err=True)
     if not settings.accounts:

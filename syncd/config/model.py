@@ -2,7 +2,8 @@
 
 Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
 ``scheduler``, ``organization``, ``matching``, ``privacy``, ``reminders`` (see
-:mod:`syncd.config.reminders`), ``api`` (:mod:`syncd.config.api`), ``accounts``.
+:mod:`syncd.config.reminders`), ``api`` (:mod:`syncd.config.api`), ``accounts``,
+``feed`` (:mod:`syncd.config.feed`), ``webhooks`` (:mod:`syncd.config.webhooks`).
 ``config/example.yaml`` documents every key with comments.
 """
 
@@ -22,6 +23,7 @@ from providers.settings import PrivacyLevel, StrictModel
 from syncd.config.api import ApiSettings
 from syncd.config.feed import FeedSettings
 from syncd.config.reminders import RemindersSettings
+from syncd.config.webhooks import WebhookSettings, unique_names
 
 Account = Annotated[
     LocalAccount
@@ -131,6 +133,8 @@ class Settings(StrictModel):
     #: the CRM-facing HTTP API (syncd.config.api); off unless present
     api: ApiSettings | None = None
     accounts: list[Account] = Field(default_factory=list)
+    #: signed webhooks delivering the change feed (syncd.config.webhooks)
+    webhooks: list[WebhookSettings] = Field(default_factory=list, max_length=64)
 
     @field_validator("accounts")
     @classmethod
@@ -142,6 +146,10 @@ class Settings(StrictModel):
             seen.add(acc.id)
         return accounts
 
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, webhooks: list[WebhookSettings]) -> list[WebhookSettings]:
+        return unique_names(webhooks)
 
     @property
     def store_url(self) -> str:

@@ -34,6 +34,11 @@ Clocks: expiry compares the replicas' clocks (UTC). Keep them NTP-synced;
 a skew of s seconds shortens the safety margin by s (it must stay well under
 ``lease_ttl / 3``).
 
+Webhook subscriptions are split the same way by a second keeper built with
+``model=WebhookSubscription`` (same replica id and heartbeat row, its own
+fair share); a delivery worker brackets each batch with :meth:`begin` /
+:meth:`end` as a pass does.
+
 SQLite stores are single-writer files on one machine: leases are off there
 by default (``scheduler.leases: auto``) and one replica syncs everything.
 """
@@ -52,6 +57,7 @@ from sqlalchemy import delete, func, select, update
 
 from syncd.store import leases as store_leases
 from syncd.store.database import Database
+from syncd.store.leases import Leased
 from syncd.store.schema import Account, Replica
 from syncd.store.types import utcnow
 
@@ -64,8 +70,10 @@ class LeaseKeeper:
     """This replica's leases: which accounts it may sync, kept fresh in the store."""
 
     def __init__(self, db: Database, replica_id: str, *, ttl_s: float,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, model: Leased = Account) -> None:
         self.db = db
+        #: the leased table: accounts, or webhook subscriptions
+        self.model = model
         self.replica_id = replica_id
         self.ttl_s = ttl_s
         self.margin_s = ttl_s / 3
@@ -128,11 +136,12 @@ class LeaseKeeper:
             renewed: set[str] = set()
             if before:
                 result = s.execute(
-                    update(Account)
-                    .where(Account.lease_holder == self.replica_id, Account.id.in_(sorted(before)),
-                           Account.lease_expires_at > now)
+                    update(self.model)
+                    .where(self.model.lease_holder == self.replica_id,
+                           self.model.id.in_(sorted(before)),
+                           self.model.lease_expires_at > now)
                     .values(lease_expires_at=expires)
-                    .returning(Account.id))
+                    .returning(self.model.id))
                 renewed = {r[0] for r in result}
             live = s.scalar(select(func.count()).select_from(Replica)
                             .where(Replica.last_seen_at > now - timedelta(seconds=self.ttl_s)))
@@ -151,13 +160,14 @@ class LeaseKeeper:
             for account_id in released | dropped | lost:  # before the store says "free"
                 self._held.pop(account_id, None)
         if released | dropped:
-            store_leases.release(self.db, self.replica_id, released | dropped)
+            store_leases.release(self.db, self.replica_id, released | dropped,
+                                 model=self.model)
         kept -= released
         gained: set[str] = set()
         if len(kept) < share:
             free = [a for a in wanted if a not in kept]
             claimed = store_leases.claim(self.db, self.replica_id, free, ttl_s=self.ttl_s,
-                                         now=now, limit=share - len(kept))
+                                         now=now, limit=share - len(kept), model=self.model)
             gained = set(claimed)
         with self._lock:
             for account_id in kept | gained:
@@ -168,7 +178,7 @@ class LeaseKeeper:
         """Give every lease back and drop the heartbeat row (clean stop)."""
         with self._lock:
             self._held.clear()
-        store_leases.release(self.db, self.replica_id)
+        store_leases.release(self.db, self.replica_id, model=self.model)
         with self.db.session() as s:
             s.execute(delete(Replica).where(Replica.id == self.replica_id))
 

@@ -7,7 +7,8 @@
   and no account this replica syncs has gone without progress (a
   successful pass or a committed page) for more than
   ``health.overdue_intervals`` poll intervals plus its jitter; 503 names
-  the overdue accounts.
+  the overdue accounts, and no webhook subscription it delivers lags more
+  than its ``max_lag_s`` (:mod:`syncd.daemon.webhook_job`); 503 names them.
 * ``/status``: the store's per-account facts merged with this process's
   (:func:`syncd.daemon.runtime.status_document`), secrets masked.
 * ``/metrics``: the Prometheus exposition of :class:`SyncMetrics`; the
@@ -34,6 +35,7 @@ from syncd.daemon.http import Response
 from syncd.daemon.lease_keeper import LeaseKeeper
 from syncd.daemon.metrics import CONTENT_TYPE, SyncMetrics
 from syncd.daemon.runtime import AccountRuntime, status_document
+from syncd.daemon.webhook_job import DaemonWebhooks
 from syncd.errors import StoreError, describe
 from syncd.jsontext import utc_iso
 from syncd.logs import redact_value
@@ -53,6 +55,7 @@ class DaemonView(Protocol):
     database: Database | None
     leases: LeaseKeeper | None
     metrics: SyncMetrics
+    webhooks: DaemonWebhooks
 
     @property
     def accounts(self) -> Mapping[str, Account]: ...
@@ -103,12 +106,14 @@ class Probes:
     def readyz(self) -> Response:
         store_ok, store_error = self.store_reachable()
         overdue = self.overdue()
+        lagging = self._daemon.webhooks.lagging()
         alive = self._daemon.alive()
-        ready = store_ok and not overdue and alive
+        ready = store_ok and not overdue and not lagging and alive
         body = {
             "status": "ready" if ready else "not ready",
             "store": {"reachable": store_ok, "error": store_error},
             "overdue_accounts": overdue,
+            "lagging_webhooks": lagging,
             "alive": alive,
             "accounts": len(self.responsible_for()),
         }
@@ -136,6 +141,7 @@ class Probes:
             "daemon": {"pid": os.getpid(), "started_at": utc_iso(d.started_at),
                        "alive": d.alive(), "workers": d.settings.scheduler.workers,
                        "replica": d.replica_id, "leases": d.leases is not None},
+            "webhooks": d.webhooks.status(),
         })
 
     def store_reachable(self) -> tuple[bool, str | None]:

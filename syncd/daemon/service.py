@@ -69,6 +69,7 @@ from syncd.daemon.passes import Engine, PassRunner
 from syncd.daemon.probes import Probes
 from syncd.daemon.runtime import AccountRuntime
 from syncd.daemon.schedule import AccountJobs
+from syncd.daemon.webhook_job import DaemonWebhooks
 from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger
 from syncd.reminders.job import add_reminder_jobs
@@ -90,6 +91,8 @@ RESTART_ONLY = ("state_dir", "store", "health.enabled", "health.host", "health.p
 
 class Daemon:
     """Schedules sync passes and serves health until asked to stop."""
+
+    webhooks: DaemonWebhooks
 
     def __init__(self, settings: Settings, engine: Engine, *,
                  statuses: Callable[[], list[dict[str, Any]]] | None = None,
@@ -127,8 +130,15 @@ class Daemon:
         self.jobs = AccountJobs(self._scheduler, self._run_pass, clock=clock,
                                 leases=self.leases)
         self.probes = Probes(self, statuses=statuses)
-        self.metrics = SyncMetrics(account_gauges=self.probes.state_samples,
-                                   lag_gauges=self.probes.lag_samples)
+        self.metrics = SyncMetrics(
+            account_gauges=self.probes.state_samples, lag_gauges=self.probes.lag_samples,
+            webhook_lag_events=lambda: self.webhooks.lag_event_samples(),
+            webhook_lag_seconds=lambda: self.webhooks.lag_second_samples())
+        # webhook deliveries: a thread per subscription, leases of their own (webhook_job)
+        self.webhooks = DaemonWebhooks(self.database, self.replica_id,
+                                       leases=self.leases is not None,
+                                       ttl_s=settings.scheduler.lease_ttl,
+                                       metrics=self.metrics, clock=clock)
         self.passes = PassRunner(engine, jobs=self.jobs, backoff=self.backoff,
                                  metrics=self.metrics, leases=self.leases,
                                  daemon_stop=self.stop_event, clock=clock,
@@ -162,6 +172,7 @@ class Daemon:
             self._scheduler.add_job(self._refresh_leases,
                                     IntervalTrigger(seconds=self.leases.ttl_s / 3),
                                     id="syncd:leases", executor="leases")
+        self.webhooks.schedule(self._scheduler)
         self._scheduler.start()
         structlog.contextvars.bind_contextvars(replica=self.replica_id)
         log.info("daemon started", accounts=len(self.accounts),
@@ -191,6 +202,7 @@ class Daemon:
                 if attempt == 2:
                     log.warning("cannot register accounts: concurrent inserts")
         self.jobs.apply(wanted)
+        self.webhooks.apply(settings.webhooks)
 
     def request_stop(self, reason: str = "requested") -> None:
         if not self.stop_event.is_set():
@@ -221,6 +233,7 @@ class Daemon:
         for runtime in self.runtime.values():
             runtime.state = "stopped"
             runtime.next_run_at = None
+        self.webhooks.stop(release=clean)
         close = getattr(self.engine, "close", None)  # providers kept between passes
         if callable(close):
             close()

@@ -1,6 +1,8 @@
-"""Account leases: several daemon replicas share one store and split accounts.
+"""Leases: several daemon replicas share one store and split accounts (and webhooks).
 
-A lease is ``accounts.lease_holder`` + ``accounts.lease_expires_at``. An
+A lease is ``accounts.lease_holder`` + ``accounts.lease_expires_at``; webhook
+subscriptions carry the same two columns (``webhook_subscriptions``) and go
+through the same functions with ``model=WebhookSubscription``. An
 account is free when it has no holder or its lease expired; a replica
 claims free accounts, renews its leases while it syncs them, and releases
 them when it stops. A replica that dies simply stops renewing: its accounts
@@ -26,12 +28,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 
 from syncd.store.database import Database
-from syncd.store.schema import Account
+from syncd.store.schema import Account, WebhookSubscription
 from syncd.store.types import utcnow
+
+#: the tables with leases: a string ``id`` plus ``lease_holder``/``lease_expires_at``
+Leased = type[Account] | type[WebhookSubscription]
 
 
 def claim(db: Database, holder: str, account_ids: Iterable[str], *, ttl_s: float,
-          now: datetime | None = None, limit: int | None = None) -> list[str]:
+          now: datetime | None = None, limit: int | None = None,
+          model: Leased = Account) -> list[str]:
     """Take (or keep) the leases of free accounts among ``account_ids``.
 
     Returns the ids now held by ``holder`` through this call, sorted. Rows
@@ -43,20 +49,21 @@ def claim(db: Database, holder: str, account_ids: Iterable[str], *, ttl_s: float
         return []
     with db.session() as s:
         stmt = (
-            select(Account)
-            .where(Account.id.in_(wanted),
-                   or_(Account.lease_holder.is_(None), Account.lease_holder == holder,
-                       Account.lease_expires_at.is_(None), Account.lease_expires_at <= now))
-            .order_by(Account.id)
+            select(model.id)
+            .where(model.id.in_(wanted),
+                   or_(model.lease_holder.is_(None), model.lease_holder == holder,
+                       model.lease_expires_at.is_(None), model.lease_expires_at <= now))
+            .order_by(model.id)
             .with_for_update(skip_locked=True)
         )
         if limit is not None:
             stmt = stmt.limit(limit)
-        rows = list(s.scalars(stmt))
-        for row in rows:
-            row.lease_holder = holder
-            row.lease_expires_at = now + timedelta(seconds=ttl_s)
-        return [row.id for row in rows]
+        ids = list(s.scalars(stmt))  # locked until commit: the update below is ours alone
+        if ids:
+            s.execute(update(model).where(model.id.in_(ids))
+                      .values(lease_holder=holder,
+                              lease_expires_at=now + timedelta(seconds=ttl_s)))
+        return ids
 
 
 def renew(db: Database, holder: str, account_id: str, *, ttl_s: float,
@@ -72,12 +79,13 @@ def renew(db: Database, holder: str, account_id: str, *, ttl_s: float,
         return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def release(db: Database, holder: str, account_ids: Iterable[str] | None = None) -> int:
+def release(db: Database, holder: str, account_ids: Iterable[str] | None = None, *,
+            model: Leased = Account) -> int:
     """Give up ``holder``'s leases (all of them when ``account_ids`` is None)."""
     with db.session() as s:
-        stmt = update(Account).where(Account.lease_holder == holder)
+        stmt = update(model).where(model.lease_holder == holder)
         if account_ids is not None:
-            stmt = stmt.where(Account.id.in_(sorted(set(account_ids))))
+            stmt = stmt.where(model.id.in_(sorted(set(account_ids))))
         result = s.execute(stmt.values(lease_holder=None, lease_expires_at=None))
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -17,6 +17,7 @@ from providers.retry import (
     backoff_ceiling,
     backoff_delay,
     is_idempotent,
+    parse_retry_after,
 )
 
 
@@ -203,3 +204,14 @@ def test_a_manual_loop_may_move_to_another_thread() -> None:
     with pytest.raises(TransientError, match="gave up after 3 attempts"):
         attempts.failed(error)
     assert len(sleeps) == 2
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = 1_445_412_470.0  # 2015-10-21T07:27:50Z
+    assert parse_retry_after("3", now=now) == 3.0
+    assert parse_retry_after(" 1.5 ", now=now) == 1.5
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now=now) == 0.0  # past: now
+    assert parse_retry_after("-5", now=now) == 0.0
+    for bad in (None, "", "soon", "nan"):
+        assert parse_retry_after(bad, now=now) is None

@@ -43,7 +43,8 @@ class App:
         self._settings: Settings | None = None
         self._database: Database | None = None
         # off a terminal rich assumes 80 columns; let tables be as wide as they need
-        self.stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        # (the sync summary alone has 12 columns besides an error text)
+        self.stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
         self.stderr = Console(stderr=True, highlight=False)
 
     @property

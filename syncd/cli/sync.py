@@ -127,7 +127,8 @@ def _result_error(result: PassResult) -> str:
 
 def _print_sync_summary(app: App, results: list[SyncRow]) -> None:
     table = Table(title="sync summary", title_justify="left")
-    counts = ("items", "created", "updated", "skipped", "quarantined", "pages")
+    counts = ("items", "created", "updated", "deleted", "restored", "skipped", "quarantined",
+              "pages")
     for column in ("account", "provider", "result", *counts, "seconds"):
         table.add_column(column, justify="right" if column in (*counts, "seconds") else "left")
     for account_id, provider, result, error in results:
@@ -140,8 +141,8 @@ def _print_sync_summary(app: App, results: list[SyncRow]) -> None:
         if result is None:  # interrupted: nothing to count
             table.add_row(account_id, provider, outcome, *("" for _ in counts), "")
             continue
-        numbers = (result.items, result.created, result.updated, result.skipped,
-                   result.quarantined, result.pages)
+        numbers = (result.items, result.created, result.updated, result.deleted,
+                   result.restored, result.skipped, result.quarantined, result.pages)
         table.add_row(account_id, provider, outcome, *(str(n) for n in numbers),
                       f"{result.duration_s:.1f}")
     app.stdout.print(table)

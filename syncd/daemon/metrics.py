@@ -10,6 +10,8 @@ syncd_passes_total             counter    account, provider, outcome
 syncd_items_total              counter    account, provider
 syncd_errors_total             counter    account, provider, class
 syncd_quarantined_total        counter    account, provider
+syncd_deleted_total            counter    account, provider
+syncd_restored_total           counter    account, provider
 syncd_pass_duration_seconds    histogram  provider
 syncd_schedule_lag_seconds     histogram  (none)
 syncd_account_lag_seconds      gauge      account, provider (at scrape)
@@ -17,6 +19,9 @@ syncd_account_state            gauge      account, provider, state (at scrape)
 syncd_store_up                 gauge      (none)
 syncd_leases_held              gauge      (none)
 syncd_up                       gauge      (none)
+syncd_webhook_deliveries_total counter    subscription, outcome
+syncd_webhook_lag_events       gauge      subscription (at scrape)
+syncd_webhook_lag_seconds      gauge      subscription (at scrape)
 =============================  =========  ==================================
 
 Invariants:
@@ -24,7 +29,7 @@ Invariants:
 * Each :class:`SyncMetrics` has its own ``CollectorRegistry``: several
   daemons in one process (tests) never share counts, and the library's
   process-wide default registry stays untouched.
-* The two per-account gauges are computed from callbacks at scrape time,
+* The per-account and per-subscription gauges are computed from callbacks at scrape time,
   so an account that was unscheduled disappears from them at once.
 * Families render in the order of the table (label names within a series
   sorted, as prometheus_client writes them). Its metric objects are
@@ -82,7 +87,9 @@ class SyncMetrics:
 
     def __init__(self, *, account_gauges: Samples | None = None,
                  lag_gauges: Samples | None = None,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None,
+                 webhook_lag_events: Samples | None = None,
+                 webhook_lag_seconds: Samples | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.passes = Counter(
@@ -97,6 +104,12 @@ class SyncMetrics:
             ("account", "provider", "class"), registry=r)
         self.quarantined = Counter(
             "syncd_quarantined_total", "Items quarantined as unreadable.",
+            ("account", "provider"), registry=r)
+        self.deleted = Counter(
+            "syncd_deleted_total", "Copies of messages and events that sync passes found "
+            "deleted.", ("account", "provider"), registry=r)
+        self.restored = Counter(
+            "syncd_restored_total", "Copies found again by sync passes after being deleted.",
             ("account", "provider"), registry=r)
         self.duration = Histogram(
             "syncd_pass_duration_seconds", "Wall time of sync passes.", ("provider",),
@@ -117,6 +130,18 @@ class SyncMetrics:
         self.leases = Gauge(
             "syncd_leases_held", "Accounts this replica holds a lease on.", registry=r)
         self.up = Gauge("syncd_up", "1 while the scheduler runs.", registry=r)
+        self.webhook_deliveries = Counter(
+            "syncd_webhook_deliveries_total", "Webhook batches by outcome (delivered: 2xx; "
+            "failed: retried later; gone: 410, disabled; filtered: no matching event).",
+            ("subscription", "outcome"), registry=r)
+        self.webhook_lag = ScrapeGauge(
+            "syncd_webhook_lag_events", "Feed events not yet delivered to the subscription "
+            "(on the replica delivering it).", ("subscription",), webhook_lag_events)
+        r.register(self.webhook_lag)
+        self.webhook_lag_seconds = ScrapeGauge(
+            "syncd_webhook_lag_seconds", "Age of the subscription's oldest undelivered event "
+            "(0 when caught up).", ("subscription",), webhook_lag_seconds)
+        r.register(self.webhook_lag_seconds)
 
     def exposition(self) -> bytes:
         """Every family in the text exposition format (serve with :data:`CONTENT_TYPE`)."""

@@ -63,8 +63,8 @@ log = get_logger(__name__)
 Progress = Callable[[str, int, int | None], None]
 
 #: the ``PassResult.to_dict()`` fields the "pass finished" log line carries
-LOGGED_COUNTS = ("items", "created", "updated", "skipped", "quarantined", "pages",
-                 "duration_s", "stopped", "error_code")
+LOGGED_COUNTS = ("items", "created", "updated", "deleted", "restored", "skipped",
+                 "quarantined", "pages", "duration_s", "stopped", "error_code")
 
 
 class Engine(Protocol):
@@ -204,6 +204,8 @@ class PassRunner:
         self._metrics.duration.labels(account.provider).observe(duration)
         self._metrics.items.labels(*ids).inc(result.items)
         self._metrics.quarantined.labels(*ids).inc(result.quarantined)
+        self._metrics.deleted.labels(*ids).inc(result.deleted)
+        self._metrics.restored.labels(*ids).inc(result.restored)
         self._metrics.passes.labels(*ids, result.outcome_label).inc()
         if not result.ok:
             self._metrics.errors.labels(*ids, result.error_code or "internal").inc()

@@ -7,20 +7,37 @@ SQL, lets them be property-tested (``tests/syncd/store/test_merge.py``).
 
 Invariants:
 
-* **Copies merge, order does not matter.** One email seen in several
+* **Mail copies merge, order does not matter.** One email seen in several
   mailboxes: fields merge as "new value unless it is None" (so an account
   at privacy level ``metadata`` never blanks a subject another account
   stored), ``occurred_at`` is the earliest copy's, participants are the
   union (only the sender's copy knows Bcc). This holds for copies of one
   message, i.e. copies that agree wherever both carry a value.
 * **Idempotent.** Merging a copy into a row it already shaped changes
-  nothing, so re-applying a page writes nothing.
-* **Meetings obey SEQUENCE.** A copy replaces a meeting's fields and
-  participants only if its (sequence, last-modified) is not lower than
-  the stored one. ``METHOD:CANCEL`` sets status cancelled (the record
-  says so) and keeps the attendees already stored; a ``REPLY`` only
-  updates the replying attendee's response status (and never creates a
-  meeting: the writer does not insert rows for REPLY-only keys).
+  nothing, so re-applying a page writes nothing (meetings included: the
+  copy that shaped the row is equal to it, older ones are refused).
+* **A calendar's current state wins; SEQUENCE guards iTIP messages.**
+  A meeting copy carries its origin (:class:`~syncd.store.records.InteractionRecord`
+  ``origin``). A copy read from a calendar (CalDAV, Google Calendar, Graph,
+  .ics files) is what that calendar shows now, and organizers routinely
+  edit a series without raising SEQUENCE (removing an override, adding an
+  EXDATE), while an expansion lends every instance the series' highest
+  SEQUENCE: so a calendar copy replaces the meeting whatever its
+  SEQUENCE. Only when another account's calendar holds a live copy too
+  (``shared``) do the calendars compete: the newer LAST-MODIFIED (else
+  DTSTAMP) wins, a tie goes to the copy being written (the newer sync).
+  An iTIP copy (an invite, update or cancellation found in mail) replaces
+  the meeting only if its (SEQUENCE, DTSTAMP) is not lower than the
+  stored one: an old invite in a mailbox never undoes a newer state.
+  ``METHOD:CANCEL`` sets status cancelled (the record says so) and keeps
+  the attendees already stored; a ``REPLY`` only updates the replying
+  attendee's response status (and never creates a meeting: the writer
+  does not insert rows for REPLY-only keys).
+* **Order independence holds per origin.** iTIP copies of distinct
+  versions, and calendar copies of distinct LAST-MODIFIED held by
+  several accounts, fold to the same meeting in any order. Across origins
+  the order matters on purpose: a calendar re-read after an iTIP message
+  shows whether the calendar took the update.
 """
 
 from __future__ import annotations
@@ -78,8 +95,12 @@ class Merge:
 
 
 def merge_copy(stored: Stored, people: Sequence[ParticipantRow],
-               rec: InteractionRecord) -> Merge:
-    """Fold ``rec`` (one copy) into a stored row and its participants ``people``."""
+               rec: InteractionRecord, *, shared: bool = False) -> Merge:
+    """Fold ``rec`` (one copy) into a stored row and its participants ``people``.
+
+    ``shared``: another account's calendar holds a live copy of this meeting
+    (see the module docstring); ignored for mail and iTIP copies.
+    """
     if rec.kind == "email":
         return Merge(
             {
@@ -95,9 +116,7 @@ def merge_copy(stored: Stored, people: Sequence[ParticipantRow],
         )
     if rec.method == "REPLY":
         return Merge({}, with_replies(people, rec.participants))
-    if version(rec.sequence, rec.provider_updated_at) < version(
-        stored.sequence, stored.provider_updated_at
-    ):
+    if not supersedes(rec, stored, shared=shared):
         return Merge({}, None)  # an older copy of the meeting: keep what we have
     # a CANCEL often lists nobody: the attendees we know stay on record
     replace = rec.method != "CANCEL" or not people
@@ -124,8 +143,18 @@ def keep(new: T | None, old: T | None) -> T | None:
 
 
 def version(sequence: int | None, updated: datetime | None) -> tuple[int, datetime]:
-    """A meeting copy's rank: iCalendar SEQUENCE, then LAST-MODIFIED."""
+    """An iTIP copy's rank: iCalendar SEQUENCE, then LAST-MODIFIED (else DTSTAMP)."""
     return (sequence or 0, updated or _EPOCH)
+
+
+def supersedes(rec: InteractionRecord, stored: Stored, *, shared: bool) -> bool:
+    """Whether meeting copy ``rec`` replaces the stored state (module docstring)."""
+    if rec.origin == "itip":
+        return version(rec.sequence, rec.provider_updated_at) >= version(
+            stored.sequence, stored.provider_updated_at)
+    if not shared:
+        return True  # this calendar is the only one: its current state is the truth
+    return (rec.provider_updated_at or _EPOCH) >= (stored.provider_updated_at or _EPOCH)
 
 
 def union_participants(old: Sequence[ParticipantRow],

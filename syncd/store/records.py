@@ -22,6 +22,12 @@ Rules fixed here:
   on the interaction for later refinement but not used as the key.
 * An invite inside a message becomes a meeting record with the source
   provider id ``<message provider id>#invite#<iCalUID#instance>``.
+* A meeting record says where the copy comes from (``origin``):
+  ``calendar`` for a calendar's own state (CalDAV, Google Calendar, Graph,
+  .ics files), ``itip`` for an invite, update or cancellation found in
+  mail. The merge rules differ (:mod:`syncd.store.merge`); the ``method``
+  of the text (a .ics file may say ``PUBLISH`` or even ``REQUEST``) does
+  not decide it, where the copy was read does.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from matching.types import Decision, Kind
 from providers.base import Address, Cursor, Deletion, Event, Message, Quarantined
 
 KEY_LIMIT = 1000
+#: where a meeting copy was read: a calendar's current state, or an iTIP message in mail
+Origin = Literal["calendar", "itip"]
 ROLE_ORDER = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "organizer": 0, "attendee": 1}
 
 
@@ -75,6 +84,7 @@ class InteractionRecord:
     sequence: int | None = None
     provider_updated_at: datetime | None = None
     method: str | None = None
+    origin: Origin = "calendar"  # meetings only (see the module docstring)
     in_reply_to: str | None = None
     thread_root: str | None = None  # References root, for the thread key
     thread_hint: str | None = None
@@ -204,6 +214,7 @@ def event_record(
     *,
     provider_id: str | None = None,
     folder: str | None = None,
+    origin: Origin = "calendar",
 ) -> InteractionRecord:
     pairs: list[tuple[str, Address, str | None]] = []
     if event.organizer is not None:
@@ -229,6 +240,7 @@ def event_record(
         sequence=event.sequence,
         provider_updated_at=event.updated,
         method=method,
+        origin=origin,
     )
 
 

@@ -289,6 +289,8 @@ class SyncEngine:
         result.quarantined += applied.quarantined
         result.created += applied.created
         result.updated += applied.updated
+        result.deleted += applied.deletions
+        result.restored += applied.restored
         result.skipped += applied.skipped
         result.touched_threads |= applied.touched_threads
         result.touched_meetings |= applied.touched_meetings

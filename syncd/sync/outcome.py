@@ -85,6 +85,10 @@ class PassResult:
     retry_after: float | None = None
     created: int = 0
     updated: int = 0
+    #: this account's copies reported gone (meetings cancelled by an edit count as updated)
+    deleted: int = 0
+    #: this account's copies seen again after being reported gone
+    restored: int = 0
     skipped: int = 0
     #: thread and meeting interaction ids this pass changed (for reminders)
     touched_threads: set[int] = field(default_factory=set)
@@ -111,6 +115,7 @@ class PassResult:
         return {
             "account": self.account_id, "ok": self.ok, "items": self.items,
             "created": self.created, "updated": self.updated,
+            "deleted": self.deleted, "restored": self.restored,
             "skipped": self.skipped, "quarantined": self.quarantined, "pages": self.pages,
             "error_code": self.error_code, "error_message": self.error_message,
             "duration_s": round(self.duration_s, 3), "stopped": self.stopped,

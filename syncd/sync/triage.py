@@ -7,7 +7,8 @@ A page goes through two walks, never more:
    addresses are gathered for matching, a message's automation reason
    (mailing list, auto-submitted, no-reply sender…) and the rep's private
    mark are noted, and every calendar invite inside a message becomes an
-   entry of its own (provider id ``<message id>#invite#<uid#instance>``).
+   entry of its own (provider id ``<message id>#invite#<uid#instance>``,
+   record origin ``itip``; events of a calendar are origin ``calendar``).
 2. The engine resolves the addresses once (``matching.resolve`` against
    the directory, in the page's transaction), then :meth:`Triage.decide`
    walks the triaged entries (not the page): the log gate per entry
@@ -219,7 +220,7 @@ def _record(entry: Entry, decisions: Mapping[str, Decision]) -> InteractionRecor
         return message_record(entry.item, decisions)
     if entry.carrier is not None:
         return event_record(entry.item, decisions, provider_id=entry.provider_id,
-                            folder=entry.carrier.folder)
+                            folder=entry.carrier.folder, origin="itip")
     return event_record(entry.item, decisions)
 
 

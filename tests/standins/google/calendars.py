@@ -10,6 +10,10 @@
   ``showDeleted`` as ``status: cancelled``; moved instances carry their new
   time and ``sequence + 1``. Recurrences are expanded in the series' own
   time zone with dateutil (DST-correct), bounded to two years.
+* Instances that leave a series when it is replaced (a shortened
+  recurrence) come back in the next changes as bare ``status: cancelled``
+  entries (id, ``recurringEventId``, ``originalStartTime``), as deleted
+  events do with a sync token.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class Series:
     change: int
     updated: datetime
     deleted: bool = False
+    #: instance id → original start of instances the last replacement dropped
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -80,8 +86,11 @@ class Series:
         if self.deleted:
             return [{"kind": "calendar#event", "id": i, "status": "cancelled"}
                     for i in self._ids()]
+        gone = [{"kind": "calendar#event", "id": i, "status": "cancelled",
+                 "recurringEventId": self.id, "originalStartTime": original}
+                for i, original in self.dropped.items()]
         if not spec.rrule:
-            return [{**self._base(spec.start, status, spec.sequence), "id": self.id}]
+            return [{**self._base(spec.start, status, spec.sequence), "id": self.id}, *gone]
         tz = ZoneInfo(spec.tzid)
         cancelled = {c.astimezone(UTC) for c in spec.cancelled_instances}
         moved = {k.astimezone(UTC): v for k, v in spec.moved_instances.items()}
@@ -99,7 +108,7 @@ class Series:
             res["originalStartTime"] = {"dateTime": _rfc3339(original.astimezone(tz)),
                                         "timeZone": spec.tzid}
             out.append(res)
-        return out
+        return out + gone
 
     def _occurrences(self) -> list[datetime]:
         spec = self.spec
@@ -129,7 +138,13 @@ class CalendarData:
         frozen.attendees = list(spec.attendees)
         frozen.cancelled_instances = list(spec.cancelled_instances)
         frozen.moved_instances = dict(spec.moved_instances)
-        self.series[spec.uid] = Series(frozen, self.change, datetime.now(UTC))
+        old = self.series.get(spec.uid)
+        new = Series(frozen, self.change, datetime.now(UTC))
+        if old is not None and not old.deleted:
+            kept = {inst["id"] for inst in new.instances()}
+            new.dropped = {inst["id"]: inst["originalStartTime"] for inst in old.instances()
+                           if inst["id"] not in kept and "originalStartTime" in inst}
+        self.series[spec.uid] = new
 
     def remove(self, uid: str) -> None:
         self.change += 1
@@ -146,8 +161,8 @@ class CalendarData:
             if series.deleted:
                 continue
             for inst in series.instances():
-                if inst["status"] == "cancelled" and not show_deleted:
-                    continue
+                if (inst["status"] == "cancelled" and not show_deleted) or "start" not in inst:
+                    continue  # (a dropped instance is a change, not part of a listing)
                 start = datetime.fromisoformat(inst["start"]["dateTime"])
                 end = datetime.fromisoformat(inst["end"]["dateTime"])
                 if time_min is not None and end <= time_min:

@@ -3,9 +3,12 @@
 A recurring :class:`~tests.generate.EventSpec` is expanded in its own time
 zone (dateutil rrule) into instances: ``occurrence`` normally, ``exception``
 when moved, and ``exception`` with ``isCancelled: true`` when cancelled (as
-an attendee's calendar shows it). As in Graph v1.0 every instance has its
-own ``iCalUId``; the series master (``GET events/{id}``) carries the
-spec's UID. Change tracking works like the mail store (``seq`` per
+an attendee's calendar shows it). Occurrences share the series'
+``lastModifiedDateTime``; an exception was edited after its series, so its
+own is later (and an instance whose exception is dropped without touching
+the series goes back to the older stamp). As in Graph v1.0 every
+instance has its own ``iCalUId``; the series master (``GET events/{id}``)
+carries the spec's UID. Change tracking works like the mail store (``seq`` per
 instance, tombstones for instances that disappeared); the window of a
 calendarView round is part of its tokens.
 """
@@ -25,6 +28,8 @@ from dateutil.rrule import rrulestr
 from tests.generate import EventSpec
 from tests.standins.graph.mailstore import iso_z
 
+#: ``lastModifiedDateTime`` of every series (and its occurrences), and of every exception
+SERIES_MODIFIED, EXCEPTION_MODIFIED = "2026-11-01T00:00:00Z", "2026-11-01T12:00:00Z"
 RESPONSES = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentativelyAccepted",
              "NEEDS-ACTION": "notResponded"}
 
@@ -58,7 +63,7 @@ def _base(spec: EventSpec, start: datetime) -> dict[str, Any]:
                                   "time": "0001-01-01T00:00:00Z"},
                        **_person(name, email)} for name, email, partstat in spec.attendees],
         "showAs": "busy",
-        "lastModifiedDateTime": "2026-11-01T00:00:00Z",
+        "lastModifiedDateTime": SERIES_MODIFIED,
     }
 
 
@@ -86,9 +91,10 @@ def expand(spec: EventSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "type": "occurrence",
         })
         if original_utc in moved:
-            item["type"] = "exception"
+            item.update(type="exception", lastModifiedDateTime=EXCEPTION_MODIFIED)
         if original_utc in cancelled:
-            item.update(type="exception", isCancelled=True)
+            item.update(type="exception", isCancelled=True,
+                        lastModifiedDateTime=EXCEPTION_MODIFIED)
         instances.append(item)
     return master, instances
 

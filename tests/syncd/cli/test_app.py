@@ -321,3 +321,37 @@ def test_check_config_warns_about_missing_local_paths(tmp_path: Path) -> None:
     assert result.exit_code == 0  # a warning, not an error: a mount may come later
     assert "accounts[0].maildirs[1]" in result.stderr and "gone does not exist" in result.stderr
     assert "maildirs[0]" not in result.stderr
+
+
+def test_sync_once_counts_deleted_and_restored_copies(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.generate import EventSpec, to_ics
+
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    spec = EventSpec(uid="weekly@test", title="Weekly", start=start, rrule="FREQ=WEEKLY;COUNT=4",
+                     attendees=[("Bob", "bob@acme.example", "ACCEPTED")])
+    ics = tmp_path / "work.ics"
+    config = tmp_path / "syncd.yaml"
+    config.write_text(textwrap.dedent("""
+        state_dir: state
+        organization: {internal_domains: [ourco.example]}
+        accounts:
+          - {id: rita-cal, provider: local, owner: rita@ourco.example, calendars: [work.ics]}
+        """))
+
+    def sync(count: int, *args: str) -> Result:
+        spec.rrule = f"FREQ=WEEKLY;COUNT={count}"
+        ics.write_text(to_ics(spec), encoding="utf-8")
+        result = invoke(config, "sync", "--once", *args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    [first] = json.loads(sync(4, "--format", "json").stdout)["accounts"]
+    assert (first["created"], first["deleted"], first["restored"]) == (4, 0, 0)
+    [cut] = json.loads(sync(2, "--format", "json").stdout)["accounts"]  # two instances leave
+    assert (cut["created"], cut["deleted"], cut["restored"]) == (0, 2, 0)
+    table = sync(4).stdout  # ... and come back
+    assert re.search(r"items\W+created\W+updated\W+deleted\W+restored\W+skipped", table)
+    # items (only the instances that came back), created, updated, deleted, restored, skipped
+    assert summary_rows(table)["rita-cal"][3:9] == ["2", "0", "0", "0", "2", "0"]

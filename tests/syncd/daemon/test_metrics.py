@@ -73,6 +73,7 @@ def test_sync_metrics_families_are_all_exposed() -> None:
     assert_valid_exposition(text)
     kinds = {"syncd_passes_total": "counter", "syncd_items_total": "counter",
              "syncd_errors_total": "counter", "syncd_quarantined_total": "counter",
+             "syncd_deleted_total": "counter", "syncd_restored_total": "counter",
              "syncd_pass_duration_seconds": "histogram",
              "syncd_schedule_lag_seconds": "histogram",
              "syncd_account_lag_seconds": "gauge", "syncd_account_state": "gauge",

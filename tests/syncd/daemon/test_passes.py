@@ -8,6 +8,8 @@ the account's job runs next, and the counters.
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +22,7 @@ from syncd.config.model import Account, Settings
 from syncd.daemon.passes import Progress
 from syncd.daemon.runtime import AccountRuntime
 from syncd.daemon.service import Daemon
+from syncd.logs import configure_logging
 from syncd.sync.outcome import PassResult, Verdict
 from tests.syncd.daemon.exposition import has_sample
 
@@ -109,6 +112,27 @@ def test_a_permanent_store_error_fails_the_account_without_backing_off(
     assert has_sample(text, f'syncd_errors_total{{account="{ACCOUNT}",provider="local",'
                             'class="store"} 1')
     assert 'outcome="store"' not in text
+
+
+def test_deletions_and_restored_copies_reach_the_log_line_and_the_metrics(
+        after_one_pass: Callable[[Callable[[Account], PassResult]],
+                                 tuple[Daemon, AccountRuntime]]) -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    try:
+        daemon, runtime = after_one_pass(lambda account: PassResult(
+            account_id=account.id, items=5, created=1, updated=2, deleted=3, restored=1))
+    finally:
+        configure_logging("info", "json", stream=io.StringIO())
+    assert runtime.state == "idle"
+    entries = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    finished = next(e for e in entries if e["event"] == "pass finished")
+    assert {k: finished[k] for k in ("items", "created", "updated", "deleted", "restored")} == {
+        "items": 5, "created": 1, "updated": 2, "deleted": 3, "restored": 1}
+    text = daemon.metrics.render()
+    labels = f'{{account="{ACCOUNT}",provider="local"}}'
+    assert has_sample(text, f"syncd_deleted_total{labels} 3")
+    assert has_sample(text, f"syncd_restored_total{labels} 1")
 
 
 def test_back_off_reschedules_after_at_least_retry_after(

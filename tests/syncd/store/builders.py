@@ -48,7 +48,7 @@ def message(n: int, *, sender: Address | None = None, to: tuple[Address, ...] = 
 def meeting(uid: str, *, sequence: int = 0, title: str = "Sync", pid: str | None = None,
             start: datetime | None = None, attendees: tuple[str, ...] = ("ann@acme.example",),
             status: str = "confirmed", method: str | None = None,
-            partstat: str = "needs_action") -> Event:
+            partstat: str = "needs_action", updated: datetime | None = None) -> Event:
     start = start or BASE_TIME + timedelta(days=3)
     return Event(
         provider_id=pid or f"cal/{uid}",
@@ -62,6 +62,7 @@ def meeting(uid: str, *, sequence: int = 0, title: str = "Sync", pid: str | None
         status=status,  # type: ignore[arg-type]
         sequence=sequence,
         method=method,
+        updated=updated,
     )
 
 

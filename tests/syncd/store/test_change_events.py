@@ -6,6 +6,8 @@ auto-creation and opportunity links."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from providers.base import Address, Deletion, Page
 from syncd.config.model import Settings
 from syncd.directory.contacts import upsert_company, upsert_contact
-from syncd.directory.opportunities import link_interactions
+from syncd.directory.opportunities import import_opportunities, link_interactions
 from syncd.store.audit import Actor
 from syncd.store.changes import read_changes
 from syncd.store.database import Database
@@ -58,7 +60,8 @@ def test_interaction_lifecycle_events(database: Database) -> None:
 def test_updates_name_the_changed_fields(database: Database) -> None:
     apply(database, Page("cal", [meeting("u1", title="Sync")]))
     apply(database, Page("cal", [meeting("u1", sequence=1, title="Pricing review",
-                                         attendees=("ann@acme.example", "bob@acme.example"))]))
+                                         attendees=("ann@acme.example", "bob@acme.example"),
+                                         updated=BASE_TIME)]))
     [created, updated] = events(database)
     assert created[0] == "interaction.created"
     assert updated[0] == "interaction.updated"
@@ -66,7 +69,10 @@ def test_updates_name_the_changed_fields(database: Database) -> None:
     assert updated[2]["subject"] == "Pricing review"
     assert "subject" in updated[2]["changed"] and "participants" in updated[2]["changed"]
     assert "updated_at" not in updated[2]["changed"]
-    apply(database, Page("cal", [meeting("u1", sequence=0, title="Old copy")]))  # lower SEQUENCE
+    # another rep's calendar with an older copy (LAST-MODIFIED): refused, no event
+    apply(database, Page("cal", [meeting("u1", sequence=0, title="Old copy", pid="cal2/u1",
+                                         updated=BASE_TIME - timedelta(hours=1))]),
+          account_id="acc2")
     assert len(events(database)) == 2
 
 
@@ -159,3 +165,40 @@ def test_linking_an_opportunity_is_an_event(database: Database) -> None:
     kind, entity_id, state = events(database)[-1]
     assert (kind, entity_id) == ("opportunity.linked", interaction_id)
     assert state["opportunity_id"] == deal_id and state["previous_opportunity_id"] is None
+
+
+def test_importing_opportunities_records_created_and_updated(database: Database,
+                                                             tmp_path: Path) -> None:
+    with database.session() as s:
+        upsert_company(s, {"name": "Acme", "domains": "acme.example"}, {"name", "domains"},
+                       POLICY)
+    mark = read_changes(database, after=0, limit=1).last_position
+    csv = tmp_path / "opportunities.csv"
+    csv.write_text("company,name,stage,status\nacme.example,Renewal,proposal,open\n")
+    assert import_opportunities(database, csv).created == 1
+    assert import_opportunities(database, csv).unchanged == 1  # no change: no event
+    csv.write_text("company,name,stage,status\nacme.example,Renewal,won,closed\n")
+    assert import_opportunities(database, csv).updated == 1
+    found = [(kind, entity_id, state) for kind, entity_id, state in events(database, mark)]
+    assert [kind for kind, _, _ in found] == ["opportunity.created", "opportunity.updated"]
+    assert found[0][1] == found[1][1]
+    assert found[0][2]["name"] == "Renewal" and found[0][2]["stage"] == "proposal"
+    assert found[0][2]["is_open"] is True
+    assert found[1][2]["stage"] == "won" and found[1][2]["is_open"] is False
+
+
+def test_directory_updates_carry_every_stored_address_and_domain(database: Database) -> None:
+    with database.session() as s:
+        upsert_company(s, {"name": "Acme", "domains": "acme.example;acme-corp.example"},
+                       {"name", "domains"}, POLICY)
+        upsert_company(s, {"name": "Acme Corp", "domains": "acme.example"},
+                       {"name", "domains"}, POLICY)  # names one domain: both stay
+        upsert_contact(s, {"emails": "ann@acme.example;ann@acme-corp.example"}, {"emails"},
+                       POLICY)
+        upsert_contact(s, {"emails": "ann@acme-corp.example", "title": "CTO"},
+                       {"emails", "title"}, POLICY)
+    found = {kind: state for kind, _, state in events(database)}
+    assert found["company.updated"]["domains"] == ["acme.example", "acme-corp.example"]
+    assert found["company.updated"]["name"] == "Acme Corp"
+    assert found["contact.updated"]["emails"] == ["ann@acme.example", "ann@acme-corp.example"]
+    assert found["contact.updated"]["title"] == "CTO"

@@ -28,19 +28,20 @@ def person(role: str, n: int, *, status: str | None = None) -> ParticipantRow:
                           match="unmatched", match_reason=None, response_status=status)
 
 
-def fold(copies: Sequence[InteractionRecord]) -> tuple[InteractionRow, list[ParticipantRow]]:
+def fold(copies: Sequence[InteractionRecord], *, shared: bool = False
+         ) -> tuple[InteractionRow, list[ParticipantRow]]:
     row = InteractionRow.from_record(copies[0], now=BASE_TIME)
     people: list[ParticipantRow] = []
     for rec in copies:
-        merged = merge_copy(row, people, rec)
+        merged = merge_copy(row, people, rec, shared=shared)
         if merged.participants is not None:
             people = merged.participants
         assign(row, merged.fields)
     return row, people
 
 
-def state(copies: Sequence[InteractionRecord]) -> Folded:
-    row, people = fold(copies)
+def state(copies: Sequence[InteractionRecord], *, shared: bool = False) -> Folded:
+    row, people = fold(copies, shared=shared)
     return row.values(), people
 
 
@@ -112,36 +113,114 @@ def test_merging_a_copy_again_changes_nothing(copies: list[InteractionRecord],
 # ---------------------------------------------------------------------- meeting copies
 
 
+MEETING_FIELDS = ("subject", "sequence", "occurred_at", "status", "location",
+                  "provider_updated_at")
+
+
+def meeting(row: InteractionRow) -> tuple[object, ...]:
+    return tuple(getattr(row, name) for name in MEETING_FIELDS)
+
+
 @st.composite
-def meeting_copies(draw: st.DrawFn) -> list[InteractionRecord]:
-    """Versions of one meeting (distinct SEQUENCE / LAST-MODIFIED), every
-    field present, attendees and times differing from version to version."""
+def meeting_copies(draw: st.DrawFn, origin: str = "itip") -> list[InteractionRecord]:
+    """Versions of one meeting, all of one ``origin``, every field present,
+    attendees and times differing from version to version. iTIP copies have
+    distinct (SEQUENCE, LAST-MODIFIED); calendar copies distinct
+    LAST-MODIFIED, with SEQUENCE unrelated to it (organizers edit without
+    raising it)."""
     n = draw(st.integers(1, 5))
-    versions = draw(st.permutations([(s, m) for s in range(3) for m in range(2)]))[:n]
+    if origin == "itip":
+        versions = draw(st.permutations([(s, m) for s in range(3) for m in range(2)]))[:n]
+    else:
+        modified = draw(st.permutations(range(6)))[:n]
+        versions = [(draw(st.integers(0, 2)), m) for m in modified]
     copies = []
-    for i, (sequence, modified) in enumerate(versions):
+    for i, (sequence, modified_at) in enumerate(versions):
         people = [person("organizer", 0)] + [
             person("attendee", a) for a in sorted(draw(st.sets(st.integers(1, 6), max_size=3)))]
         copies.append(InteractionRecord(
             kind="meeting", dedupe_key="uid@x#", provider_id=f"cal{i}/uid", folder="cal",
             occurred_at=BASE_TIME + timedelta(hours=draw(st.integers(0, 48))),
             ends_at=BASE_TIME + timedelta(hours=49), direction="outbound",
-            participants=people, timezone="Europe/Paris", subject=f"v{sequence}.{modified}",
+            participants=people, timezone="Europe/Paris", subject=f"v{sequence}.{modified_at}",
             location=f"room {i}", status=draw(st.sampled_from(["confirmed", "tentative"])),
-            sequence=sequence, provider_updated_at=BASE_TIME + timedelta(minutes=modified),
-            method=draw(st.sampled_from([None, "REQUEST", "PUBLISH"]))))
+            sequence=sequence, provider_updated_at=BASE_TIME + timedelta(minutes=modified_at),
+            method=draw(st.sampled_from([None, "REQUEST", "PUBLISH"])),
+            origin="itip" if origin == "itip" else "calendar"))
     return copies
 
 
 @settings(max_examples=200, deadline=None)
-@given(meeting_copies())
-def test_the_highest_meeting_version_wins_whatever_the_order(
-        copies: list[InteractionRecord]) -> None:
+@given(meeting_copies(), st.randoms(use_true_random=False))
+def test_the_highest_itip_version_wins_whatever_the_order(
+        copies: list[InteractionRecord], rnd: random.Random) -> None:
     row, people = fold(copies)
     newest = max(copies, key=lambda c: (c.sequence, c.provider_updated_at))
     assert (row.subject, row.sequence, row.occurred_at, row.status, row.location) == (
         newest.subject, newest.sequence, newest.occurred_at, newest.status, newest.location)
     assert people == newest.participants
+    shuffled = list(copies)
+    rnd.shuffle(shuffled)
+    assert state(shuffled) == state(copies)
+
+
+@settings(max_examples=200, deadline=None)
+@given(meeting_copies("calendar"), st.randoms(use_true_random=False))
+def test_between_calendars_the_newest_modification_wins_whatever_the_order(
+        copies: list[InteractionRecord], rnd: random.Random) -> None:
+    row, people = fold(copies, shared=True)
+    newest = max(copies, key=lambda c: c.provider_updated_at or BASE_TIME)
+    assert meeting(row) == (newest.subject, newest.sequence, newest.occurred_at,
+                            newest.status, newest.location, newest.provider_updated_at)
+    assert people == newest.participants
+    shuffled = list(copies)
+    rnd.shuffle(shuffled)
+    assert state(shuffled, shared=True) == state(copies, shared=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(meeting_copies("calendar"))
+def test_one_calendar_s_current_state_wins_whatever_its_sequence(
+        copies: list[InteractionRecord]) -> None:
+    # successive reads of one calendar: the last one is what it shows now, even
+    # with a lower SEQUENCE or older stamps than what an earlier read stored
+    row, people = fold(copies)
+    last = copies[-1]
+    assert meeting(row) == (last.subject, last.sequence, last.occurred_at, last.status,
+                            last.location, last.provider_updated_at)
+    assert people == last.participants
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["itip", "calendar"]).flatmap(meeting_copies), st.booleans(),
+       st.data())
+def test_merging_the_shaping_meeting_copy_again_changes_nothing(
+        copies: list[InteractionRecord], shared: bool, data: st.DataObject) -> None:
+    row, people = fold(copies, shared=shared)
+    # the copy that shaped the row, or with competing versions any copy at all
+    competing = shared or copies[0].origin == "itip"
+    again = data.draw(st.sampled_from(copies)) if competing else copies[-1]
+    merged = merge_copy(row, people, again, shared=shared)
+    assert not assign(row, merged.fields)
+    assert merged.participants in (None, people)
+
+
+def test_an_old_invite_in_mail_never_undoes_the_calendar_s_newer_state() -> None:
+    invite = InteractionRecord(
+        kind="meeting", dedupe_key="uid@x#", provider_id="INBOX/7#invite#uid@x#",
+        folder="INBOX", occurred_at=BASE_TIME, direction="inbound", status="confirmed",
+        sequence=0, provider_updated_at=BASE_TIME, method="REQUEST", origin="itip",
+        participants=[person("organizer", 0), person("attendee", 1)], subject="Sync")
+    moved = dataclasses.replace(invite, provider_id="cal/uid", folder="cal", method=None,
+                                origin="calendar", sequence=1,
+                                occurred_at=BASE_TIME + timedelta(hours=2),
+                                provider_updated_at=BASE_TIME + timedelta(hours=1))
+    row, _ = fold([invite, moved, invite])
+    assert (row.occurred_at, row.sequence) == (moved.occurred_at, 1)
+    # ... while the calendar, read again without a SEQUENCE bump, still wins
+    back = dataclasses.replace(moved, occurred_at=BASE_TIME, sequence=0)
+    row, _ = fold([invite, moved, back])
+    assert (row.occurred_at, row.sequence) == (BASE_TIME, 0)
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,6 +1,6 @@
 """HTTP API under load: a company's timeline and a contact with rollups, 50 concurrent clients.
 
-Issue 13's target: with 1,000,000 contacts, 200,000 companies and 5,000,000
+The target: with 1,000,000 contacts, 200,000 companies and 5,000,000
 interactions in PostgreSQL (and a smaller SQLite store), a company timeline
 page and a contact with rollups each answer in **p99 <= 50 ms under 50
 concurrent clients**, and the p99 at 5M interactions is **within 2x** of
@@ -51,43 +51,65 @@ SQLite: ``executemany`` with the secondary indexes dropped, rollups by the
 project's own :func:`~syncd.store.rollups.rebuild_rollups`; no ``ANALYZE``
 (syncd never runs it on SQLite). A store is seeded under a temporary name
 and renamed when complete; ``--keep`` keeps it for later runs (which reuse
-any kept store of the same shape), otherwise it is dropped at the end.
+any kept store of the same shape and ``SEED_VERSION``), otherwise it is
+dropped at the end. On the shared 2-core VM (2026-12-07) the large store
+took 6-9 minutes (136-175 s rows, 157-160 s indexes and constraints,
+138-170 s rollups; 7.5 GB), the SQLite store 1-1.5 minutes, the small ones
+seconds.
 
 **Load.** Each store is served by the real ``syncd api`` process (a
-generated config: the store, an admin token and a rep token). For each
+generated config: the store, an admin token and a rep token). First the
+stores are read into the OS page cache (PostgreSQL: ``pg_prewarm(...,
+'read')`` of the tables the endpoints read and their indexes, 8.5 GB for
+the large store, ~30 s; SQLite: the file), the steady state of a
+long-running server on a machine with the RAM for it; ``--cold`` skips
+that (on a freshly seeded large store the first touch of each company's
+rows is then a disk read: tens to thousands of ms). For each
 endpoint, after a warm-up, 50 clients (one ``httpx.AsyncClient``, one
-connection each, no think time: closed loop) send requests for
-``--duration`` seconds, in ``--rounds`` rounds that alternate the stores;
-ids are picked with the same skew as the activity (people look at busy
-accounts). Endpoints, all with the rep's token:
+connection each; closed loop: no think time unless ``--think``, then each
+client pauses an exponentially distributed time of that mean between its
+requests, and throughput counts up to the last answer, not the last pause)
+send requests for ``--duration`` seconds, in ``--rounds`` rounds that alternate
+the stores; ids are picked with the same skew as the activity (people look
+at busy accounts). Endpoints, all with the rep's token:
 
 * ``timeline first``: ``GET /v1/timeline?company=ID`` (50 items);
-* ``timeline later``: the same with a ``cursor`` of page 2-4 (collected
-  before the warm-up by following ``next_cursor``);
+* ``timeline later``: the same with a ``cursor`` of page 2-4 (``--cursors``
+  of them, collected before the warm-up by following ``next_cursor``);
 * ``contact``: ``GET /v1/contacts/ID`` (with rollups).
 
-Printed per store and endpoint: requests, throughput, p50/p95/p99 seen by
+Printed per endpoint and store: requests, throughput, p50/p95/p99 seen by
 the clients and the target (``OK``/``MISSED``), p99 inside the server (its
-access log's ``duration_ms``), the server's CPU per request, p50/p99 of a
-single client (``--solo`` seconds: the latency without queueing), and the
-large/baseline p99 ratios. With closed-loop clients, latency ~ clients /
-throughput once the machine is saturated: p99 <= 50 ms at 50 clients asks
-for >= ~1,000 requests/s. ``--explain`` adds, for the busiest and a median
-company and a busy contact, each store query's time and the ``EXPLAIN
-(ANALYZE, BUFFERS)`` of the slow ones (statements captured from the store
-functions the routes call, so they stay the real ones).
+access log's ``duration_ms``), CPU per request of the server process and of
+the clients, how busy both cores were, p50/p99 of a single client
+(``--solo`` seconds: the latency without queueing), and the large/baseline
+p99 ratios (under load, and of the single client). With closed-loop
+clients, latency = clients / throughput once the server is saturated
+(Little's law): p99 <= 50 ms at 50 clients needs >= 1,000 requests/s.
+
+``--explain`` adds, for the companies of rank 0 (the busiest), 120 (just
+past the ~100 most common values PostgreSQL keeps statistics of, so its
+row estimate is an average) and the median, pages 1 and 2 of the timeline,
+and for a contact of the busiest company: each store query's time and the
+plan of the slow ones (PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)``, SQLite
+``EXPLAIN QUERY PLAN``). The statements are captured from the store
+functions the routes call (:func:`~syncd.store.timeline_pages.timeline_page`,
+:func:`~syncd.store.directory_queries.contact_view`), so they stay the real ones.
 
 Usage::
 
-    .venv/bin/python bench/api_bench.py                    # full scale
+    .venv/bin/python bench/api_bench.py                    # full scale, ~15 min + seeding
     .venv/bin/python bench/api_bench.py --scale 0.1        # quick: 500k / 50k interactions
     .venv/bin/python bench/api_bench.py --keep             # keep the seeded stores for next time
+    .venv/bin/python bench/api_bench.py --seed-only        # seed and keep, measure nothing
     .venv/bin/python bench/api_bench.py --stores small,large --explain
+    .venv/bin/python bench/api_bench.py --think 2          # clients pause ~2 s between requests
+    .venv/bin/python bench/api_bench.py --cold             # no page-cache warm-up first
     .venv/bin/python bench/api_bench.py --drop-kept        # drop kept stores and exit
 
 PostgreSQL: ``--pg`` (default ``postgresql://root@127.0.0.1:5432/test``, an
 admin database on a trust-auth server); the bench creates and drops its own
-``syncd_api_bench_*`` databases.
+``syncd_api_bench_*`` databases. SQLite stores live in ``--cache``.
 """
 
 from __future__ import annotations
@@ -146,7 +168,7 @@ from syncd.store.timeline_pages import (
 )
 
 #: bump when the generated data changes: kept stores of another version are not reused
-SEED_VERSION = 1
+SEED_VERSION = 2
 TARGET_P99_MS = 50.0
 TARGET_RATIO = 2.0
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
@@ -314,7 +336,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "created_at", "updated_at"),
     "participants": ("id", "interaction_id", "position", "role", "address", "domain",
                      "display_name", "contact_id", "company_id", "match", "match_reason",
-                     "response_status"),
+                     "response_status", "occurred_at"),
     "sources": ("id", "interaction_id", "account_id", "provider_id", "resource", "folder",
                 "first_seen_at", "deleted_at"),
     "reminders": ("id", "kind", "due_at", "priority", "owner", "subject", "contact_id",
@@ -486,12 +508,12 @@ class Generator:
         self.ids[kind] += 1
         return self.ids[kind]
 
-    def _participants(self, interaction: int,
+    def _participants(self, interaction: int, at: str,
                       rows: Sequence[tuple[str, Person, str | None]]) -> None:
         add = self.sinks["participants"].add
         for position, (role, p, response) in enumerate(rows):
             add((self._next("participant"), interaction, position, role, p[0], p[6], p[1], p[2],
-                 p[3], p[4], p[5], response))
+                 p[3], p[4], p[5], response, at))
         self.counts.participants += len(rows)
 
     def _source(self, interaction: int, account: str, provider_id: str, folder: str,
@@ -540,7 +562,7 @@ class Generator:
                 "outbound" if outbound else "inbound", deal,
                 "the company's only open opportunity" if deal else None,
                 deleted_at is not None, deleted_at, self.created, self.created))
-            self._participants(interaction, roles)
+            self._participants(interaction, ts(t), roles)
             folder = "Sent" if outbound else "INBOX"
             self._source(interaction, f"rep{rep}-mail", f"{folder}/{interaction}", folder,
                          deleted_at)
@@ -599,7 +621,7 @@ class Generator:
             self.created, "inbound" if theirs else "outbound", deal,
             "the company's only open opportunity" if deal else None, False, None,
             self.created, self.created))
-        self._participants(interaction, roles)
+        self._participants(interaction, ts(start), roles)
         self._source(interaction, f"rep{rep}-cal", f"ev{interaction}", "primary", None)
         if colleague is not None:
             self._source(interaction, f"rep{colleague}-cal", f"ev{interaction}", "primary", None)
@@ -622,6 +644,33 @@ def pg_store_url(admin: str, database: str) -> str:
 def pg_admin(admin: str) -> psycopg.Connection[Any]:
     return psycopg.connect(pg_conninfo(admin, make_url(admin).database or "postgres"),
                            autocommit=True)
+
+
+#: what the measured endpoints read (``--cold`` skips reading them in first)
+WARMED = ("interactions", "participants", "sources", "threads", "accounts", "contacts",
+          "contact_emails", "companies", "opportunities", "overrides", "notes", "reminders",
+          "contact_rollups", "company_rollups", "contact_rep_rollups", "company_rep_rollups")
+
+
+def prewarm(admin: str, spec: Spec, cache: Path) -> float:
+    """Reads a store into the OS page cache (a long-running server's steady state);
+    megabytes read. PostgreSQL: ``pg_prewarm(..., 'read')`` of :data:`WARMED` and their
+    indexes; SQLite: the database file."""
+    if spec.backend != "postgresql":
+        path, read = sqlite_path(cache, spec), 0
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 22):
+                read += len(chunk)
+        return read / 1e6
+    with psycopg.connect(pg_conninfo(admin, spec.db_name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        relations = [r for r, in conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c LEFT JOIN pg_index i "
+            "ON i.indexrelid = c.oid WHERE c.relname = ANY(%s) "
+            "OR i.indrelid::regclass::text = ANY(%s)", (list(WARMED), list(WARMED)))]
+        blocks = sum(conn.execute("SELECT pg_prewarm(%s::regclass, 'read')",
+                                  (r,)).fetchone()[0] for r in relations)  # type: ignore[index]
+    return blocks * 8192 / 1e6
 
 
 def pg_exists(admin: str, name: str) -> bool:
@@ -1151,9 +1200,12 @@ async def drive(url: str, token: str, pick: Picker, clients: int, seconds: float
     async with httpx.AsyncClient(base_url=url, headers=auth(token), limits=limits,
                                  timeout=60) as client:
         deadline = time.perf_counter() + seconds
+        last_answer = [0.0]
 
         async def worker(n: int) -> None:
             rng = random.Random(seed * 1_000 + n)
+            if think > 0:  # clients with think time arrive spread out, not in one burst
+                await asyncio.sleep(rng.expovariate(1 / think))
             while time.perf_counter() < deadline:
                 path, params = pick(rng)
                 sent = time.perf_counter()
@@ -1163,17 +1215,20 @@ async def drive(url: str, token: str, pick: Picker, clients: int, seconds: float
                     key = type(exc).__name__
                     sample.errors[key] = sample.errors.get(key, 0) + 1
                     continue
+                last_answer[0] = answered = time.perf_counter()
                 if response.status_code == 200:
-                    sample.latencies.append(time.perf_counter() - sent)
+                    sample.latencies.append(answered - sent)
                 else:
                     key = str(response.status_code)
                     sample.errors[key] = sample.errors.get(key, 0) + 1
                 if think > 0:
-                    await asyncio.sleep(rng.expovariate(1 / think))
+                    await asyncio.sleep(min(rng.expovariate(1 / think),
+                                            max(deadline - time.perf_counter(), 0.0)))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(n) for n in range(clients)))
-        sample.seconds = time.perf_counter() - started
+        # until the last answer: a client's last pause (think time) is not load
+        sample.seconds = max(last_answer[0], deadline) - started
     return sample
 
 
@@ -1210,23 +1265,32 @@ def contact_pick(lay: Layout) -> Picker:
 
 
 def later_pages(server: Server, lay: Layout, wanted: int, seed: int) -> Picker:
-    """Cursors of pages 2-4 of skew-picked companies' timelines (those with that many)."""
+    """Cursors of pages 2-4 of skew-picked companies' timelines (those with that many),
+    collected by 8 clients following ``next_cursor``."""
     rng = random.Random(seed)
+    walks = [(str(lay.company_ids[lay.pick_rank(rng)]), rng.choice((1, 1, 2, 3)))
+             for _ in range(wanted * 20)]
     pool: list[tuple[str, str]] = []
-    with httpx.Client(base_url=server.url, headers=auth(REP_TOKEN), timeout=60) as client:
-        for _ in range(wanted * 20):
-            if len(pool) >= wanted:
-                break
-            company = str(lay.company_ids[lay.pick_rank(rng)])
-            params = {"company": company}
-            for _ in range(rng.choice((1, 1, 2, 3))):
-                r = client.get("/v1/timeline", params=params)
-                r.raise_for_status()
-                cursor = r.json().get("next_cursor")
-                if not cursor:
-                    break
-                pool.append((company, cursor))
-                params = {"company": company, "cursor": cursor}
+
+    async def collect() -> None:
+        async with httpx.AsyncClient(base_url=server.url, headers=auth(REP_TOKEN),
+                                     timeout=120) as client:
+            async def walker() -> None:
+                while walks and len(pool) < wanted:
+                    company, depth = walks.pop()
+                    params = {"company": company}
+                    for _ in range(depth):
+                        r = await client.get("/v1/timeline", params=params)
+                        r.raise_for_status()
+                        cursor = r.json().get("next_cursor")
+                        if not cursor:
+                            break
+                        pool.append((company, cursor))
+                        params = {"company": company, "cursor": cursor}
+
+            await asyncio.gather(*(walker() for _ in range(8)))
+
+    asyncio.run(collect())
     if not pool:
         raise SystemExit(f"{server.name}: no timeline has a second page")
 
@@ -1350,7 +1414,7 @@ def report(results: dict[tuple[str, str], Result], endpoints: Sequence[str],
         alone = percentile(mine.solo.latencies, 99) / percentile(base.solo.latencies, 99)
         say(f"p99 ratio {spec.name}/{spec.baseline} {endpoint:<15} {ratio:5.2f}   "
             f"<= {TARGET_RATIO:.0f} {'OK' if ratio <= TARGET_RATIO else 'MISSED':<7}"
-            f"(one client: {alone:.2f})")
+            + ("" if math.isnan(alone) else f"(one client: {alone:.2f})"))
 
 
 def main() -> None:
@@ -1376,6 +1440,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the seeded stores (and reuse kept ones)")
     parser.add_argument("--drop-kept", action="store_true", help="drop kept stores and exit")
+    parser.add_argument("--cold", action="store_true",
+                        help="do not read the stores into the page cache before measuring")
     parser.add_argument("--explain", action="store_true",
                         help="time the store queries behind each endpoint; plans of slow ones")
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL admin URL")
@@ -1438,6 +1504,12 @@ def main() -> None:
             args.keep = True
             return
         layouts = {spec.name: Layout(spec, args.seed) for spec in specs}
+        if not args.cold:
+            for spec in specs:
+                started = time.perf_counter()
+                megabytes = prewarm(args.pg, spec, args.cache)
+                say(f"{spec.name}: read {megabytes:,.0f} MB into the page cache "
+                    f"({time.perf_counter() - started:.0f} s)")
         for spec in specs:
             directory = workdir / spec.name
             directory.mkdir()

@@ -92,14 +92,15 @@ def seed(db: Database, threads: int) -> None:
                                 "message_count": 2 if answered else 1, "updated_at": when})
             for k, direction in enumerate(("inbound", "outbound")[: 2 if answered else 1]):
                 iid += 1
-                mails.append(_mail(iid, f"m{t}.{k}@bench", t + 1,
-                                   when + timedelta(hours=2 * k), direction))
+                sent = when + timedelta(hours=2 * k)
+                mails.append(_mail(iid, f"m{t}.{k}@bench", t + 1, sent, direction))
                 sources.append({"interaction_id": iid, "account_id": "rita",
                                 "provider_id": f"p{iid}", "first_seen_at": when})
                 rep = ("rita@ourco.example", None, None, "internal")
                 cust = (customer, c + 1, company, "contact")
                 sender, recipient = (cust, rep) if direction == "inbound" else (rep, cust)
-                people += [_person(iid, 0, "from", *sender), _person(iid, 1, "to", *recipient)]
+                people += [_person(iid, 0, "from", *sender, at=sent),
+                           _person(iid, 1, "to", *recipient, at=sent)]
             if t % 50 == 0:  # a meeting with this customer: past (follow-up) or upcoming (prep)
                 iid += 1
                 begins = NOW + timedelta(days=3) if t % 100 else NOW - timedelta(days=1)
@@ -107,8 +108,9 @@ def seed(db: Database, threads: int) -> None:
                 sources.append({"interaction_id": iid, "account_id": "rita",
                                 "provider_id": f"p{iid}", "first_seen_at": when})
                 people += [_person(iid, 0, "organizer", "rita@ourco.example", None, None,
-                                   "internal"),
-                           _person(iid, 1, "attendee", customer, c + 1, company, "contact")]
+                                   "internal", at=begins),
+                           _person(iid, 1, "attendee", customer, c + 1, company, "contact",
+                                   at=begins)]
         with db.session() as s:
             s.execute(insert(Thread), thread_rows)
             s.execute(insert(Interaction), mails)
@@ -138,10 +140,10 @@ def _mail(iid: int, key: str, thread: int | None, when: datetime, direction: str
 
 
 def _person(iid: int, pos: int, role: str, address: str, contact: int | None,
-            company: int | None, match: str) -> dict[str, Any]:
+            company: int | None, match: str, *, at: datetime) -> dict[str, Any]:
     return {"interaction_id": iid, "position": pos, "role": role, "address": address,
             "domain": address.split("@")[1] if match != "internal" else None,
-            "contact_id": contact, "company_id": company, "match": match}
+            "contact_id": contact, "company_id": company, "match": match, "occurred_at": at}
 
 
 def touch_and_derive(db: Database, threads: int, round_no: int) -> float:
@@ -156,9 +158,10 @@ def touch_and_derive(db: Database, threads: int, round_no: int) -> float:
             iid = first + n + 1
             direction = "outbound" if round_no % 2 == 0 else "inbound"
             rows.append(_mail(iid, f"r{round_no}.{tid}@bench", tid, when, direction))
-            people.append(_person(iid, 0, "from", "rita@ourco.example", None, None, "internal"))
+            people.append(_person(iid, 0, "from", "rita@ourco.example", None, None, "internal",
+                                  at=when))
             people.append(_person(iid, 1, "to", f"c{(tid - 1) % (threads // 4)}@x.example",
-                                  None, None, "unmatched"))
+                                  None, None, "unmatched", at=when))
         s.execute(insert(Interaction), rows)
         s.execute(insert(Participant), people)
         column = Thread.last_outbound_at if round_no % 2 == 0 else Thread.last_inbound_at

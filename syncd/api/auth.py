@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -57,10 +57,11 @@ class Viewer:
         return None if self.is_admin else self.viewer
 
 
-def viewer(request: Request, ctx: Ctx,
-           credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                  Depends(_BEARER)]) -> Viewer:
-    """The caller, or a 401 problem (see the module docstring)."""
+async def viewer(request: Request, ctx: Ctx,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                        Depends(_BEARER)]) -> Viewer:
+    """The caller, or a 401 problem (see the module docstring). ``async``: it never
+    blocks, so it runs on the event loop instead of a worker thread."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem.unauthorized()
     presented = hashlib.sha256(credentials.credentials.encode("utf-8")).digest()
@@ -74,10 +75,10 @@ def viewer(request: Request, ctx: Ctx,
     return Viewer(token_name=found.name, viewer=found.viewer, scopes=frozenset(found.scopes))
 
 
-def require_scope(scope: Scope) -> Callable[[Viewer], Viewer]:
+def require_scope(scope: Scope) -> Callable[[Viewer], Awaitable[Viewer]]:
     """A dependency: the authenticated caller, or 403 without ``scope``."""
 
-    def check(caller: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    async def check(caller: Annotated[Viewer, Depends(viewer)]) -> Viewer:
         if scope not in caller.scopes:
             raise Problem.forbidden(scope)
         return caller

@@ -42,14 +42,18 @@ class ApiContext:
         return self.settings.api or ApiSettings()
 
 
-def context(request: Request) -> ApiContext:
+# Dependencies are ``async def`` when they never block: FastAPI runs a plain
+# ``def`` dependency in a worker thread, a round trip per dependency per request.
+
+
+async def context(request: Request) -> ApiContext:
     ctx = request.app.state.ctx
     assert isinstance(ctx, ApiContext)
     return ctx
 
 
-def database(request: Request) -> Database:
-    return context(request).database
+async def database(request: Request) -> Database:
+    return (await context(request)).database
 
 
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -38,16 +38,9 @@ MAX_ID = 2**31 - 1
 
 
 class PageQuery:
-    """The ``limit`` and ``cursor`` query parameters of a list."""
+    """The ``limit`` and ``cursor`` query parameters of a list (see :func:`page_query`)."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT,
-                                    description="Items per page (1-200).")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(
-            max_length=1000, description="`next_cursor` of the previous page; omit for the "
-                                         "first page. Send the same filters with it.")] = None,
-    ) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> None:
         self.limit = limit
         self.cursor = cursor
 
@@ -78,7 +71,19 @@ class PageQuery:
         return items, encode_cursor(tag, key(items[-1]))
 
 
-Paging = Annotated[PageQuery, Depends(PageQuery)]
+async def page_query(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT,
+                                description="Items per page (1-200).")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(
+        max_length=1000, description="`next_cursor` of the previous page; omit for the "
+                                     "first page. Send the same filters with it.")] = None,
+) -> PageQuery:
+    """The dependency behind :data:`Paging`; ``async`` so that it runs on the event
+    loop (a plain ``def`` or a class would take a worker-thread round trip)."""
+    return PageQuery(limit, cursor)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
 
 
 def encode_cursor(tag: str, key: Sequence[Any]) -> str:

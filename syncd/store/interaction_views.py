@@ -126,30 +126,54 @@ def _canonical(address: str | None) -> str | None:
     return canonical_address(address) or address.strip().lower()
 
 
+_INTERACTION = (Interaction.id, Interaction.kind, Interaction.occurred_at, Interaction.ends_at,
+                Interaction.all_day, Interaction.timezone, Interaction.subject,
+                Interaction.snippet, Interaction.body, Interaction.location,
+                Interaction.direction, Interaction.status, Interaction.deleted,
+                Interaction.deleted_at, Interaction.created_at, Interaction.updated_at,
+                Interaction.thread_id, Interaction.opportunity_id,
+                Interaction.opportunity_reason)
+_PARTICIPANT = (Participant.interaction_id, Participant.role, Participant.address,
+                Participant.display_name, Participant.match, Participant.match_reason,
+                Participant.contact_id, Participant.company_id, Participant.response_status)
+_THREAD = (Thread.id, Thread.key, Thread.subject, Thread.message_count,
+           Thread.first_message_at, Thread.last_message_at)
+_OPPORTUNITY = (Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.is_open,
+                Opportunity.company_id)
+
+
 def load_views(s: Session, ids: Sequence[int]) -> list[InteractionView]:
-    """Views of the interactions ``ids``, in that order (unknown ids left out)."""
+    """Views of the interactions ``ids``, in that order (unknown ids left out).
+
+    Columns, not ORM objects: a timeline page loads some fifty interactions
+    with their people and sources per request, and building and tracking ORM
+    instances for them cost more than the queries.
+    """
     wanted = list(dict.fromkeys(ids))
-    rows: dict[int, Interaction] = {}
-    people: dict[int, list[Participant]] = {}
+    rows: dict[int, Any] = {}
+    people: dict[int, list[Any]] = {}
     seen_by: dict[int, list[SourceView]] = {}
     for batch in chunks(wanted):
-        rows.update({i.id: i for i in s.scalars(
-            select(Interaction).where(Interaction.id.in_(batch)))})
-        for p in s.scalars(select(Participant).where(Participant.interaction_id.in_(batch))
+        rows.update({row.id: row for row in s.execute(
+            select(*_INTERACTION).where(Interaction.id.in_(batch)))})
+        for p in s.execute(select(*_PARTICIPANT).where(Participant.interaction_id.in_(batch))
                            .order_by(Participant.interaction_id, Participant.position)):
             people.setdefault(p.interaction_id, []).append(p)
-        for source, provider, owner in s.execute(
-            select(Source, Account.provider, Account.owner)
-            .outerjoin(Account, Account.id == Source.account_id)
-            .where(Source.interaction_id.in_(batch))
-            .order_by(Source.interaction_id, Source.account_id, Source.id)
+        for interaction_id, account, folder, first_seen_at, deleted_at, provider, owner in (
+            s.execute(
+                select(Source.interaction_id, Source.account_id, Source.folder,
+                       Source.first_seen_at, Source.deleted_at, Account.provider, Account.owner)
+                .outerjoin(Account, Account.id == Source.account_id)
+                .where(Source.interaction_id.in_(batch))
+                .order_by(Source.interaction_id, Source.account_id, Source.id))
         ):
-            seen_by.setdefault(source.interaction_id, []).append(SourceView(
-                account=source.account_id, provider=provider, owner=owner,
-                folder=source.folder, first_seen_at=source.first_seen_at,
-                deleted_at=source.deleted_at))
-    threads = _by_id(s, Thread, {i.thread_id for i in rows.values()})
-    deals = _by_id(s, Opportunity, {i.opportunity_id for i in rows.values()})
+            seen_by.setdefault(interaction_id, []).append(SourceView(
+                account=account, provider=provider, owner=owner, folder=folder,
+                first_seen_at=first_seen_at, deleted_at=deleted_at))
+    threads = {r[0]: ThreadView(*r) for r in _by_id(
+        s, _THREAD, {i.thread_id for i in rows.values()})}
+    deals = {r[0]: OpportunityRef(*r) for r in _by_id(
+        s, _OPPORTUNITY, {i.opportunity_id for i in rows.values()})}
     contacts = _names(s, Contact, {p.contact_id for ps in people.values() for p in ps})
     companies = _names(s, Company, {p.company_id for ps in people.values() for p in ps})
     corrections = rules_for(s, rows)
@@ -159,21 +183,14 @@ def load_views(s: Session, ids: Sequence[int]) -> list[InteractionView]:
         i = rows.get(interaction_id)
         if i is None:
             continue
-        thread = threads.get(i.thread_id) if i.thread_id is not None else None
-        deal = deals.get(i.opportunity_id) if i.opportunity_id is not None else None
         out.append(InteractionView(
             id=i.id, kind=i.kind, occurred_at=i.occurred_at, ends_at=i.ends_at,
             all_day=i.all_day, timezone=i.timezone, subject=i.subject, snippet=i.snippet,
             body=i.body, location=i.location, direction=i.direction, status=i.status,
             deleted=i.deleted, deleted_at=i.deleted_at, created_at=i.created_at,
             updated_at=i.updated_at,
-            thread=None if thread is None else ThreadView(
-                id=thread.id, key=thread.key, subject=thread.subject,
-                message_count=thread.message_count, first_message_at=thread.first_message_at,
-                last_message_at=thread.last_message_at),
-            opportunity=None if deal is None else OpportunityRef(
-                id=deal.id, name=deal.name, stage=deal.stage, is_open=deal.is_open,
-                company_id=deal.company_id),
+            thread=threads.get(i.thread_id) if i.thread_id is not None else None,
+            opportunity=deals.get(i.opportunity_id) if i.opportunity_id is not None else None,
             opportunity_reason=i.opportunity_reason,
             participants=tuple(
                 ParticipantView(
@@ -189,11 +206,12 @@ def load_views(s: Session, ids: Sequence[int]) -> list[InteractionView]:
     return out
 
 
-def _by_id(s: Session, model: Any, ids: set[int | None]) -> dict[int, Any]:
+def _by_id(s: Session, columns: Sequence[Any], ids: set[int | None]) -> list[Any]:
+    """Rows of ``columns`` (the first is the table's ``id``) for these ids."""
     wanted = sorted(i for i in ids if i is not None)
-    out: dict[int, Any] = {}
+    out: list[Any] = []
     for batch in chunks(wanted):
-        out.update({row.id: row for row in s.scalars(select(model).where(model.id.in_(batch)))})
+        out.extend(s.execute(select(*columns).where(columns[0].in_(batch))))
     return out
 
 

@@ -157,14 +157,16 @@ def log(session: Session, policy: Policy, *, actor: Actor, kind: str, author: st
     about = _about(session, policy, values["contact_id"], values["company_id"])
     session.add(Participant(interaction_id=row.id, position=0, role="author",
                             address=values["author"], domain=None, display_name=None,
-                            match="internal", match_reason="logged the " + kind))
+                            match="internal", match_reason="logged the " + kind,
+                            occurred_at=occurred_at))
     if about is not None:
         address, domain = about
         session.add(Participant(interaction_id=row.id, position=1, role="about",
                                 address=address, domain=domain, display_name=None,
                                 contact_id=values["contact_id"],
                                 company_id=values["company_id"], match=LOGGED,
-                                match_reason=f"logged by {actor.label}"[:200]))
+                                match_reason=f"logged by {actor.label}"[:200],
+                                occurred_at=occurred_at))
     session.add(Note(interaction_id=row.id, kind=kind, author=values["author"],
                      occurred_at=occurred_at, contact_id=values["contact_id"],
                      company_id=values["company_id"], opportunity_id=opportunity_id,

@@ -18,11 +18,15 @@ Invariants:
   time: every update compares before it writes; aggregates (threads,
   unmatched addresses) are recomputed from rows, never incremented.
   (Only ``quarantine.last_seen`` moves: it says the item is still bad.)
-* **Copies merge, order does not matter; meetings obey SEQUENCE.** The
-  rules are :mod:`syncd.store.merge`; this module only reads and writes.
+* **Copies merge, order does not matter; a calendar's current state wins,
+  SEQUENCE guards iTIP messages.** The rules are :mod:`syncd.store.merge`;
+  this module only reads and writes (and asks
+  :mod:`syncd.store.calendar_copies` whether other calendars compete).
 * **Deletions mark, never erase.** A deletion stamps the account's source;
   when every source is deleted the interaction is flagged ``deleted``.
-  Seeing the item again revives it. (Erasing is :mod:`syncd.store.removal`.)
+  Seeing the item again revives it. ``deletions`` and ``restored`` count
+  this account's sources newly marked gone and seen again. (Erasing is
+  :mod:`syncd.store.removal`.)
 * **People's overrides hold.** Merged participants pass through
   :func:`syncd.store.override_rules.respect_overrides` before they are
   compared with the stored rows: a corrected interaction re-synced keeps
@@ -49,7 +53,8 @@ from sqlalchemy.orm import Session
 
 from providers.base import Deletion
 from syncd.store import cursors, quarantine, unmatched
-from syncd.store.bulk import insert_returning, insert_rows
+from syncd.store.bulk import insert_returning, insert_rows, update_rows
+from syncd.store.calendar_copies import shared_meetings
 from syncd.store.change_events import interaction_changes, interaction_deleted
 from syncd.store.changes import record_changes
 from syncd.store.merge import assign, merge_copy
@@ -72,7 +77,7 @@ from syncd.store.thread_totals import refresh_thread_totals
 from syncd.store.types import utcnow
 
 _PARTICIPANT_FIELDS = [f.name for f in fields(ParticipantRow)]
-_PARTICIPANT_COLUMNS = ("interaction_id", "position", *_PARTICIPANT_FIELDS)
+_PARTICIPANT_COLUMNS = ("interaction_id", "position", *_PARTICIPANT_FIELDS, "occurred_at")
 _participant_values = operator.attrgetter(*_PARTICIPANT_FIELDS)
 #: rows per INSERT ... RETURNING batch (bind parameters stay far below both limits)
 _INSERT_BATCH = 500
@@ -90,6 +95,7 @@ class ApplyResult:
     skipped: int = 0
     sources_added: int = 0
     deletions: int = 0
+    restored: int = 0
     quarantined: int = 0
     touched_threads: set[int] = field(default_factory=set)
     touched_meetings: set[int] = field(default_factory=set)
@@ -148,6 +154,11 @@ class _PageWriter:
         }
         creatable = [r for r in records if r.dedupe_key not in replies_only]
         rows = self._lock_interactions(records, creatable)
+        # calendar copies compete only with other accounts' calendars (merge.py)
+        shared = shared_meetings(self.conn, self.account_id, {
+            rows[r.dedupe_key].id for r in records
+            if r.kind == "meeting" and r.origin == "calendar" and r.dedupe_key in rows
+        } - self.created_ids)
         original = self._load_participants(
             [r.id for r in rows.values() if r.id not in self.created_ids])
         current = {k: list(v) for k, v in original.items()}
@@ -163,7 +174,8 @@ class _PageWriter:
             if row is None:  # a REPLY for a meeting we never saw
                 self.result.skipped += 1
                 continue
-            merged = merge_copy(row, current.setdefault(row.id, []), rec)
+            merged = merge_copy(row, current.setdefault(row.id, []), rec,
+                                shared=row.id in shared)
             if merged.participants is not None:
                 current[row.id] = merged.participants
             if assign(row, merged.fields):
@@ -195,14 +207,18 @@ class _PageWriter:
         record_changes(self.s, interaction_changes(  # the feed, before ``loaded`` moves
             rows.values(), created=self.created_ids, participants_replaced=replaced))
         write_changed(self.conn, table_of(Interaction), ROW_MUTABLE, rows.values())
-        self._replace_participants(replaced, had_rows=set(original))
+        moved = {row.id for row in rows.values() if row.occurred_at != occurred_before[row.id]}
+        occurred = {row.id: row.occurred_at for row in rows.values()}
+        self._replace_participants(replaced, had_rows=set(original), occurred=occurred)
+        # participants copy their interaction's time (the timelines' index)
+        update_rows(self.conn, table_of(Participant), ("occurred_at",),
+                    [(occurred[i], i) for i in sorted(moved - set(replaced))],
+                    key="interaction_id")
         self._write_sources(sources.values())
         quarantine.resolve_quarantine(self.conn, self.account_id,
                                       [r.provider_id for r in records], now=self.now)
         refresh_thread_totals(self.s, self.result.touched_threads | old_threads, now=self.now)
-        moved = {row.id for row in rows.values() if row.occurred_at != occurred_before[row.id]}
-        unmatched.update_for_page(self.s, original, replaced, moved,
-                                  {row.id: row.occurred_at for row in rows.values()})
+        unmatched.update_for_page(self.s, original, replaced, moved, occurred)
 
     def _lock_interactions(
         self, records: Sequence[InteractionRecord], creatable: Sequence[InteractionRecord]
@@ -287,15 +303,16 @@ class _PageWriter:
         return out
 
     def _replace_participants(self, replaced: Mapping[int, Sequence[ParticipantRow]], *,
-                              had_rows: set[int]) -> None:
-        """Delete and re-insert the participants of these interactions (batched);
-        interactions that had none (new ones) skip the DELETE."""
+                              had_rows: set[int], occurred: Mapping[int, datetime]) -> None:
+        """Delete and re-insert the participants of these interactions (batched),
+        each with its interaction's ``occurred_at``; interactions that had none
+        (new ones) skip the DELETE."""
         ids = sorted(replaced)
         table = table_of(Participant)
         for batch in chunks([i for i in ids if i in had_rows]):
             self.conn.execute(delete(table).where(table.c.interaction_id.in_(batch)))
         insert_rows(self.conn, table, _PARTICIPANT_COLUMNS, [
-            (interaction_id, i, *_participant_values(p))
+            (interaction_id, i, *_participant_values(p), occurred[interaction_id])
             for interaction_id in ids
             for i, p in enumerate(replaced[interaction_id])
         ])
@@ -324,6 +341,7 @@ class _PageWriter:
                 deleted_at=None)
             self.result.sources_added += 1
         else:
+            self.result.restored += src.deleted_at is not None
             assign(src, {"interaction_id": row.id, "folder": rec.folder,
                          "resource": self.resource, "deleted_at": None})
         if row.deleted:  # seen again: revived

@@ -52,9 +52,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table, case, delete, func, select
+from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -107,6 +108,10 @@ COMPANIES = Party("company", table_of(CompanyRollup), table_of(CompanyRepRollup)
 PARTIES = {p.kind: p for p in (CONTACTS, COMPANIES)}
 
 _REP_COLUMNS = ("rep", "exchanges", "last_exchange_at", "exchange_score")
+#: parties of each kind per history read (bind parameters stay far below both limits)
+_BATCH = 500
+#: a party's roles on one interaction, as bits
+_SENT, _RECEIVED = 1, 2
 _values = operator.attrgetter(*STORED_COLUMNS)
 
 
@@ -126,23 +131,33 @@ def refresh_rollups(session: Session, contact_ids: Iterable[int | None],
         return
     session.flush()  # an ORM caller's pending participant changes belong in the rows read
     conn = session.connection()
+    # every lock first, in the one order (contacts, then companies, ascending)
+    stored = {party.kind: {k: v for batch in chunks(ids)
+                           for k, v in _lock_rows(conn, party, batch, now).items()}
+              for party, ids in work}
     history = _History(conn)
     horizon = now - HORIZON
-    for party, ids in work:
-        for batch in chunks(ids):
-            stored = _lock_rows(conn, party, batch, now)
-            stored_reps = _stored_reps(conn, party, batch)
-            seen_by = history.of(party, batch)
+    contacts, companies = work[0][1], work[1][1]
+    for start in range(0, max(len(contacts), len(companies)), _BATCH):
+        # a contact and their company share interactions: one read serves both
+        batches = {CONTACTS.kind: contacts[start:start + _BATCH],
+                   COMPANIES.kind: companies[start:start + _BATCH]}
+        seen_by = history.of(batches[CONTACTS.kind], batches[COMPANIES.kind])
+        for party, _ in work:
+            batch = batches[party.kind]
+            if not batch:
+                continue
             new: dict[int, Stored] = {}
             exchanges: dict[int, list[Seen]] = {}
             for party_id in batch:
-                new[party_id], exchanges[party_id] = summarize(seen_by.get(party_id, ()),
-                                                               horizon=horizon)
+                new[party_id], exchanges[party_id] = summarize(
+                    seen_by[party.kind].get(party_id, ()), horizon=horizon)
             reps_of = history.reps_of([s.id for found in exchanges.values() for s in found])
-            new_reps = {party_id: rep_facts(found, reps_of)
+            new_reps = {party_id: rep_facts(found, reps_of) if found else {}
                         for party_id, found in exchanges.items()}
-            _write_rollups(conn, party, stored, new, now)
-            _write_reps(conn, party, stored_reps, new_reps)
+            mine = stored[party.kind]
+            _write_rollups(conn, party, {i: mine[i] for i in batch if i in mine}, new, now)
+            _write_reps(conn, party, _stored_reps(conn, party, batch), new_reps)
 
 
 def rebuild_rollups(session: Session, *, now: datetime) -> int:
@@ -186,6 +201,32 @@ def parties_in_threads(session: Session, thread_ids: Iterable[int]
     return parties_of(session, ids)
 
 
+_SQL_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def _history_sql(conn: Connection, contacts: int, companies: int) -> str:
+    """Driver SQL of the history read for that many contact and company ids."""
+    cache_key = (conn.dialect.name, contacts, companies)
+    sql = _SQL_CACHE.get(cache_key)
+    if sql is None:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        wanted = [f"p.{key} IN ({', '.join([mark] * n)})"
+                  for key, n in (("contact_id", contacts), ("company_id", companies)) if n]
+        sql = _SQL_CACHE[cache_key] = (
+            "SELECT p.contact_id, p.company_id, p.role, i.id, i.kind, i.occurred_at, "
+            "i.direction, i.thread_id, i.status, i.deleted "
+            "FROM participants p JOIN interactions i ON i.id = p.interaction_id "
+            f"WHERE {' OR '.join(wanted) or 'false'}")
+    return sql
+
+
+def _aware(value: object) -> datetime:
+    """A driver's timestamp as aware UTC (SQLite gives naive-UTC text)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
 class _History:
     """Loads parties' histories; reps are cached for one refresh."""
 
@@ -194,23 +235,42 @@ class _History:
         self.reps: dict[int, set[str]] = {}
         self.owners: dict[str, str] | None = None
 
-    def of(self, party: Party, ids: Sequence[int]) -> dict[int, list[Seen]]:
-        """party id -> how each of its interactions counts for it: one row per
-        (party, interaction), its roles folded in SQL (sender? recipient?)."""
-        p, i = table_of(Participant).c, table_of(Interaction).c
-        column = p[party.key]
-        stmt = (
-            select(column, i.id, func.max(case((p.role == "from", 1), else_=0)),
-                   func.max(case((p.role.in_(RECIPIENT), 1), else_=0)),
-                   i.kind, i.occurred_at, i.direction, i.thread_id, i.status, i.deleted)
-            .join(Interaction, i.id == p.interaction_id)
-            .where(column.in_(ids))
-            .group_by(column, i.id)  # the other columns depend on the primary key
-        )
-        out: dict[int, list[Seen]] = {}
-        for party_id, *row in self.conn.execute(stmt).all():
-            out.setdefault(party_id, []).append(seen(*row))
-        return out
+    def of(self, contact_ids: Sequence[int], company_ids: Sequence[int]
+           ) -> dict[str, dict[int, list[Seen]]]:
+        """kind -> party id -> how each of its interactions counts for it.
+
+        One read of participants (by either party index) joined to their
+        interactions; a participant row on a wanted contact AND a wanted
+        company serves both. Rows come straight from the driver (no per-row
+        type processing: this is the refresh's hot loop); times are made aware
+        UTC here as :class:`~syncd.store.types.UTCDateTime` would.
+        """
+        want_contacts, want_companies = set(contact_ids), set(company_ids)
+        by_contact: dict[int, dict[int, int]] = {}  # party -> interaction -> role bits
+        by_company: dict[int, dict[int, int]] = {}
+        facts: dict[int, tuple[Any, ...]] = {}
+        sql = _history_sql(self.conn, len(contact_ids), len(company_ids))
+        for contact_id, company_id, role, iid, *rest in self.conn.exec_driver_sql(
+                sql, (*contact_ids, *company_ids)).fetchall():
+            bits = _SENT if role == "from" else _RECEIVED if role in RECIPIENT else 0
+            if iid not in facts:
+                facts[iid] = tuple(rest)
+            for party_id, wanted, folded in ((contact_id, want_contacts, by_contact),
+                                             (company_id, want_companies, by_company)):
+                if party_id in wanted:
+                    held = folded.get(party_id)
+                    if held is None:
+                        folded[party_id] = {iid: bits}
+                    else:
+                        held[iid] = held.get(iid, 0) | bits
+        converted = {iid: (kind, _aware(when), direction, thread_id, status, bool(deleted))
+                     for iid, (kind, when, direction, thread_id, status, deleted)
+                     in facts.items()}
+        return {kind: {party_id: [seen(iid, bits & _SENT != 0, bits & _RECEIVED != 0,
+                                       *converted[iid])
+                                  for iid, bits in held.items()]
+                       for party_id, held in folded.items()}
+                for kind, folded in ((CONTACTS.kind, by_contact), (COMPANIES.kind, by_company))}
 
     def reps_of(self, interaction_ids: Iterable[int]) -> dict[int, set[str]]:
         """interaction id -> owners of the accounts whose sources saw it."""
@@ -265,15 +325,26 @@ def _stored_reps(conn: Connection, party: Party, ids: Sequence[int]
 
 def _write_rollups(conn: Connection, party: Party, stored: Mapping[int, Stored],
                    new: Mapping[int, Stored], now: datetime) -> None:
+    """Delete emptied rows, insert new ones, and update only the columns that
+    changed (one executemany per set of changed columns, as the page writer does)."""
     table, key = party.rollups, party.key
     gone = sorted(i for i in stored if new[i].empty)
-    changed = [(*_values(new[i]), now, i) for i in sorted(stored)
-               if not new[i].empty and new[i] != stored[i]]
+    changed: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for i in sorted(stored):
+        after = new[i]
+        if after.empty or after == stored[i]:
+            continue
+        pairs = [(name, value) for name, value, old
+                 in zip(STORED_COLUMNS, _values(after), _values(stored[i]), strict=True)
+                 if value != old]
+        columns = tuple(name for name, _ in pairs)
+        changed.setdefault(columns, []).append((*(v for _, v in pairs), now, i))
     added = [(i, *_values(r), now) for i, r in sorted(new.items())
              if i not in stored and not r.empty]
     if gone:
         conn.execute(delete(table).where(table.c[key].in_(gone)))
-    update_rows(conn, table, (*STORED_COLUMNS, "updated_at"), changed, key=key)
+    for columns, rows in changed.items():
+        update_rows(conn, table, (*columns, "updated_at"), rows, key=key)
     insert_rows(conn, table, (key, *STORED_COLUMNS, "updated_at"), added)
 
 

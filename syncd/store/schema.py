@@ -227,8 +227,9 @@ class Interaction(Base):
 
     ``subject`` is None when the provider gave None (privacy level
     ``metadata``); ``snippet``/``body`` only as far as privacy allows.
-    Meetings: ``status`` confirmed|tentative|cancelled and ``sequence``
-    (a lower sequence never overwrites a higher one).
+    Meetings: ``status`` confirmed|tentative|cancelled, ``sequence`` and
+    ``provider_updated_at`` of the copy that shaped the row (which copy wins:
+    :mod:`syncd.store.merge`).
     """
 
     __tablename__ = "interactions"
@@ -280,11 +281,20 @@ class Participant(Base):
 
     ``match`` is the matching kind (contact, company, internal, unmatched)
     and ``match_reason`` its reason; ``position`` keeps provider order so
-    replacing participants is deterministic.
+    replacing participants is deterministic. ``occurred_at`` is the
+    interaction's, copied (the page writer keeps it equal) so that a contact's
+    or company's timeline is read newest first from one index range, whatever
+    the length of their history (migration 0009).
     """
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("interaction_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "position"),
+        Index("ix_participants_contact_id_occurred_at",
+              "contact_id", "occurred_at", "interaction_id"),
+        Index("ix_participants_company_id_occurred_at",
+              "company_id", "occurred_at", "interaction_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     interaction_id: Mapped[int] = mapped_column(
@@ -295,15 +305,18 @@ class Participant(Base):
     address: Mapped[str] = mapped_column(String(320), index=True)
     domain: Mapped[str | None] = mapped_column(String(253), index=True)
     display_name: Mapped[str | None] = mapped_column(String(300))
+    #: indexed with ``occurred_at`` (see ``__table_args__``)
     contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+        ForeignKey("contacts.id", ondelete="SET NULL")
     )
     company_id: Mapped[int | None] = mapped_column(
-        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+        ForeignKey("companies.id", ondelete="SET NULL")
     )
     match: Mapped[str] = mapped_column(String(12))
     match_reason: Mapped[str | None] = mapped_column(String(200))
     response_status: Mapped[str | None] = mapped_column(String(20))
+    #: the interaction's ``occurred_at``
+    occurred_at: Mapped[datetime] = mapped_column()
 
     interaction: Mapped[Interaction] = relationship(back_populates="participants")
 
@@ -619,3 +632,25 @@ class ChangeFeedState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_position: Mapped[int] = mapped_column(BigInteger, default=0)
     pruned_through: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookSubscription(Base):
+    """A configured webhook's delivery state (:mod:`syncd.store.webhook_subscriptions`).
+
+    ``id`` is the subscription's name in ``webhooks[]``. ``position`` is the
+    last feed position the receiver acknowledged (2xx) or that was filtered
+    out; ``state``: active | disabled (the receiver answered 410) | pruned
+    (events after ``position`` were pruned from the feed). The lease columns
+    mean what they mean on ``accounts``. Added by migration 0008.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_delivered_at: Mapped[datetime | None] = mapped_column()
+    lease_holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from syncd.api.auth import ReadViewer
 from syncd.api.context import Ctx, Db
-from syncd.api.models import IdPath, Ref, UtcTime
+from syncd.api.models import IdPath, Ref, UtcTime, json_response
 from syncd.api.pagination import Page, Paging
 from syncd.api.problems import PROBLEMS, Problem
 from syncd.store.directory_queries import (
@@ -109,13 +109,13 @@ def list_contacts(
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactWithRollups, summary="A contact")
-def get_contact(viewer: ReadViewer, ctx: Ctx, db: Db, contact_id: IdPath) -> ContactWithRollups:
+def get_contact(viewer: ReadViewer, ctx: Ctx, db: Db, contact_id: IdPath) -> Response:
     """One contact with its rollups."""
     del viewer
     found = contact_view(db, contact_id, now=ctx.clock())
     if found is None:
         raise Problem.not_found("contact", contact_id)
-    return _contact(found)
+    return json_response(_contact(found))
 
 
 @router.get("/companies", response_model=Page[CompanyWithRollups], summary="Companies")
@@ -136,13 +136,13 @@ def list_companies(
 
 
 @router.get("/companies/{company_id}", response_model=CompanyWithRollups, summary="A company")
-def get_company(viewer: ReadViewer, ctx: Ctx, db: Db, company_id: IdPath) -> CompanyWithRollups:
+def get_company(viewer: ReadViewer, ctx: Ctx, db: Db, company_id: IdPath) -> Response:
     """One company with its rollups."""
     del viewer
     found = company_view(db, company_id, now=ctx.clock())
     if found is None:
         raise Problem.not_found("company", company_id)
-    return _company(found)
+    return json_response(_company(found))
 
 
 def _rollups(r: Rollup) -> Rollups:

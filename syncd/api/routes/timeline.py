@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from matching import canonical_address
 from syncd.api.auth import ReadViewer
 from syncd.api.context import Ctx, Db
-from syncd.api.models import Direction, InteractionKind, InteractionOut, QueryTime, summary_out
+from syncd.api.models import (
+    Direction,
+    InteractionKind,
+    InteractionOut,
+    QueryTime,
+    json_response,
+    summary_out,
+)
 from syncd.api.pagination import MAX_ID, Page, Paging
 from syncd.api.problems import PROBLEMS, ParameterError, Problem
 from syncd.api.visibility import Visibility
@@ -51,7 +58,7 @@ def get_timeline(
         description="Occurred before this time (ISO-8601 with zone)")] = None,
     account: Annotated[str | None, Query(max_length=64, description="Only interactions this "
                                          "account (mailbox or calendar) saw")] = None,
-) -> Page[InteractionOut]:
+) -> Response:
     """Give exactly one of `contact`, `company`, `opportunity` or `address`.
     Newest first (by time, then id); deleted interactions stay, flagged `deleted`.
     Content follows the viewer's visibility (each item's `visibility`)."""
@@ -76,5 +83,5 @@ def get_timeline(
         raise Problem.not_found(kind_name, value)
     visibility = Visibility(viewer, ctx.api.sharing.colleagues)
     items, next_cursor = page.result(views, TAG, timeline_key)
-    return Page[InteractionOut](items=[summary_out(v, visibility) for v in items],
-                                next_cursor=next_cursor)
+    return json_response(Page[InteractionOut](
+        items=[summary_out(v, visibility) for v in items], next_cursor=next_cursor))

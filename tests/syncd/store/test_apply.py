@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 from providers.base import Address, Deletion, Page, Quarantined
@@ -15,6 +17,7 @@ from syncd.store.schema import (
     Thread,
     UnmatchedAddress,
 )
+from tests.generate import BASE_TIME
 from tests.syncd.store.builders import (
     REP,
     apply,
@@ -80,22 +83,94 @@ def test_copies_merge_bcc_and_never_blank_a_subject(database: Database) -> None:
                                           ("bcc", "boss@acme.example")]
 
 
-def test_meeting_lower_sequence_never_overwrites_higher(database: Database) -> None:
+def test_between_accounts_calendars_the_last_modified_copy_wins(database: Database) -> None:
+    """Two accounts' calendars hold the meeting: the newer LAST-MODIFIED wins,
+    whatever the SEQUENCE (organizers edit without raising it)."""
+    hour = timedelta(hours=1)
     apply(database, Page("cal", [meeting("m@x", sequence=2, title="Moved",
+                                         updated=BASE_TIME + 2 * hour,
                                          attendees=("ann@acme.example", "bob@acme.example"))]))
     apply(database, Page("cal", [meeting("m@x", sequence=1, title="Original",
-                                         pid="cal2/m")]), account_id="acc2")
+                                         updated=BASE_TIME + hour, pid="cal2/m")]),
+          account_id="acc2")
     with database.session(write=False) as s:
         row = s.scalars(select(Interaction)).one()
         assert (row.subject, row.sequence) == ("Moved", 2)
         assert s.scalar(select(func.count()).select_from(Participant)) == 3
         assert s.scalar(select(func.count()).select_from(Source)) == 2
+    apply(database, Page("cal", [meeting("m@x", sequence=0, title="Renamed",
+                                         updated=BASE_TIME + 3 * hour, pid="cal2/m")]),
+          account_id="acc2")
+    with database.session(write=False) as s:
+        row = s.scalars(select(Interaction)).one()
+        assert (row.subject, row.sequence) == ("Renamed", 0)
     apply(database, Page("cal", [meeting("m@x", sequence=3, title="Cancelled",
+                                         updated=BASE_TIME + 4 * hour,
                                          status="cancelled")]))
     with database.session(write=False) as s:
         row = s.scalars(select(Interaction)).one()
         assert (row.subject, row.sequence, row.status) == ("Cancelled", 3, "cancelled")
         assert s.scalar(select(func.count()).select_from(Participant)) == 2
+
+
+def test_one_calendar_s_edit_wins_and_an_older_invite_in_mail_does_not(
+        database: Database) -> None:
+    """Only the account's own calendar holds the meeting: its current state wins
+    even with a lower SEQUENCE and older stamps; an iTIP message found in mail
+    still needs a SEQUENCE (then DTSTAMP) at least the stored one."""
+    hour = timedelta(hours=1)
+    start = meeting("e@x").start
+    apply(database, Page("cal", [meeting("e@x", sequence=1, start=start + hour,
+                                         updated=BASE_TIME + 2 * hour)]))
+    result = apply(database, Page("cal", [meeting("e@x", sequence=0, start=start,
+                                                  updated=BASE_TIME + hour)]))
+    assert result.updated == 1
+    old_invite = meeting("e@x", sequence=0, start=start + 5 * hour, method="REQUEST",
+                         updated=BASE_TIME)
+    apply(database, Page("INBOX", [message(1, sender=REP, to=(Address("ann@acme.example"),),
+                                           invites=(old_invite,))]), account_id="acc2")
+    with database.session(write=False) as s:
+        row = s.scalars(select(Interaction).where(Interaction.kind == "meeting")).one()
+        assert (row.occurred_at.replace(tzinfo=None), row.sequence) == (
+            start.replace(tzinfo=None), 0)
+    update = meeting("e@x", sequence=1, start=start + 5 * hour, method="REQUEST",
+                     updated=BASE_TIME + 3 * hour)
+    apply(database, Page("INBOX", [message(2, sender=REP, to=(Address("ann@acme.example"),),
+                                           invites=(update,))]), account_id="acc2")
+    with database.session(write=False) as s:
+        row = s.scalars(select(Interaction).where(Interaction.kind == "meeting")).one()
+        assert row.occurred_at.replace(tzinfo=None) == (start + 5 * hour).replace(tzinfo=None)
+    # the calendar, read again, shows it did not take that update: an invite in
+    # another rep's mail is no competing calendar, so the calendar's state wins
+    apply(database, Page("cal", [meeting("e@x", sequence=0, start=start, updated=BASE_TIME)]))
+    with database.session(write=False) as s:
+        row = s.scalars(select(Interaction).where(Interaction.kind == "meeting")).one()
+        assert row.occurred_at.replace(tzinfo=None) == start.replace(tzinfo=None)
+
+
+def test_participants_carry_their_interactions_time_when_it_moves(database: Database) -> None:
+    """The timelines' index reads ``participants.occurred_at``: it follows a moved
+    meeting, with its participants replaced or not."""
+    start = meeting("mv@x").start
+
+    def times() -> set[tuple[datetime, datetime]]:
+        with database.session(write=False) as s:
+            return {(r[0], r[1]) for r in s.execute(
+                select(Interaction.occurred_at, Participant.occurred_at)
+                .join(Participant, Participant.interaction_id == Interaction.id))}
+
+    apply(database, Page("cal", [meeting("mv@x", attendees=("ann@acme.example",))]))
+    assert times() == {(start, start)}
+    later = start + timedelta(days=2)  # same people: participants kept, time updated
+    apply(database, Page("cal", [meeting("mv@x", sequence=1, start=later,
+                                         attendees=("ann@acme.example",))]))
+    assert times() == {(later, later)}
+    again = later + timedelta(hours=3)  # moved and someone added: participants replaced
+    apply(database, Page("cal", [meeting("mv@x", sequence=2, start=again,
+                                         attendees=("ann@acme.example", "bob@acme.example"))]))
+    assert times() == {(again, again)}
+    with database.session(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Participant)) == 3
 
 
 def test_invite_inside_a_message_becomes_a_meeting_and_reply_updates_status(

@@ -6,12 +6,21 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from providers.base import Address, Page
 from syncd.directory.contacts import import_companies, import_contacts
 from syncd.store.database import Database
 from syncd.store.queries import account_statuses, timeline
-from syncd.store.schema import Account
+from syncd.store.schema import Account, Company
+from syncd.store.timeline_pages import (
+    TimelineFilters,
+    TimelineSubject,
+    timeline_key,
+    timeline_page,
+)
 from syncd.store.types import utcnow
+from tests.generate import BASE_TIME
 from tests.syncd.store.builders import REP, apply, meeting, message
 
 
@@ -75,3 +84,39 @@ def test_account_statuses(database: Database) -> None:
     assert failed["cursor_age_s"] is None
     assert 85 <= ok["cursor_age_s"] <= 120
     json.dumps([s.to_dict() for s in statuses])
+
+
+def test_company_timeline_pages_walk_each_interaction_once(database: Database,
+                                                          tmp_path: Path) -> None:
+    """timeline_page reads a company's pages from its participants' index: several
+    of its people on one interaction, and interactions at the same time, still give
+    each interaction once, newest first by (time, id), across pages."""
+    (tmp_path / "co.csv").write_text("name,domains\nAcme,acme.example\n")
+    import_companies(database, tmp_path / "co.csv")
+    same = BASE_TIME + timedelta(hours=1)
+    apply(database, Page("INBOX", [
+        message(n, sender=Address(f"p{n}@acme.example"),
+                to=(REP, Address("ann@acme.example"), Address("bob@acme.example")),
+                when=same if n % 3 == 0 else None)
+        for n in range(1, 12)]))
+    with database.session(write=False) as s:
+        acme = s.scalars(select(Company.id)).one()
+    subject = TimelineSubject("company", acme)
+    everything = timeline_page(database, subject, TimelineFilters(), after=None, limit=100)
+    assert everything is not None and len(everything) == 11
+    keys = [timeline_key(v) for v in everything]
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) == 11
+    walked: list[int] = []
+    after = None
+    while True:
+        page = timeline_page(database, subject, TimelineFilters(), after=after, limit=2)
+        assert page is not None
+        walked += [v.id for v in page]
+        if len(page) < 2:
+            break
+        after = timeline_key(page[-1])
+    assert walked == [v.id for v in everything]
+    since = timeline_page(database, subject, TimelineFilters(since=same, kinds=("email",)),
+                          after=None, limit=100)
+    assert since is not None
+    assert [v.id for v in since] == [v.id for v in everything if v.occurred_at >= same]

@@ -18,6 +18,12 @@ contacts.csv
     ``emails``          required — one or more addresses, e.g.
                         ``jane@acme.com;jane.doe@gmail.com``
     ``company_domain``  optional — a domain of an already imported company
+    ``company``         optional — used when ``company_domain`` is absent or
+                        empty: a domain of an imported company, else its
+                        name (case-insensitive; must name one company), else
+                        the company owning the domain of one of the contact's
+                        addresses; a name that fits none or several companies
+                        is an error for that row
     ``title``           optional — job title
     ``tags``            optional — e.g. ``champion;billing``
 
@@ -29,22 +35,37 @@ stored value (an empty cell clears it), an absent column leaves it alone.
 A bad row becomes an :class:`~syncd.errors.ImportRowError` with its line
 number; the other rows still import. Afterwards past interactions are
 linked to the new or changed contacts and companies (late matching).
+
+Export headers (``Email``, ``Account Name``, ``First Name`` + ``Last Name``,
+a website URL…) are resolved to these columns by
+:mod:`syncd.directory.columns`; ``maps`` are the ``--map`` overrides.
+
+Batches: rows are streamed and committed ``batch_size`` at a time, each
+batch in one transaction together with its late matching (the participants
+of the batch's addresses or domains, re-resolved against everything
+committed so far). Memory stays bounded whatever the file's size; an
+interrupted import keeps its committed batches, fully linked, and
+re-importing the file finishes it. A participant is re-resolved by each
+batch touching its address or domain, so it ends linked as a single
+transaction would have linked it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, domain_suffixes, is_free_mail
 from matching.types import Policy
 from syncd.config.model import Settings
 from syncd.config.policies import global_policy
-from syncd.directory.csv_rows import read_rows
+from syncd.directory.csv_rows import Row, read_rows
 from syncd.errors import ImportRowError
 from syncd.store.change_events import company_change, contact_change
 from syncd.store.changes import record_changes
@@ -54,7 +75,12 @@ from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
 from syncd.store.types import utcnow
 
 COMPANY_COLUMNS = ("name", "domains", "tier", "tags", "owner")
-CONTACT_COLUMNS = ("name", "emails", "company_domain", "title", "tags")
+CONTACT_COLUMNS = ("name", "emails", "company_domain", "company", "title", "tags")
+#: rows per transaction: large enough to amortise the commit and the late
+#: matching, small enough to keep memory and lock times flat
+BATCH_ROWS = 2000
+#: called after each committed batch with the last line number read
+ProgressFn = Callable[[int], None]
 
 
 @dataclass
@@ -68,47 +94,69 @@ class ImportReport:
 
 
 def import_companies(
-    db: Database, path: Path | str, *, policy: Policy | None = None
+    db: Database, path: Path | str, *, policy: Policy | None = None,
+    maps: Sequence[tuple[str, str]] = (), batch_size: int = BATCH_ROWS,
+    progress: ProgressFn | None = None,
 ) -> ImportReport:
     """Create or update companies from ``path`` (columns in the module docstring)."""
     policy = policy or global_policy(Settings())
     report = ImportReport()
-    domains_seen: set[str] = set()
-    with db.session() as s:
-        for line, row, present in read_rows(Path(path), ("name", "domains"), report.errors):
-            try:
-                with s.begin_nested():
-                    outcome, domains = _import_company(s, row, present, policy)
-            except _BadRow as exc:
-                report.errors.append(ImportRowError(line, str(exc)))
-                continue
-            _count(report, outcome)
-            domains_seen.update(domains)
-        report.linked = relink(s, policy, domains=domains_seen)
+    rows = read_rows(Path(path), "companies", report.errors, maps)
+    for batch in batches(rows, batch_size):
+        domains_seen: set[str] = set()
+        with db.session() as s:
+            for line, row, present in batch:
+                try:
+                    with s.begin_nested():
+                        outcome, domains = _import_company(s, row, present, policy)
+                except _BadRow as exc:
+                    report.errors.append(ImportRowError(line, str(exc)))
+                    continue
+                _count(report, outcome)
+                domains_seen.update(domains)
+            report.linked += relink(s, policy, domains=domains_seen)
+        if progress is not None:
+            progress(batch[-1][0])
     return report
 
 
 def import_contacts(
-    db: Database, path: Path | str, *, policy: Policy | None = None
+    db: Database, path: Path | str, *, policy: Policy | None = None,
+    maps: Sequence[tuple[str, str]] = (), batch_size: int = BATCH_ROWS,
+    progress: ProgressFn | None = None,
 ) -> ImportReport:
     """Create or update contacts from ``path`` (columns in the module docstring)."""
     policy = policy or global_policy(Settings())
     report = ImportReport()
-    addresses_seen: set[str] = set()
-    contact_ids: set[int] = set()
-    with db.session() as s:
-        for line, row, present in read_rows(Path(path), ("emails",), report.errors):
-            try:
-                with s.begin_nested():
-                    outcome, contact_id, addresses = _import_contact(s, row, present, policy)
-            except _BadRow as exc:
-                report.errors.append(ImportRowError(line, str(exc)))
-                continue
-            _count(report, outcome)
-            addresses_seen.update(addresses)
-            contact_ids.add(contact_id)
-        report.linked = relink(s, policy, addresses=addresses_seen, contact_ids=contact_ids)
+    names = CompanyNames()
+    rows = read_rows(Path(path), "contacts", report.errors, maps)
+    for batch in batches(rows, batch_size):
+        addresses_seen: set[str] = set()
+        contact_ids: set[int] = set()
+        with db.session() as s:
+            for line, row, present in batch:
+                try:
+                    with s.begin_nested():
+                        outcome, contact_id, addresses = _import_contact(
+                            s, row, present, policy, names)
+                except _BadRow as exc:
+                    report.errors.append(ImportRowError(line, str(exc)))
+                    continue
+                _count(report, outcome)
+                addresses_seen.update(addresses)
+                contact_ids.add(contact_id)
+            report.linked += relink(s, policy, addresses=addresses_seen,
+                                    contact_ids=contact_ids)
+        if progress is not None:
+            progress(batch[-1][0])
     return report
+
+
+def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """``size`` rows at a time (at least one), read lazily."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, max(1, size))):
+        yield batch
 
 
 # ---------------------------------------------------------------------- reading
@@ -198,8 +246,11 @@ def _import_company(s: Session, row: dict[str, str], present: set[str],
     if outcome == "updated":
         company.updated_at = now
     s.flush()
-    if outcome != "unchanged":
-        record_changes(s, [company_change(outcome, company, domains)])
+    if outcome != "unchanged":  # the state: every stored domain, not just this row's
+        stored = list(s.scalars(select(CompanyDomain.domain)
+                                .where(CompanyDomain.company_id == company.id)
+                                .order_by(CompanyDomain.id)))
+        record_changes(s, [company_change(outcome, company, stored)])
     return outcome, domains
 
 
@@ -207,7 +258,8 @@ def _import_company(s: Session, row: dict[str, str], present: set[str],
 
 
 def _import_contact(s: Session, row: dict[str, str], present: set[str],
-                    policy: Policy) -> tuple[str, int, list[str]]:
+                    policy: Policy, names: CompanyNames | None = None
+                    ) -> tuple[str, int, list[str]]:
     emails: dict[str, str] = {}
     for raw in _split(row.get("emails", "")):
         address = canonical_address(raw, policy)
@@ -224,8 +276,13 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
     if "tags" in present:
         values["tags"] = _split(row.get("tags", ""))
     given, company_domain = _optional(row, present, "company_domain")
-    if given:
-        values["company_id"] = _company_for(s, company_domain) if company_domain else None
+    named, company = _optional(row, present, "company")
+    if given and company_domain:
+        values["company_id"] = _company_for(s, company_domain)
+    elif named and company:
+        values["company_id"] = _company_named(s, company, list(emails), names or CompanyNames())
+    elif given or named:
+        values["company_id"] = None
     owners = sorted(set(s.scalars(select(ContactEmail.contact_id)
                                   .where(ContactEmail.address.in_(list(emails))))))
     if len(owners) > 1:
@@ -251,8 +308,11 @@ def _import_contact(s: Session, row: dict[str, str], present: set[str],
     if outcome == "updated":
         contact.updated_at = now
     s.flush()
-    if outcome != "unchanged":
-        record_changes(s, [contact_change(outcome, contact, list(emails))])
+    if outcome != "unchanged":  # the state: every stored address, not just this row's
+        stored = list(s.scalars(select(ContactEmail.address)
+                                .where(ContactEmail.contact_id == contact.id)
+                                .order_by(ContactEmail.id)))
+        record_changes(s, [contact_change(outcome, contact, stored)])
     return outcome, contact.id, list(emails)
 
 
@@ -268,6 +328,63 @@ def _company_for(s: Session, value: str) -> int:
         raise _BadRow(f"company_domain: no company owns {domain!r}; "
                                 "import companies first")
     return max(found, key=lambda r: len(r[0]))[1]
+
+
+class CompanyNames:
+    """Company ids by lower-cased name, read once per import (names are not indexed,
+    and a contacts import changes no company)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, list[int]] | None = None
+
+    def ids(self, s: Session, name: str) -> list[int]:
+        if self._ids is None:
+            self._ids = {}
+            for company_id, lowered in s.execute(select(Company.id, func.lower(Company.name))
+                                                 .order_by(Company.id)):
+                self._ids.setdefault(lowered, []).append(company_id)
+        return self._ids.get(name.lower(), [])
+
+
+def _company_named(s: Session, value: str, addresses: list[str], names: CompanyNames) -> int:
+    """``company``: a domain, else a unique name, else the addresses' domain decides."""
+    text = value.strip()
+    host = text.rpartition("@")[2]
+    if "." in host and " " not in host and canonical_domain(host) is not None:
+        found = _owners(s, [host])
+        if found:
+            return found[0]
+    named = names.ids(s, text)
+    if len(named) == 1:
+        return named[0]
+    by_address = _owners(s, [a.rpartition("@")[2] for a in addresses])
+    fitting = [c for c in by_address if c in named] if named else by_address
+    if len(fitting) == 1:
+        return fitting[0]
+    if named:
+        raise _BadRow(f"company: {text!r} names {len(named)} companies and the contact's "
+                      "addresses do not tell which; give company_domain instead")
+    if fitting:
+        raise _BadRow(f"company: no company is named {text!r} and the contact's addresses "
+                      f"belong to {len(fitting)} companies; give company_domain instead")
+    raise _BadRow(f"company: no company is named {text!r} or owns a domain of the "
+                  "contact's addresses; import companies first")
+
+
+def _owners(s: Session, domains: list[str]) -> list[int]:
+    """The company owning each domain (a subsidiary's subdomain first), deduplicated."""
+    out: list[int] = []
+    for raw in domains:
+        domain = canonical_domain(raw.strip().lstrip("@"))
+        if domain is None:
+            continue
+        found = s.execute(select(CompanyDomain.domain, CompanyDomain.company_id)
+                          .where(CompanyDomain.domain.in_(domain_suffixes(domain)))).all()
+        if found:
+            company_id = int(max(found, key=lambda r: len(r[0]))[1])
+            if company_id not in out:
+                out.append(company_id)
+    return out
 
 
 # ---------------------------------------------------------------------- one record at a time

@@ -8,11 +8,15 @@ opportunities.csv (UTF-8, header row, other columns ignored)
     ``stage``    optional — free text, e.g. ``proposal``
     ``owner``    optional — the owning rep's address (or name)
     ``status``   optional — ``open`` (default) or ``closed`` (also accepted:
-                 won, lost, closed won, closed lost)
+                 won, lost, closed won, closed lost); from an export without
+                 one, a closed stage (``Closed Won``…) closes the deal
 
 Re-importing updates by (company, name) and never duplicates; a column
 present in the header overwrites the stored value, an absent one leaves it
 alone. A bad row is reported with its line number, the others import.
+Export headers (``Deal Name``, ``Account Name``, ``Deal - Stage``…) are
+resolved by :mod:`syncd.directory.columns`. Rows commit in batches; the
+interactions of every company touched are re-linked once, after the last.
 
 Linking (:func:`link_interactions`, rule in :mod:`matching.opportunity`): an
 interaction's companies are those of its matched participants; the
@@ -26,12 +30,19 @@ choice (``syncd.store.override_rules.pinned_opportunities``). The engine
 links each page's new interactions (skipped while no opportunity exists
 at all); an import re-links every interaction of the companies it touched, so a new, closed
 or re-owned opportunity moves history accordingly.
+
+The change feed hears both, in the same transaction: an imported row that
+creates or changes an opportunity appends ``opportunity.created`` /
+``opportunity.updated`` (entity ``opportunity``), and a link that moves
+appends ``opportunity.linked`` / ``opportunity.unlinked`` (entity
+``interaction``), built by :mod:`syncd.store.change_events`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +53,7 @@ from matching import canonical_address, canonical_domain, choose_opportunity, do
 from matching.types import OpportunityRef
 from syncd.directory.csv_rows import read_rows
 from syncd.errors import ImportRowError
+from syncd.store.change_events import opportunity_change, opportunity_link
 from syncd.store.changes import Change, record_changes
 from syncd.store.database import Database
 from syncd.store.override_rules import pinned_opportunities
@@ -75,20 +87,29 @@ class _BadRow(ValueError):
     pass
 
 
-def import_opportunities(db: Database, path: Path | str) -> OpportunityImportReport:
+def import_opportunities(db: Database, path: Path | str, *,
+                         maps: Sequence[tuple[str, str]] = (), batch_size: int = 2000,
+                         progress: Callable[[int], None] | None = None
+                         ) -> OpportunityImportReport:
     """Create or update opportunities from ``path`` (columns in the module docstring)."""
     report = OpportunityImportReport()
+    # bounded by the companies, not the rows: linking runs once, on the final state
     companies: set[int] = set()
+    rows = iter(read_rows(Path(path), "opportunities", report.errors, maps))
+    while batch := list(islice(rows, max(1, batch_size))):
+        with db.session() as s:
+            for line, row, present in batch:
+                try:
+                    with s.begin_nested():
+                        outcome, company_id = _import_row(s, row, present)
+                except _BadRow as exc:
+                    report.errors.append(ImportRowError(line, str(exc)))
+                    continue
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                companies.add(company_id)
+        if progress is not None:
+            progress(batch[-1][0])
     with db.session() as s:
-        for line, row, present in read_rows(Path(path), ("company", "name"), report.errors):
-            try:
-                with s.begin_nested():
-                    outcome, company_id = _import_row(s, row, present)
-            except _BadRow as exc:
-                report.errors.append(ImportRowError(line, str(exc)))
-                continue
-            setattr(report, outcome, getattr(report, outcome) + 1)
-            companies.add(company_id)
         report.linked = relink_companies(s, companies)
     return report
 
@@ -141,9 +162,11 @@ def _import_row(s: Session, row: dict[str, str], present: set[str]) -> tuple[str
     found = s.scalars(select(Opportunity).where(Opportunity.company_id == company_id,
                                                 Opportunity.name == name)).one_or_none()
     if found is None:
-        s.add(Opportunity(company_id=company_id, name=name, created_at=now, updated_at=now,
-                          **{"is_open": True, **values}))
+        created = Opportunity(company_id=company_id, name=name, created_at=now, updated_at=now,
+                              **{"is_open": True, **values})
+        s.add(created)
         s.flush()
+        record_changes(s, [opportunity_change("created", created)])
         return "created", company_id
     changed = False
     for attr, value in values.items():
@@ -153,6 +176,8 @@ def _import_row(s: Session, row: dict[str, str], present: set[str]) -> tuple[str
     if changed:
         found.updated_at = now
     s.flush()
+    if changed:
+        record_changes(s, [opportunity_change("updated", found)])
     return ("updated" if changed else "unchanged"), company_id
 
 
@@ -213,11 +238,8 @@ def link_interactions(s: Session, interaction_ids: Iterable[int], *,
                 choice_id, reason = choice.opportunity_id, choice.reason
             if (row.opportunity_id, row.opportunity_reason) != (choice_id, reason[:200]):
                 if row.opportunity_id != choice_id:  # the change feed
-                    events.append(Change(
-                        "opportunity.linked" if choice_id else "opportunity.unlinked",
-                        "interaction", row.id,
-                        {"opportunity_id": choice_id, "reason": reason[:200],
-                         "previous_opportunity_id": row.opportunity_id}))
+                    events.append(opportunity_link(row.id, choice_id, reason[:200],
+                                                   row.opportunity_id))
                 row.opportunity_id, row.opportunity_reason = choice_id, reason[:200]
                 changed += 1
     s.flush()

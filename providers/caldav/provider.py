@@ -79,6 +79,31 @@ def _path(url: str) -> str:
     return unquote(urlsplit(url).path).rstrip("/")
 
 
+def select_calendars(account: CaldavAccount, found: list[CalendarInfo]) -> list[CalendarInfo]:
+    """Those named in config (display name or URL/path); else the calendar the
+    account's URL points at, if it names one; else all of the principal's."""
+    wanted = account.calendars
+    if not wanted:
+        # a URL copied from a calendar app often names one collection: sync just it
+        own = _path(account.url).rstrip("/")
+        return [c for c in found if _path(c.url).rstrip("/") == own] or found
+    chosen: list[CalendarInfo] = []
+    missing: list[str] = []
+    for entry in wanted:
+        match = [c for c in found if (c.name or "").casefold() == entry.casefold()
+                 or ("/" in entry and _path(c.url) == _path(entry))]
+        if not match:
+            missing.append(entry)
+        chosen.extend(c for c in match if c not in chosen)
+    if missing:
+        names = ", ".join(sorted(c.name or _path(c.url) for c in found)) or "none"
+        raise ConfigError([ConfigIssue(
+            f"accounts.{account.id}.calendars",
+            f"no calendar matches {', '.join(map(repr, missing))}",
+            f"the principal has: {names}")])
+    return chosen
+
+
 class CaldavProvider(Provider):
     kind = "caldav"
 
@@ -119,28 +144,7 @@ class CaldavProvider(Provider):
         return self._session
 
     def _selected(self, found: list[CalendarInfo]) -> list[CalendarInfo]:
-        """Those named in config (display name or URL/path); else the calendar the
-        account's URL points at, if it names one; else all of the principal's."""
-        wanted = self._account.calendars
-        if not wanted:
-            # a URL copied from a calendar app often names one collection: sync just it
-            own = _path(self._account.url).rstrip("/")
-            return [c for c in found if _path(c.url).rstrip("/") == own] or found
-        chosen: list[CalendarInfo] = []
-        missing: list[str] = []
-        for entry in wanted:
-            match = [c for c in found if (c.name or "").casefold() == entry.casefold()
-                     or ("/" in entry and _path(c.url) == _path(entry))]
-            if not match:
-                missing.append(entry)
-            chosen.extend(c for c in match if c not in chosen)
-        if missing:
-            names = ", ".join(sorted(c.name or _path(c.url) for c in found)) or "none"
-            raise ConfigError([ConfigIssue(
-                f"accounts.{self._account.id}.calendars",
-                f"no calendar matches {', '.join(map(repr, missing))}",
-                f"the principal has: {names}")])
-        return chosen
+        return select_calendars(self._account, found)
 
     # -- passes ------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ exit statuses and output helpers):
 :mod:`syncd.cli.purge`      ``purge``
 :mod:`syncd.cli.api`        ``api`` (serve the HTTP API), ``api token create``, ``api openapi``
 :mod:`syncd.cli.changes`    ``changes`` (the change feed; ``--follow``, JSON lines)
+:mod:`syncd.cli.export`     ``export`` (a consistent snapshot to start the feed from)
+:mod:`syncd.cli.webhooks`   ``webhooks`` (subscription state), ``webhooks resume``
+:mod:`syncd.cli.doctor`     ``doctor`` (config, store, accounts, health port: checks and fixes)
 ==========================  ====================================================
 
 Commands import the store, the engine and the daemon inside their bodies:
@@ -32,6 +35,8 @@ from syncd.cli import (
     changes,
     demo,
     directory,
+    doctor,
+    export,
     history,
     imports,
     init,
@@ -39,13 +44,14 @@ from syncd.cli import (
     reminders,
     setup,
     sync,
+    webhooks,
 )
 from syncd.cli.app import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (api, auth, changes, demo, directory, history, imports, init, purge, reminders,
-                    setup, sync)
+_COMMAND_MODULES = (api, auth, changes, demo, directory, doctor, export, history, imports, init,
+                    purge, reminders, setup, sync, webhooks)
 
 
 def main() -> None:

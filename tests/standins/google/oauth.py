@@ -5,7 +5,10 @@ Grants: ``refresh_token``, ``authorization_code`` (installed-app flow) and
 domain-wide delegation: the RS256 assertion is verified against the public
 key registered for its ``iss``, and ``aud``, ``exp`` and ``sub`` are checked).
 A revoked user gets ``invalid_grant`` for every grant and 401 for every
-access token issued before.
+access token issued before. :meth:`OAuthServer.deny_scope` models a scope the
+Workspace admin did not authorize for domain-wide delegation (service-account
+grants asking for it get ``unauthorized_client``) and that users did not
+consent to (refresh grants answer without it in ``scope``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class OAuthServer:
         self.generation: dict[str, int] = {}  # bumped on revoke: old access tokens die
         self.known_users: set[str] = set()
         self.grants: list[str] = []  # grant types served, in order (for tests)
+        self.denied_scopes: set[str] = set()  # not authorized / not consented
         self.token_url = ""
 
     # -- admin ------------------------------------------------------------------------------
@@ -76,6 +80,9 @@ class OAuthServer:
 
     def reinstate(self, user: str) -> None:
         self.revoked.discard(user.lower())
+
+    def deny_scope(self, scope: str) -> None:
+        self.denied_scopes.add(scope)
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -102,7 +109,11 @@ class OAuthServer:
                 raise GrantError("invalid_grant", "Token has been expired or revoked.")
             if form.get("client_id") != entry[1]:
                 raise GrantError("invalid_client", "The OAuth client was not found.", 401)
-            return self._issue(entry[0])
+            issued = self._issue(entry[0])
+            if form.get("scope"):  # Google names the scopes the grant carries
+                issued["scope"] = " ".join(s for s in form["scope"].split()
+                                           if s not in self.denied_scopes)
+            return issued
         if grant == "authorization_code":
             entry = self.codes.pop(form.get("code", ""), None)
             if entry is None:
@@ -141,6 +152,10 @@ class OAuthServer:
             raise GrantError("invalid_grant", "Invalid JWT: token expired or not yet valid")
         if not claims.get("scope"):
             raise GrantError("invalid_scope", "Empty scope")
+        if set(str(claims["scope"]).split()) & self.denied_scopes:
+            raise GrantError("unauthorized_client",
+                             "Client is unauthorized to retrieve access tokens using this "
+                             "method, or client not authorized for any of the scopes requested.")
         subject = str(claims.get("sub") or "").lower()
         if not subject:
             raise GrantError("unauthorized_client",

@@ -9,7 +9,11 @@ msal and requests. Test controls (all thread-safe):
   :meth:`add_event`, :meth:`remove_event`;
 * delta expiry: :meth:`expire_delta` (410, or 400 ``syncStateNotFound`` /
   ``resyncRequired``, per ``expire_mode``);
-* auth: :meth:`register_app`, :meth:`revoke_consent`, :meth:`approve_device_code`;
+* auth: :meth:`register_app`, :meth:`revoke_consent`, :meth:`approve_device_code`,
+  :meth:`deny_permission` (an app without Mail.Read / Calendars.Read: 403);
+* what ``syncd doctor`` reads: ``mailFolders/{f}/messages`` and ``calendarView``
+  with ``$count=true`` (``@odata.count``), ``outlook/masterCategories``
+  (seeded by :meth:`add_category`);
 * faults on Graph requests: :meth:`throttle` (429 + Retry-After for the
   next N requests), :meth:`rate_limit` (429 beyond N requests per window),
   :meth:`inject` (a status such as 500/503, ``drop`` = close the connection
@@ -31,8 +35,10 @@ from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from tests.generate import EventSpec
 from tests.standins.graph.calendarstore import CalendarStore
+from tests.standins.graph.calendarstore import _parse as parse_graph_time
 from tests.standins.graph.identity import Identity, Reply
 from tests.standins.graph.mailstore import MailStore
+from tests.standins.graph.mailstore import _matches as matches_filter
 from tests.standins.graph.tokens import decode, encode
 from tests.standins.http import HTTPStandIn
 
@@ -94,6 +100,10 @@ class GraphStandIn(HTTPStandIn):
         self._in_flight: dict[str, int] = {}
         self._max_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
+        #: client id -> permissions (Mail.Read, Calendars.Read) not granted to it
+        self.denied: dict[str, set[str]] = {}
+        #: mailbox -> its Outlook master category names
+        self.categories: dict[str, list[str]] = {}
         super().__init__()
         self._query = threading.local()  # raw query of the request this thread serves
 
@@ -138,6 +148,15 @@ class GraphStandIn(HTTPStandIn):
 
     def approve_device_code(self, user_code: str, user: str, decline: bool = False) -> None:
         self.identity.approve_device_code(user_code, user, decline)
+
+    def deny_permission(self, client_id: str, permission: str) -> None:
+        """The app lacks ``permission`` (e.g. ``Mail.Read``): its requests get 403."""
+        with self._lock:
+            self.denied.setdefault(client_id, set()).add(permission)
+
+    def add_category(self, mailbox: str, name: str) -> None:
+        with self._lock:
+            self.categories.setdefault(mailbox.lower(), []).append(name)
 
     def add_message(self, mailbox: str, folder: str, raw: bytes, *,
                     categories: list[str] | None = None,
@@ -244,6 +263,13 @@ class GraphStandIn(HTTPStandIn):
         else:
             return self._record("(anonymous)", path, _graph_error(
                 403, "ErrorAccessDenied", "Access is denied."))
+        needed = ("Calendars.Read" if any(p in ("calendarView", "events") for p in parts)
+                  else "Mail.Read")
+        with self._lock:
+            denied = needed in self.denied.get(grant.client_id, set())
+        if denied:
+            return self._record(mailbox, path, _graph_error(
+                403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
         with self._lock:
             self._in_flight[mailbox] = self._in_flight.get(mailbox, 0) + 1
             self._max_in_flight[mailbox] = max(self._max_in_flight.get(mailbox, 0),
@@ -341,6 +367,15 @@ class GraphStandIn(HTTPStandIn):
                                lambda: self.calendars.start_round(
                                    mailbox, query.get("startDateTime", ""),
                                    query.get("endDateTime", "")))
+        if len(rest) == 3 and rest[0] == "mailFolders" and rest[2] == "messages":
+            return self._count_messages(mailbox, rest[1], query)
+        if rest == ["calendarView"]:
+            return self._count_events(mailbox, query)
+        if rest == ["outlook", "masterCategories"]:
+            with self._lock:
+                names = list(self.categories.get(mailbox, []))
+            return _ok({"value": [{"id": f"cat-{i}", "displayName": n, "color": "preset0"}
+                                  for i, n in enumerate(names)]})
         if len(rest) == 2 and rest[0] == "events":
             found = self.calendars.master(mailbox, rest[1])
             if found is None:
@@ -349,6 +384,39 @@ class GraphStandIn(HTTPStandIn):
             return _ok({k: v for k, v in found.items()
                         if not select or k in select or k == "id"})
         return _graph_error(404, "ResourceNotFound", "unknown Graph path")
+
+    def _count_messages(self, mailbox: str, folder: str, query: dict[str, str]) -> Reply:
+        """A folder's messages (ids only) with ``@odata.count`` when ``$count=true``."""
+        try:
+            with self.mail.lock:
+                box = self.mail.mailbox(mailbox)
+                ids = [str(r.item["id"]) for r in box.records.values()
+                       if r.folder == folder.lower() and not r.removed
+                       and matches_filter(query.get("$filter", ""), r.item)]
+        except ValueError as exc:
+            return _graph_error(400, "ErrorInvalidUrlQueryFilter", str(exc))
+        return self._counted(ids, query)
+
+    def _count_events(self, mailbox: str, query: dict[str, str]) -> Reply:
+        """Instances overlapping the window (ids only), ``@odata.count`` on request."""
+        if not (query.get("startDateTime") and query.get("endDateTime")):
+            return _graph_error(400, "ErrorInvalidParameter",
+                                "startDateTime and endDateTime are required")
+        ws, we = parse_graph_time(query["startDateTime"]), parse_graph_time(query["endDateTime"])
+        with self.calendars.lock:
+            cal = self.calendars.calendar(mailbox)
+            ids = [str(i.item["id"]) for i in cal.instances.values() if not i.removed
+                   and parse_graph_time(i.item["start"]["dateTime"]) < we
+                   and parse_graph_time(i.item["end"]["dateTime"]) > ws]
+        return self._counted(ids, query)
+
+    @staticmethod
+    def _counted(ids: list[str], query: dict[str, str]) -> Reply:
+        top = int(query.get("$top") or DEFAULT_PAGE)
+        body: dict[str, Any] = {"value": [{"id": i} for i in ids[:top]]}
+        if query.get("$count", "").lower() == "true":
+            body["@odata.count"] = len(ids)
+        return _ok(body)
 
     def _delta(self, store: Any, query: dict[str, str], size: int, link: str,
                start: Any) -> Reply:

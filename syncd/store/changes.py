@@ -15,9 +15,10 @@ transaction of its own that first locks the feed's single
 ``change_feed`` row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite write
 sessions already hold the database write lock), then reads the committed
 rows still unnumbered, numbers them ``last_position + 1 …`` in ``id``
-order and stores the new ``last_position``. Readers run it before each
-read (the daemon's feed job runs it too); when nothing is unnumbered it
-only reads, so idle polling never takes the write lock.
+order and stores the new ``last_position``. Readers run it when the
+numbered events do not fill their page (the daemon's feed job runs it
+too); when nothing is unnumbered it only reads, so idle polling never
+takes the write lock.
 
 Invariant: **a position becomes visible only after every smaller position
 is visible.** The assigner's numbers are all committed together, and the
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -114,7 +115,9 @@ class FeedEvent:
 
 @dataclass(frozen=True, slots=True)
 class ChangesPage:
-    """Events after a position; ``last_position`` is the newest position numbered."""
+    """Events after a position; ``last_position`` is the newest position numbered
+    when read (a full page of numbered events numbers nothing, so events committed
+    since may follow it unnumbered)."""
 
     events: list[FeedEvent]
     last_position: int
@@ -195,21 +198,42 @@ def read_changes(database: Database, *, after: int, limit: int) -> ChangesPage:
     """Up to ``limit`` events with positions above ``after``, oldest first.
 
     Raises :class:`ChangesPruned` if events after ``after`` were pruned.
+
+    Numbered events are read first: when they fill the page, nothing is
+    numbered (a reader with a backlog, such as a webhook worker during a
+    big sync, never waits for the write lock the page writer keeps busy);
+    otherwise pending events are numbered and the read is repeated. Either
+    way the page is the gap-free run after ``after``: positions become
+    visible only in order (see the module docstring).
     """
-    last = assign_positions(database)
+    last, rows, pruned = _read_numbered(database, after=after, limit=limit)
+    if len(rows) < limit:
+        assign_positions(database)
+        last, rows, pruned = _read_numbered(database, after=after, limit=limit)
+    if after < pruned:
+        raise ChangesPruned(after, pruned)
+    events = [FeedEvent(position=r.position, type=r.type, entity=r.entity,
+                        entity_id=r.entity_id, state=dict(r.state), at=r.at) for r in rows]
+    return ChangesPage(events=events, last_position=last)
+
+
+def _read_numbered(database: Database, *, after: int, limit: int
+                   ) -> tuple[int, Sequence[Row[Any]], int]:
+    """(last position, up to ``limit`` numbered events after ``after``, pruned through),
+    from one read transaction."""
     with database.session(write=False) as session:
         rows = session.execute(
             select(ChangeEvent.position, ChangeEvent.type, ChangeEvent.entity,
                    ChangeEvent.entity_id, ChangeEvent.state, ChangeEvent.at)
             .where(ChangeEvent.position > after)
             .order_by(ChangeEvent.position).limit(limit)).all()
-        pruned = session.scalar(
-            select(ChangeFeedState.pruned_through).where(ChangeFeedState.id == 1)) or 0
-    if after < pruned:
-        raise ChangesPruned(after, pruned)
-    events = [FeedEvent(position=r.position, type=r.type, entity=r.entity,
-                        entity_id=r.entity_id, state=dict(r.state), at=r.at) for r in rows]
-    return ChangesPage(events=events, last_position=last)
+        # after the rows (each statement may see newer commits): a prune that ran
+        # meanwhile shows here, so it cannot hide a gap
+        state = session.execute(
+            select(ChangeFeedState.last_position, ChangeFeedState.pruned_through)
+            .where(ChangeFeedState.id == 1)).first()
+    last, pruned = (state[0] or 0, state[1] or 0) if state is not None else (0, 0)
+    return max([last, *(r.position for r in rows)]), rows, pruned
 
 
 def prune_changes(database: Database, *, retention_days: int,

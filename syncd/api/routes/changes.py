@@ -64,7 +64,9 @@ class ChangeOut(BaseModel):
 class ChangesOut(BaseModel):
     items: list[ChangeOut]
     next_after: int = Field(description="The `after` of the next request")
-    last_position: int = Field(description="The newest position committed when read")
+    last_position: int = Field(description="The newest position numbered when read; "
+                                           "events committed since follow it (a page that "
+                                           "is not full numbers them first)")
 
 
 @router.get("/changes", response_model=ChangesOut, summary="The change feed")

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from syncd.store.changes import (
     Change,
@@ -19,6 +20,7 @@ from syncd.store.changes import (
     record_changes,
 )
 from syncd.store.database import Database
+from syncd.store.schema import ChangeEvent
 from syncd.store.types import utcnow
 
 WRITERS = 4
@@ -143,3 +145,24 @@ def test_pruned_positions_are_refused_not_skipped(database: Database) -> None:
     with database.session() as session:
         record_change(session, "d", "x", 4, {})
     assert [e.position for e in read_changes(database, after=3, limit=10).events] == [4]
+
+
+def test_a_full_page_of_numbered_events_is_read_without_numbering(database: Database) -> None:
+    """A reader with a backlog never needs the write lock; numbering waits until
+    the numbered events no longer fill its page."""
+    with database.session() as session:
+        record_changes(session, [Change("test.event", "t", n, {"n": n}) for n in range(5)])
+    assert [e.position for e in read_changes(database, after=0, limit=2).events] == [1, 2]
+    with database.session() as session:  # committed after the numbering above
+        record_changes(session, [Change("test.event", "t", n, {"n": n}) for n in range(5, 8)])
+
+    def unnumbered() -> int:
+        with database.session(write=False) as s:
+            return int(s.scalar(select(func.count()).select_from(ChangeEvent)
+                                .where(ChangeEvent.position.is_(None))) or 0)
+
+    page = read_changes(database, after=2, limit=3)
+    assert [e.position for e in page.events] == [3, 4, 5] and unnumbered() == 3
+    page = read_changes(database, after=5, limit=3)  # fewer than a page: number, read again
+    assert [e.position for e in page.events] == [6, 7, 8] and unnumbered() == 0
+    assert [e.state["n"] for e in page.events] == [5, 6, 7] and page.last_position == 8

@@ -13,7 +13,7 @@ from providers.base import Address, Page
 from syncd.directory.corrections import correct, undo
 from syncd.directory.opportunities import link_interactions, relink_companies
 from syncd.store.audit import Actor, entries
-from syncd.store.changes import read_changes
+from syncd.store.changes import assign_positions, read_changes
 from syncd.store.database import Database
 from syncd.store.override_rules import OVERRIDABLE, Rule, apply_rules, shaped
 from syncd.store.overrides import OverrideError, UnknownInteraction, remove_override, set_override
@@ -289,7 +289,7 @@ def test_corrections_append_their_feed_events(database: Database) -> None:
         s.add(upsell)
         s.flush()
         upsell_id = upsell.id
-    mark = read_changes(database, after=0, limit=1).last_position
+    mark = assign_positions(database)  # the feed's end, everything numbered
 
     with database.session() as s:
         correct(s, POLICY, interaction_id, actor=RITA, action="assign",
@@ -298,7 +298,7 @@ def test_corrections_append_their_feed_events(database: Database) -> None:
     assert (kind, entity, entity_id) == ("opportunity.linked", "interaction", interaction_id)
     assert state["opportunity_id"] == upsell_id
     assert state["previous_opportunity_id"] == renewal_id
-    mark = read_changes(database, after=0, limit=1).last_position
+    mark = assign_positions(database)  # the feed's end, everything numbered
 
     with database.session() as s:
         correct(s, POLICY, interaction_id, actor=RITA, action="not_customer")
@@ -309,7 +309,7 @@ def test_corrections_append_their_feed_events(database: Database) -> None:
     assert rematched["address"] == ANN.email and rematched["match"] == "not_customer"
     assert rematched["previous_contact_id"] == ann and rematched["contact_id"] is None
     assert unlinked["opportunity_id"] is None and unlinked["previous_opportunity_id"] == upsell_id
-    mark = read_changes(database, after=0, limit=1).last_position
+    mark = assign_positions(database)  # the feed's end, everything numbered
 
     with database.session() as s:
         undo(s, POLICY, interaction_id, actor=RITA)

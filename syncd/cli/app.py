@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from rich.console import Console
 
 from syncd import __version__
 from syncd.config import Settings, load_settings
+from syncd.config.model import Account
 from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger, redact_text
 
@@ -137,6 +139,21 @@ def cli(ctx: click.Context, config_path: Path) -> None:
     # until the config says otherwise: warnings and errors, redacted, on stderr
     configure_logging("warning", "auto")
     ctx.obj = App(config_path)
+
+
+def chosen_accounts(settings: Settings, account_ids: Sequence[str], *,
+                    enabled_only: bool) -> list[Account]:
+    """The ``--account`` ids given (each must exist: else a usage error naming the
+    known ones), or every account (only the enabled ones if ``enabled_only``)."""
+    if not account_ids:
+        return [a for a in settings.accounts if a.enabled or not enabled_only]
+    known = {a.id for a in settings.accounts}
+    unknown = [a for a in account_ids if a not in known]
+    if unknown:
+        raise click.BadParameter(f"no account with id {', '.join(unknown)}; known: "
+                                 f"{', '.join(sorted(known)) or '(none)'}",
+                                 param_hint="--account")
+    return [a for a in settings.accounts if a.id in account_ids]
 
 
 def app_of(ctx: click.Context) -> App:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from syncd.cli.app import EXIT_FAILED, FORMAT, app_of, cli, echo_json
+from syncd.cli.app import EXIT_FAILED, FORMAT, app_of, chosen_accounts, cli, echo_json
 
 _STYLE = {"ok": "green", "warning": "yellow", "failed": "red"}
 
@@ -31,16 +31,7 @@ def doctor(ctx: click.Context, account_ids: tuple[str, ...], timeout: float, fmt
 
     app = app_of(ctx)
     settings = app.load()
-    if account_ids:
-        known = {a.id for a in settings.accounts}
-        unknown = [a for a in account_ids if a not in known]
-        if unknown:
-            raise click.BadParameter(f"no account with id {', '.join(unknown)}; known: "
-                                     f"{', '.join(sorted(known)) or '(none)'}",
-                                     param_hint="--account")
-        accounts = [a for a in settings.accounts if a.id in account_ids]
-    else:
-        accounts = list(settings.accounts)
+    accounts = chosen_accounts(settings, account_ids, enabled_only=False)
     vault = None
     token_key = settings.privacy.token_key
     if token_key is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from syncd.cli.app import EXIT_FAILED, FORMAT, App, app_of, cli, echo_json
+from syncd.cli.app import EXIT_FAILED, FORMAT, App, app_of, chosen_accounts, cli, echo_json
 from syncd.config import load_settings
 from syncd.logs import redact_text
 from syncd.sync.outcome import PassResult
@@ -50,16 +50,7 @@ def sync(ctx: click.Context, once: bool, account_ids: tuple[str, ...], fmt: str)
         raise click.UsageError("sync needs --once (for continuous syncing use `syncd run`)")
     app = app_of(ctx)
     settings = app.settings
-    if account_ids:
-        known = {a.id for a in settings.accounts}
-        unknown = [a for a in account_ids if a not in known]
-        if unknown:
-            raise click.BadParameter(f"no account with id {', '.join(unknown)}; known: "
-                                     f"{', '.join(sorted(known)) or '(none)'}",
-                                     param_hint="--account")
-        accounts = [a for a in settings.accounts if a.id in account_ids]
-    else:
-        accounts = [a for a in settings.accounts if a.enabled]
+    accounts = chosen_accounts(settings, account_ids, enabled_only=True)
     engine = app.engine()
     stop = threading.Event()
     results: list[SyncRow] = []

@@ -34,7 +34,7 @@ from syncd.store.schema import (
     Source,
     Thread,
 )
-from syncd.store.sql import chunks
+from syncd.store.sql import chunks, names_by_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +174,8 @@ def load_views(s: Session, ids: Sequence[int]) -> list[InteractionView]:
         s, _THREAD, {i.thread_id for i in rows.values()})}
     deals = {r[0]: OpportunityRef(*r) for r in _by_id(
         s, _OPPORTUNITY, {i.opportunity_id for i in rows.values()})}
-    contacts = _names(s, Contact, {p.contact_id for ps in people.values() for p in ps})
-    companies = _names(s, Company, {p.company_id for ps in people.values() for p in ps})
+    contacts = names_by_id(s, Contact, {p.contact_id for ps in people.values() for p in ps})
+    companies = names_by_id(s, Company, {p.company_id for ps in people.values() for p in ps})
     corrections = rules_for(s, rows)
     logged = details_for(s, rows)
     out: list[InteractionView] = []
@@ -212,13 +212,4 @@ def _by_id(s: Session, columns: Sequence[Any], ids: set[int | None]) -> list[Any
     out: list[Any] = []
     for batch in chunks(wanted):
         out.extend(s.execute(select(*columns).where(columns[0].in_(batch))))
-    return out
-
-
-def _names(s: Session, model: Any, ids: set[int | None]) -> dict[int | None, str | None]:
-    wanted = sorted(i for i in ids if i is not None)
-    out: dict[int | None, str | None] = {}
-    for batch in chunks(wanted):
-        out.update({i: name for i, name in s.execute(
-            select(model.id, model.name).where(model.id.in_(batch)))})
     return out

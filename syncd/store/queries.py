@@ -40,7 +40,7 @@ from syncd.store.schema import (
     Source,
     Thread,
 )
-from syncd.store.sql import chunks
+from syncd.store.sql import chunks, names_by_id
 from syncd.store.types import utcnow
 
 
@@ -203,8 +203,8 @@ def _entries(s: Session, ids: Sequence[int]) -> list[TimelineEntry]:
             select(Thread.id, Thread.key).where(Thread.id.in_(batch)))})
     corrections = rules_for(s, interactions)
     logged = details_for(s, interactions)
-    contact_names = _names(s, Contact, {p.contact_id for ps in people.values() for p in ps})
-    company_names = _names(s, Company, {p.company_id for ps in people.values() for p in ps})
+    contact_names = names_by_id(s, Contact, {p.contact_id for ps in people.values() for p in ps})
+    company_names = names_by_id(s, Company, {p.company_id for ps in people.values() for p in ps})
     entries = [
         TimelineEntry(
             id=i.id, kind=i.kind, occurred_at=i.occurred_at, ends_at=i.ends_at,
@@ -230,13 +230,6 @@ def _entries(s: Session, ids: Sequence[int]) -> list[TimelineEntry]:
     return entries
 
 
-def _names(s: Session, model: Any, ids: set[int | None]) -> dict[int | None, str | None]:
-    wanted = sorted(i for i in ids if i is not None)
-    out: dict[int | None, str | None] = {}
-    for batch in chunks(wanted):
-        out.update({i: name for i, name in s.execute(
-            select(model.id, model.name).where(model.id.in_(batch)))})
-    return out
 
 
 # ---------------------------------------------------------------------- accounts

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from syncd.errors import StoreError
@@ -67,3 +67,14 @@ def aware_utc(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def names_by_id(s: Session, model: Any, ids: Iterable[int | None]
+                ) -> dict[int | None, str | None]:
+    """``model.id -> model.name`` for these ids (None skipped), in batched reads."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int | None, str | None] = {}
+    for batch in chunks(wanted):
+        out.update({i: name for i, name in s.execute(
+            select(model.id, model.name).where(model.id.in_(batch)))})
+    return out

@@ -17,8 +17,11 @@ manual reminder just created, whose subject the caller wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from syncd.api.auth import WriteViewer
 from syncd.api.context import Ctx, Db
@@ -156,16 +159,8 @@ def post_dismiss(reminder_id: IdPath, viewer: WriteViewer, ctx: Ctx, db: Db,
 def post_snooze(reminder_id: IdPath, body: SnoozeIn, viewer: WriteViewer, ctx: Ctx,
                 db: Db) -> ReminderStateOut:
     """Due at ``until`` (in the future); derivation may move it later, never earlier."""
-    try:
-        with db.session() as s:
-            return _state(snooze(s, reminder_id, body.until, actor=actor(viewer),
-                                 now=ctx.clock()))
-    except UnknownReminder as exc:
-        raise Problem.not_found("reminder", reminder_id) from exc
-    except ReminderStateError as exc:
-        raise conflict(str(exc)) from exc
-    except ReminderError as exc:
-        raise invalid(exc, _FIELDS) from exc
+    return _act(db, reminder_id, lambda s: snooze(s, reminder_id, body.until,
+                                                  actor=actor(viewer), now=ctx.clock()))
 
 
 @router.post("/reminders/{reminder_id}/reassign", response_model=ReminderStateOut,
@@ -173,25 +168,26 @@ def post_snooze(reminder_id: IdPath, body: SnoozeIn, viewer: WriteViewer, ctx: C
 def post_reassign(reminder_id: IdPath, body: ReassignIn, viewer: WriteViewer, ctx: Ctx,
                   db: Db) -> ReminderStateOut:
     """Give it to another rep; derivation keeps that owner."""
+    return _act(db, reminder_id, lambda s: reassign(s, reminder_id, body.owner,
+                                                    actor=actor(viewer), now=ctx.clock()))
+
+
+def _close(reminder_id: int, status: str, body: CloseIn | None, viewer: WriteViewer,
+           ctx: Ctx, db: Db) -> ReminderStateOut:
+    return _act(db, reminder_id, lambda s: close(s, reminder_id, status, actor=actor(viewer),
+                                                 note=body.note if body else None,
+                                                 now=ctx.clock()))
+
+
+def _act(db: Db, reminder_id: int, action: Callable[[Session], Reminder]) -> ReminderStateOut:
+    """Run one action on a reminder in a write session; its errors as problems
+    (unknown: 404, in a state that forbids it: 409, a bad value: 400)."""
     try:
         with db.session() as s:
-            return _state(reassign(s, reminder_id, body.owner, actor=actor(viewer),
-                                   now=ctx.clock()))
+            return _state(action(s))
     except UnknownReminder as exc:
         raise Problem.not_found("reminder", reminder_id) from exc
     except ReminderStateError as exc:
         raise conflict(str(exc)) from exc
     except ReminderError as exc:
         raise invalid(exc, _FIELDS) from exc
-
-
-def _close(reminder_id: int, status: str, body: CloseIn | None, viewer: WriteViewer,
-           ctx: Ctx, db: Db) -> ReminderStateOut:
-    try:
-        with db.session() as s:
-            return _state(close(s, reminder_id, status, actor=actor(viewer),
-                                note=body.note if body else None, now=ctx.clock()))
-    except UnknownReminder as exc:
-        raise Problem.not_found("reminder", reminder_id) from exc
-    except ReminderStateError as exc:
-        raise conflict(str(exc)) from exc

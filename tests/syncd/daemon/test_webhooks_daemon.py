@@ -65,6 +65,15 @@ def webhook(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(next((w for w in doc["webhooks"] if w["webhook"] == name), {}))
 
 
+def caught_up(base: str, name: str) -> bool:
+    """/status says an account synced and subscription ``name`` holds the feed's end."""
+    _, doc = get_json(base + "/status")
+    worker = webhook(doc, name).get("daemon") or {}
+    synced = any(a.get("last_success_at") for a in doc["accounts"])
+    return bool(synced and worker.get("position") and worker.get("lag_events") == 0
+                and worker.get("position") == worker.get("feed_position"))
+
+
 def test_demo_events_reach_the_receiver_once_in_order(
         demo_config: Path, db_url: str, spawn: Callable[[Path], DaemonProcess]) -> None:
     secret = new_secret()
@@ -83,14 +92,7 @@ def test_demo_events_reach_the_receiver_once_in_order(
         daemon = spawn(config)
         base = daemon.wait_for_event("health endpoint listening")["url"]
 
-        def caught_up() -> bool:
-            _, doc = get_json(base + "/status")
-            crm = webhook(doc, "crm").get("daemon") or {}
-            synced = any(a.get("last_success_at") for a in doc["accounts"])
-            return bool(synced and crm.get("position") and crm.get("lag_events") == 0
-                        and crm.get("position") == crm.get("feed_position"))
-
-        wait_until(caught_up, 60, "the crm subscription to catch up")
+        wait_until(lambda: caught_up(base, "crm"), 60, "the crm subscription to catch up")
         wait_until(lambda: get_json(base + "/readyz")[0] == 503, 15, "/readyz to turn red")
         _, ready = get_json(base + "/readyz")
         assert [w["webhook"] for w in ready["lagging_webhooks"]] == ["stuck"]

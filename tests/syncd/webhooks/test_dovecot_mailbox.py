@@ -21,8 +21,8 @@ from syncd.store.database import Database
 from syncd.store.schema import Interaction
 from tests.fixtures.dovecot import MailUser
 from tests.generate import conversation_mailbox
-from tests.syncd.daemon.test_service import DaemonProcess, get_json, spawn
-from tests.syncd.daemon.test_webhooks_daemon import all_positions, wait_until, webhook
+from tests.syncd.daemon.test_service import DaemonProcess, spawn
+from tests.syncd.daemon.test_webhooks_daemon import all_positions, caught_up, wait_until
 from tests.syncd.webhooks.receiver import check_order_and_ids, new_secret, receiver
 
 __all__ = ["spawn"]  # the fixture, re-used from the daemon tests
@@ -63,14 +63,7 @@ def test_a_5000_message_mailbox_reaches_the_receiver_once_in_order(
         daemon = spawn(config)
         base = daemon.wait_for_event("health endpoint listening")["url"]
 
-        def caught_up() -> bool:
-            _, doc = get_json(base + "/status")
-            crm = webhook(doc, "crm").get("daemon") or {}
-            synced = any(a.get("last_success_at") for a in doc["accounts"])
-            return bool(synced and crm.get("lag_events") == 0 and crm.get("position")
-                        and crm.get("position") == crm.get("feed_position"))
-
-        wait_until(caught_up, 600, "the initial sync and its delivery")
+        wait_until(lambda: caught_up(base, "crm"), 600, "the initial sync and its delivery")
         assert daemon.stop(signal.SIGTERM) == 0
 
     expected = all_positions(db_url)

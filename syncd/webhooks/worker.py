@@ -89,6 +89,8 @@ class WebhookRuntime:
     #: the stored position last seen, and the feed's newest position then
     position: int | None = None
     feed_position: int | None = None
+    #: when the last read of the feed began (every change committed before it was seen)
+    feed_read_at: datetime | None = None
     #: when the oldest undelivered event was recorded (None: caught up)
     oldest_pending_at: datetime | None = None
     last_error: str | None = None
@@ -116,6 +118,7 @@ class WebhookRuntime:
         return {
             "state": self.state, "position": self.position,
             "feed_position": self.feed_position, "lag_events": self.lag_events,
+            "feed_read_at": utc_iso(self.feed_read_at),
             "lag_s": None if lag_s is None else round(lag_s, 3),
             "last_error": self.last_error, "last_delivered_at": utc_iso(self.last_delivered_at),
             "failures": self.failures, "retry_at": utc_iso(self.retry_at),
@@ -205,6 +208,7 @@ class DeliveryWorker:
             return poll
         if self._batch is None or self._batch.after != row.position:
             self._batch = None
+            read_at = self._clock()
             try:
                 page = read_changes(self.db, after=row.position, limit=self.settings.batch_size)
             except ChangesPruned as exc:
@@ -214,7 +218,7 @@ class DeliveryWorker:
                           webhook=self.name, position=row.position,
                           pruned_through=exc.pruned_through)
                 return poll
-            rt.feed_position = page.last_position
+            rt.feed_position, rt.feed_read_at = page.last_position, read_at
             rt.oldest_pending_at = page.events[0].at if page.events else None
             if not page.events:
                 rt.state, rt.failures, rt.retry_at = "idle", 0, None

@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,20 @@ def webhook(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def caught_up(base: str, name: str) -> bool:
-    """/status says an account synced and subscription ``name`` holds the feed's end."""
+    """/status says an account synced and subscription ``name`` holds the feed's end.
+
+    The worker's figures count only if its last read of the feed began after the
+    latest successful pass: a read from before the final page's commit shows lag 0
+    while that page's events wait.
+    """
     _, doc = get_json(base + "/status")
     worker = webhook(doc, name).get("daemon") or {}
-    synced = any(a.get("last_success_at") for a in doc["accounts"])
-    return bool(synced and worker.get("position") and worker.get("lag_events") == 0
+    passes = [a["last_success_at"] for a in doc["accounts"] if a.get("last_success_at")]
+    read_at = worker.get("feed_read_at")
+    if not passes or not read_at:
+        return False
+    fresh = datetime.fromisoformat(read_at) > max(datetime.fromisoformat(p) for p in passes)
+    return bool(fresh and worker.get("position") and worker.get("lag_events") == 0
                 and worker.get("position") == worker.get("feed_position"))
 
 

@@ -123,6 +123,22 @@ class DavSession:
         # PROPFINDs sent by the client: reads, so declared idempotent
         return self._call("calendar discovery", self._url, discover, idempotent=True)
 
+    def calendar_gone(self, calendar_url: str) -> bool:
+        """True if the server answers 404/410 for the calendar collection itself."""
+        body = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:">'
+                "<d:prop><d:resourcetype/></d:prop></d:propfind>")
+
+        def ask() -> bool:
+            try:
+                response = self._client.request(calendar_url, "PROPFIND", body, {"Depth": "0"})
+            except dav_error.NotFoundError:
+                return True
+            if response.status >= 500:
+                raise TransientError(f"PROPFIND {calendar_url}: HTTP {response.status}")
+            return bool(response.status in (404, 410))
+
+        return self._call("PROPFIND", calendar_url, ask, idempotent=True)
+
     # -- sync tokens -----------------------------------------------------------------
 
     def current_token(self, calendar_url: str) -> str:

@@ -51,8 +51,11 @@ data), then fetched ``multiget_size`` at a time (calendar-multiget), as are
 incremental changes. Pages hold at most ``page_size`` items; only the
 last page of a calendar carries its cursor (the ``seen`` map is complete only
 then), so a crash mid-calendar redoes that calendar from the stored cursor.
-A calendar deleted on the server is no longer discovered; its cursor is left
-alone and its events are not marked (not detected).
+A calendar deleted on the server (no longer discovered, and its URL answers
+404/410) is reported once: a deletion of every object its cursor knows (the
+events in the sync window), then a ``{"v": 1, "gone": true}`` cursor. A
+calendar that is only left out of ``calendars`` is not deleted and keeps its
+cursor; a deleted calendar's URL used again starts over with an initial sync.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from urllib.parse import unquote, urlsplit
 from providers.base import (
     Cursor,
     Event,
+    Item,
     Page,
     Provider,
     ProviderContext,
@@ -71,8 +75,11 @@ from providers.caldav.cursor import CalendarCursor, Window
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
 from providers.caldav.objects import Batch, deleted_object, normalize_object
 from providers.caldav.settings import CaldavAccount
-from providers.errors import ConfigError, ConfigIssue
+from providers.errors import ConfigError, ConfigIssue, CursorExpired
 from providers.ical import clamp_event
+
+#: cursor key of a calendar deleted on the server (its deletions were reported)
+GONE = "gone"
 
 
 def _path(url: str) -> str:
@@ -119,12 +126,28 @@ class CaldavProvider(Provider):
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
         window = Window.around(self._context.current_time(), self._account.past_days,
                                self._account.future_days)
-        for info in self._selected(self._dav().calendars()):
+        found = self._dav().calendars()
+        for info in self._selected(found):
             raw = cursors.get(info.url)
-            if raw is None:
+            if raw is None or raw.get(GONE):  # new, or a deleted calendar's URL used again
                 yield from self._initial(info, window)
             else:
                 yield from self._incremental(info, window, CalendarCursor.from_json(info.url, raw))
+        present = {info.url for info in found}
+        for url, raw in sorted(cursors.items()):
+            if url not in present and not raw.get(GONE) and self._dav().calendar_gone(url):
+                yield self._calendar_deleted(url, raw)
+
+    def _calendar_deleted(self, url: str, raw: Cursor) -> Page:
+        """A calendar deleted on the server: its reported objects are deletions, once."""
+        try:
+            cursor = CalendarCursor.from_json(url, raw)
+        except CursorExpired:  # unreadable: nothing known to report
+            return Page(resource=url, cursor={"v": 1, GONE: True})
+        items: list[Item] = []
+        for href in sorted({*cursor.seen, *cursor.singles}):
+            items += deleted_object(href, cursor)
+        return Page(resource=url, items=items, cursor={"v": 1, GONE: True}, total_hint=0)
 
     def close(self) -> None:
         if self._session is not None:

@@ -81,7 +81,7 @@ def ssl_context_for(account: ImapAccount) -> ssl.SSLContext:
 
 def connect(account: ImapAccount, *, token_supplier: TokenSupplier | None,
             ssl_context: ssl.SSLContext | None = None) -> IMAPClient:
-    """A logged-in client with CONDSTORE enabled when offered.
+    """A logged-in client with QRESYNC (or else CONDSTORE) enabled when offered.
 
     Raises :class:`AuthError`, :class:`ConfigError` or :class:`ConnectionLost`.
     """
@@ -101,7 +101,9 @@ def connect(account: ImapAccount, *, token_supplier: TokenSupplier | None,
         if account.security == "starttls":
             client.starttls(tls)
         _login(client, account, token_supplier, where)
-        if client.has_capability("CONDSTORE"):
+        if account.qresync and client.has_capability("QRESYNC"):
+            client.enable("QRESYNC")  # implies CONDSTORE; reports expunges as VANISHED
+        elif client.has_capability("CONDSTORE"):
             client.enable("CONDSTORE")
     except NETWORK_ERRORS as exc:
         close_quietly(client)

@@ -21,6 +21,10 @@ A folder's cursor (stored by the engine as a JSON dict) is
 ``since``
     ISO date of the backfill window's first day, fixed at the initial sync so
     a resumed backfill searches exactly the same window.
+``present``, ``present_through``, ``checked_at``
+    Only without QRESYNC (:mod:`providers.imap.expunges`): the UIDs present
+    at the last expunge check as a sequence set, the ``last_uid`` it
+    covered, and when it ran (ISO). ``None`` until the first check.
 
 State machine of one folder
 ---------------------------
@@ -61,6 +65,9 @@ class FolderCursor:
     highestmodseq: int | None = None
     backfill_below: int | None = None
     since: str | None = None
+    present: str | None = None
+    present_through: int | None = None
+    checked_at: str | None = None
 
     @classmethod
     def from_dict(cls, data: Cursor | None) -> FolderCursor | None:
@@ -71,6 +78,9 @@ class FolderCursor:
             modseq = data.get("highestmodseq")
             below = data.get("backfill_below")
             since = data.get("since")
+            present = data.get("present")
+            through = data.get("present_through")
+            checked = data.get("checked_at")
             return cls(
                 uidvalidity=int(data["uidvalidity"]),
                 last_uid=int(data["last_uid"]),
@@ -78,12 +88,18 @@ class FolderCursor:
                 highestmodseq=None if modseq is None else int(modseq),
                 backfill_below=None if below is None else int(below),
                 since=None if since is None else str(since),
+                present=None if present is None or through is None else str(present),
+                present_through=None if present is None or through is None else int(through),
+                checked_at=None if checked is None else str(checked),
             )
         except (KeyError, TypeError, ValueError, OverflowError):
             return None
 
     def to_dict(self) -> Cursor:
         out: dict[str, Any] = asdict(self)
+        for name in ("present", "present_through", "checked_at"):  # only once checked
+            if out[name] is None:
+                del out[name]
         return out
 
     @property

@@ -41,14 +41,14 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
-from providers.base import Cursor, Item, Page, Provider, ProviderContext, Quarantined
+from providers.base import Cursor, Deletion, Item, Page, Provider, ProviderContext, Quarantined
 from providers.errors import ConfigError, TransientError
 from providers.imap import normalize
 from providers.imap.connection import (
@@ -60,6 +60,14 @@ from providers.imap.connection import (
     vault_token_supplier,
 )
 from providers.imap.cursor import FolderCursor
+from providers.imap.expunges import (
+    compress,
+    expand,
+    gone_since_check,
+    offers_qresync,
+    present_uids,
+    vanished_since,
+)
 from providers.imap.fetch_parser import parse_fetch
 from providers.imap.folders import choose_folders
 from providers.imap.settings import ImapAccount
@@ -254,7 +262,7 @@ class ImapProvider(Provider):
         if cursor is None or fresh:
             cursor = self._initial_cursor(client, uidvalidity, uidnext, modseq)
         elif (not cursor.backfilling and uidnext is not None and uidnext == cursor.uidnext
-              and modseq == cursor.highestmodseq):
+              and modseq == cursor.highestmodseq and not self._search_check_due(client, cursor)):
             return  # nothing new: not a single FETCH
         last_sent: Cursor | None = None
 
@@ -272,6 +280,17 @@ class ImapProvider(Provider):
                 yield Page(folder, items, bad, last_sent, total_hint=left)
             if uidnext is not None and uidnext > cursor.last_uid + 1:
                 cursor = replace(cursor, last_uid=uidnext - 1, uidnext=uidnext)
+
+        # Messages already delivered that were expunged since.
+        gone, checked = self._expunged(client, cursor, modseq)
+        chunks = list(_chunks(gone, self.account.page_size))
+        for index, chunk in enumerate(chunks):
+            if index == len(chunks) - 1:  # earlier pages keep the old check: redo is safe
+                cursor = checked
+            last_sent = cursor.to_dict()
+            yield Page(folder, [Deletion(f"{folder}/{uidvalidity}/{uid}", "message")
+                                for uid in chunk], [], last_sent, total_hint=0)
+        cursor = checked
 
         # Messages already delivered that were since marked private.
         if (self.account.private_keyword and modseq is not None
@@ -325,6 +344,46 @@ class ImapProvider(Provider):
             yield Page(folder, items, bad, cursor.to_dict(), total_hint=left)
         if not chunks:
             yield Page(folder, [], [], cursor.backfilled_down_to(None).to_dict(), total_hint=0)
+
+    def _qresync(self, client: IMAPClient) -> bool:
+        return self.account.qresync and offers_qresync(client)
+
+    def _search_check_due(self, client: IMAPClient, cursor: FolderCursor) -> bool:
+        """A UID SEARCH comparison is owed (no QRESYNC; backfill done; interval passed)."""
+        if cursor.backfilling or self._qresync(client):
+            return False
+        if cursor.checked_at is None:
+            return True
+        try:
+            last = datetime.fromisoformat(cursor.checked_at)
+        except ValueError:
+            return True
+        elapsed = (self.context.current_time() - last).total_seconds()
+        return elapsed >= self.account.expunge_check_interval
+
+    def _expunged(self, client: IMAPClient, cursor: FolderCursor,
+                  modseq: int | None) -> tuple[list[int], FolderCursor]:
+        """Delivered UIDs expunged since the cursor, and the cursor after the check."""
+        if self._qresync(client):
+            if (cursor.highestmodseq is None or modseq is None
+                    or modseq <= cursor.highestmodseq):
+                return [], cursor
+            delivered_up_to = cursor.last_uid
+            gone = vanished_since(client, cursor.highestmodseq, delivered_up_to)
+            below = cursor.backfill_below  # UIDs still owed to the backfill were never sent
+            return [u for u in gone if below is None or u >= below], cursor
+        if not self._search_check_due(client, cursor):
+            return [], cursor
+        now = present_uids(client, cursor.last_uid)
+        checked = replace(cursor, present=compress(now), present_through=cursor.last_uid,
+                          checked_at=self.context.current_time().isoformat())
+        if cursor.present is None or cursor.present_through is None:
+            return [], checked  # the first check records what is there
+        try:
+            then = expand(cursor.present)
+        except ValueError:
+            return [], checked
+        return gone_since_check(then, cursor.present_through, cursor.last_uid, now), checked
 
     def _private_marked(self, client: IMAPClient, cursor: FolderCursor,
                         delivered_up_to: int) -> list[int]:

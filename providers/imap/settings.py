@@ -33,5 +33,11 @@ class ImapAccount(AccountBase):
     idle: bool = False
     #: IMAP keyword that marks a message private (not logged)
     private_keyword: str | None = None
+    #: use QRESYNC when the server offers it: expunges are seen on the next pass that
+    #: finds the folder changed. False (servers whose QRESYNC misbehaves) or a server
+    #: without it: a UID SEARCH comparison at most every ``expunge_check_interval``
+    qresync: bool = True
+    #: seconds between UID SEARCH comparisons of a folder (without QRESYNC); 0: every pass
+    expunge_check_interval: Annotated[float, Field(ge=0, le=7 * 86400)] = 3600
 
 

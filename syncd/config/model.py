@@ -128,6 +128,10 @@ class Settings(StrictModel):
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    #: mail deleted from every mailbox that saw it: ``retain`` keeps the interaction (the
+    #: CRM's record; each copy is marked gone), ``mirror`` marks it deleted too.
+    #: Meetings follow their calendars either way.
+    deletions: Literal["retain", "mirror"] = "retain"
     #: the change feed (syncd.config.feed)
     feed: FeedSettings = Field(default_factory=FeedSettings)
     #: the CRM-facing HTTP API (syncd.config.api); off unless present

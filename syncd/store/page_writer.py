@@ -23,7 +23,8 @@ Invariants:
   this module only reads and writes (and asks
   :mod:`syncd.store.calendar_copies` whether other calendars compete).
 * **Deletions mark, never erase.** A deletion stamps the account's source;
-  when every source is deleted the interaction is flagged ``deleted``.
+  when every source is deleted the interaction is flagged ``deleted`` (an
+  email only under ``deletions: mirror``; ``retain`` keeps it).
   Seeing the item again revives it. ``deletions`` and ``restored`` count
   this account's sources newly marked gone and seen again. (Erasing is
   :mod:`syncd.store.removal`.)
@@ -104,7 +105,8 @@ class ApplyResult:
 
 
 def write_page(session: Session, account_id: str, write: PageWrite, *,
-               now: datetime | None = None) -> ApplyResult:
+               now: datetime | None = None, mirror_mail_deletions: bool = True
+               ) -> ApplyResult:
     """Upsert ``write`` for ``account_id`` (see module docstring).
 
     ``write.items``/``write.skipped`` are copied to the result; a REPLY for
@@ -119,7 +121,7 @@ def write_page(session: Session, account_id: str, write: PageWrite, *,
     # more than the writes themselves on big pages
     with session.no_autoflush:
         writer.write_records(write.records)
-        writer.mark_deletions(write.deletions)
+        writer.mark_deletions(write.deletions, mirror_mail=mirror_mail_deletions)
         result.quarantined += quarantine.write_quarantine(
             session, account_id, write.resource, write.quarantined, now=now)
         if write.cursor is not None:
@@ -356,7 +358,12 @@ class _PageWriter:
 
     # ------------------------------------------------------------------ deletions
 
-    def mark_deletions(self, deletions: Sequence[Deletion]) -> None:
+    def mark_deletions(self, deletions: Sequence[Deletion], *, mirror_mail: bool) -> None:
+        """Stamp this account's sources gone; flag interactions every copy left.
+
+        With ``mirror_mail`` False (``deletions: retain``) an email keeps its
+        interaction when its last copy goes: the CRM's record outlives the mailbox.
+        """
         if not deletions:
             return
         pids = sorted({key(d.provider_id) for d in deletions})
@@ -381,7 +388,10 @@ class _PageWriter:
                 .having(func.count() == func.count(Source.deleted_at))
             )
             gone_ids = list(self.s.scalars(stmt))
-            for row in self.s.scalars(select(Interaction).where(Interaction.id.in_(gone_ids))):
+            rows = select(Interaction).where(Interaction.id.in_(gone_ids))
+            if not mirror_mail:
+                rows = rows.where(Interaction.kind != "email")
+            for row in self.s.scalars(rows):
                 if not row.deleted:
                     row.deleted = True
                     row.deleted_at = self.now

@@ -59,7 +59,8 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
         plan = triaged.decide(resolve(triaged.addresses, lookup, policy))
         if plan.private:
             forget_sources(s, account.id, plan.private)
-        applied = write_page(s, account.id, plan.write)
+        applied = write_page(s, account.id, plan.write,
+                             mirror_mail_deletions=settings.deletions == "mirror")
         create_for_page(s, plan, auto_create_for(settings), policy)
         link_logged(s, plan.keys, rep=account.owner)
         regrouped = regroup(s, applied.touched_threads)

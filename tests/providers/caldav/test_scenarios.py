@@ -229,6 +229,52 @@ def test_deleted_series_names_every_reported_instance(
         [backend.path("gone@test")] + [e.provider_id for e in events(first)])
 
 
+def test_a_calendar_deleted_on_the_server_reports_its_events_gone_once(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    private = backend.add_calendar("Private")
+    backend.add_event(EventSpec(uid="work@test", title="Work", start=BASE_TIME))
+    backend.add_event(EventSpec(uid="dentist@test", title="Dentist", start=BASE_TIME),
+                      calendar="Private")
+    backend.add_event(EventSpec(uid="gym@test", title="Gym", start=BASE_TIME,
+                                rrule="FREQ=DAILY;COUNT=2"), calendar="Private")
+    first, cursors = sync_all(backend)
+    reported = sorted(e.provider_id for e in events(first) if e.uid != "work@test")
+    assert len(reported) == 3
+
+    response = backend.client.delete(private)
+    assert response.status in (200, 204), response.status
+    pages, cursors = sync_all(backend, cursors)
+    gone = sorted(d.provider_id for d in deletions(pages))
+    assert set(reported) <= set(gone)
+    assert set(gone) - set(reported) == {backend.path("dentist@test", "Private"),
+                                         backend.path("gym@test", "Private")}
+    assert all(p.resource == private for p in pages)  # the Work calendar is untouched
+    assert cursors[private] == {"v": 1, "gone": True}
+
+    pages, cursors = sync_all(backend, cursors)  # reported once
+    assert deletions(pages) == []
+
+    backend.add_calendar("Private")  # the same URL again: a new calendar, synced from scratch
+    backend.add_event(EventSpec(uid="new@test", title="New", start=BASE_TIME),
+                      calendar="Private")
+    pages, cursors = sync_all(backend, cursors)
+    assert [e.uid for e in events(pages)] == ["new@test"]
+    assert "token" in cursors[private]
+
+
+def test_a_calendar_left_out_of_the_settings_is_not_deleted(
+        radicale_backend: RadicaleBackend) -> None:
+    backend = radicale_backend
+    backend.add_calendar("Private")
+    backend.add_event(EventSpec(uid="dentist@test", title="Dentist", start=BASE_TIME),
+                      calendar="Private")
+    _, cursors = sync_all(backend)
+    backend.settings["calendars"] = ["Work"]
+    pages, _ = sync_all(backend, cursors)
+    assert deletions(pages) == []
+
+
 def test_invite_then_cancellation(radicale_backend: RadicaleBackend) -> None:
     backend = radicale_backend
     spec = EventSpec(uid="invite@test", title="Pricing call", start=BASE_TIME + timedelta(days=5),

@@ -21,7 +21,6 @@ from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
 from tests.providers.contract import (
     NOT_MAIL,
     BackendHooks,
-    KnownGap,
     Limits,
     MailContract,
     NotApplicable,
@@ -38,10 +37,6 @@ class DovecotContractBackend(DovecotBackend, BackendHooks):
 
     def limits(self) -> Limits:
         return {
-            "deletion": KnownGap(
-                "expunged messages are not reported: a pass reads new UIDs and flag "
-                "changes only, though IMAP can tell (UID SEARCH ALL against the cursor, or "
-                "QRESYNC VANISHED)"),
             "cursor_expired": NotApplicable(
                 "IMAP has no server-side cursor to refuse: a changed UIDVALIDITY is seen by "
                 "the provider itself, which starts the folder over in the same pass "

@@ -16,12 +16,17 @@ def test_round_trip_through_json() -> None:
                           backfill_below=40, since="2026-10-13")
     assert FolderCursor.from_dict(json.loads(json.dumps(cursor.to_dict()))) == cursor
     assert cursor.backfilling and not cursor.backfilled_down_to(None).backfilling
+    checked = FolderCursor(uidvalidity=7, last_uid=120, uidnext=121, present="1:40,42:120",
+                           present_through=120, checked_at="2026-12-07T10:00:00+00:00")
+    assert FolderCursor.from_dict(json.loads(json.dumps(checked.to_dict()))) == checked
+    assert "present" not in cursor.to_dict()  # absent until the first check
 
 
 values = st.one_of(st.none(), st.integers(), st.text(max_size=6), st.floats(),
                    st.lists(st.integers(), max_size=2))
 keys = st.sampled_from(["uidvalidity", "last_uid", "uidnext", "highestmodseq",
-                        "backfill_below", "since", "other"])
+                        "backfill_below", "since", "present", "present_through",
+                        "checked_at", "other"])
 
 
 @given(st.dictionaries(keys, values, max_size=7))

@@ -127,6 +127,11 @@ def test_bad_enum_value_lists_what_is_allowed(tmp_path: Path) -> None:
     assert_config_error(check(path), "logging.level", "'verbose'", "'debug'", "'error'")
 
 
+def test_a_deletion_policy_other_than_retain_or_mirror_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "deletions: erase\n")
+    assert_config_error(check(path), "deletions", "'erase'", "'retain'", "'mirror'")
+
+
 def test_unknown_provider(tmp_path: Path) -> None:
     path = write(tmp_path, LOCAL_ACCOUNT.replace("provider: local", "provider: exchange2003"))
     assert_config_error(check(path), "accounts[0].provider", "exchange2003", "imap")

@@ -63,13 +63,22 @@ def test_follow_up_moves_on_a_nudge_and_is_done_when_the_contact_answers(
 
 
 def test_follow_up_superseded_when_the_mail_is_deleted(database: Database) -> None:
-    w = World(database)
+    w = World(database, settings(deletions="mirror"))
     sent = w.at(MONDAY).mail(RITA, (ANN,), "Proposal")
     r = w.one("follow_up")
     w.at(MONDAY + H).deliver(Deletion(w.pids[sent], "message"))
     gone = w.one("follow_up", "superseded")
     assert gone.id == r.id
     assert gone.reason == "the thread has no live messages any more (deleted or merged)"
+
+
+def test_follow_up_stays_when_deleted_mail_is_retained(database: Database) -> None:
+    """``deletions: retain`` (the default): the CRM's record outlives the mailbox copy."""
+    w = World(database)
+    sent = w.at(MONDAY).mail(RITA, (ANN,), "Proposal")
+    r = w.one("follow_up")
+    w.at(MONDAY + H).deliver(Deletion(w.pids[sent], "message"))
+    assert w.one("follow_up").id == r.id
 
 
 def test_rederiving_changes_nothing(database: Database) -> None:

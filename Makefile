@@ -40,6 +40,7 @@ run: $(STAMP)
 	$(BIN)/syncd --config $(DEMO_CONFIG) demo refresh
 	$(BIN)/syncd --config $(DEMO_CONFIG) import companies config/demo/companies.csv
 	$(BIN)/syncd --config $(DEMO_CONFIG) import contacts config/demo/contacts.csv
+	$(BIN)/syncd --config $(DEMO_CONFIG) import opportunities config/demo/opportunities.csv
 	@echo "API on http://127.0.0.1:8090/v1 with demo-only tokens (README, HTTP API):"
 	@echo "  admin: demo-only-admin-token   rita: demo-only-rita-token   sam: demo-only-sam-token"
 	$(BIN)/syncd --config $(DEMO_CONFIG) run

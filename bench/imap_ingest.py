@@ -1,43 +1,38 @@
-"""IMAP ingest: syncd's initial sync vs a bare imapclient FETCH, in one run.
+"""IMAP ingest: syncd's initial sync vs bare imapclient FETCHes, in one run.
 
-Starts a throwaway Dovecot (same recipe as the tests), seeds two mailboxes by
-writing Maildir files directly — ``big`` with ``--messages`` (100,000) and
-``small`` with 1,000, shaped like real inboxes (``tests.generate.
-conversation_mailbox``: conversations of 1-20 messages, half of them lone,
-replies with In-Reply-To/References, one correspondent per conversation at
-one of 2,000 domains, spread over the two years before now) — then measures:
+Starts a throwaway Dovecot (same recipe as the tests), seeds mailboxes by
+writing Maildir files directly, and for each corpus (``--corpora``) prints:
 
-(a) baseline: a bare imapclient ``UID FETCH`` of exactly the items syncd asks
-    for (header fields, INTERNALDATE, RFC822.SIZE, FLAGS, BODYSTRUCTURE), in
-    chunks of ``page_size`` UIDs, on the big mailbox;
-(b) syncd: the initial sync of the big mailbox into a fresh SQLite store
-    through the real ``SyncEngine`` (provider → matching → store → reminders,
-    one transaction per page), in a child process, with its defaults: a
-    first pass runs the provider in a fetch process (``syncd.sync.fetch_process``)
-    so fetching and writing overlap on two cores; ``--fetch-process never``
-    measures the single-process path. Also the provider alone (fetch +
-    normalize, no store) for attribution;
-(c) the cost of a no-change poll (SELECT of INBOX and Sent on a kept
-    connection) for the 100k vs the 1k mailbox;
-(d) peak memory during (b): the largest sum of the RSS of the engine process
-    and all its descendants (fetch process, forkserver), sampled every 50 ms,
-    and the engine process's own ``ru_maxrss``.
+(a) a bare imapclient ``UID FETCH`` of only the header fields a CRM needs
+    (From, To, Cc, Date, Subject, Message-ID, In-Reply-To, References);
+(b) a bare imapclient ``UID FETCH`` of exactly syncd's items (its header
+    fields, INTERNALDATE, RFC822.SIZE, FLAGS, BODYSTRUCTURE);
+(c) the syncd provider alone (fetch + normalize, invite parts included, no store);
+(d) the initial sync through the real ``SyncEngine`` (provider → matching →
+    store → rollups → reminders, one transaction per page) into SQLite and into
+    PostgreSQL (a scratch database on 127.0.0.1:5432, dropped after), each in a
+    child process with its defaults (a first pass runs the provider in a fetch
+    process, so fetching and writing overlap on two cores), with d/a, d/b, the
+    engine process's CPU per message, and the peak memory of the whole process
+    tree (engine + fetch process + forkserver, RSS summed, sampled every 50 ms);
+(p) the cost of a no-change poll (SELECT of INBOX and Sent on a kept or a
+    fresh connection) for the big mailbox of the first corpus vs a 1k one.
 
-``--directory demo`` (the default) imports the demo's three companies, which
-the seeded mail never mentions: matching finds nobody, as in a CRM that
-knows none of the rep's correspondents. ``--directory full`` imports a
-company for each of the 2,000 seeded domains and a contact for every
-seeded correspondent (before the timed sync): every message then touches a
-contact and, but for free mail, a company, so (b) includes the full cost of
-keeping their relationship rollups (``syncd/store/rollups.py``). To measure
-that cost, run ``--directory full`` from this tree and from a copy of it
-without the rollup refresh (see the README's Performance section).
+Corpora: ``sales`` (the default first row) is ``tests.sales_mail``: multipart
+text + HTML, attachments, meeting invites, Received/DKIM blocks, encoded
+words, threads of up to 6 people, bulk mail; its CRM directory (800
+companies, 5,000 contacts, some on free mail; colleagues are internal) is
+imported before (d). ``easy`` is the old row: ``tests.generate.
+conversation_mailbox`` (short plain threads) with ``--directory demo`` (three
+companies the mail never mentions) or ``full``.
 
-Dovecot's caches are warmed by one untimed bare FETCH first, so (a) and (b)
-run under the same (warm) conditions. Targets: (b)/(a) >= 0.5,
-poll ratio <= 1.5, peak RSS <= 250 MB.
+Dovecot's caches are warmed by one untimed bare FETCH first, so (a), (b) and
+(d) run under the same (warm) conditions. Targets on ``sales``: d/a >= 0.4,
+d/b >= 1.0, peak memory <= 250 MB, poll ratio <= 1.5. The machine may be
+shared: compare the ratios of one run, not figures across runs.
 
-Usage: ``.venv/bin/python bench/imap_ingest.py [--messages 100000] [--page-size 1000]``
+Usage: ``.venv/bin/python bench/imap_ingest.py [--messages 100000] [--corpora sales,easy]
+[--backends sqlite,postgresql]``
 """
 
 from __future__ import annotations
@@ -65,16 +60,28 @@ from providers.imap import ImapAccount, ImapProvider  # noqa: E402
 from providers.imap.normalize import FETCH_ITEMS  # noqa: E402
 from tests.fixtures.dovecot import DovecotServer, MailUser, running_dovecot  # noqa: E402
 from tests.generate import conversation_mailbox  # noqa: E402
+from tests.sales_mail import sales_directory, sales_mailbox  # noqa: E402
 
 SMALL = 1000
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
+#: the header fields a CRM needs to log a message: who, when, what, which thread
+CRM_HEADERS = "BODY.PEEK[HEADER.FIELDS (FROM TO CC DATE SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES)]"
+#: the seed of the sales corpus and its directory (the child regenerates the directory)
+SALES_SEED = 7
 
 
-def seed(user: MailUser, count: int) -> float:
-    """A ``count``-message inbox shaped like a real one (``conversation_mailbox``:
-    threads of 1-20 messages over two years up to now, References on replies)
-    as Maildir files; seconds taken."""
+def seed(user: MailUser, count: int, corpus: str = "easy") -> float:
+    """A ``count``-message inbox as Maildir files; seconds taken. ``easy``:
+    ``conversation_mailbox`` (short plain threads over two years up to now);
+    ``sales``: ``tests.sales_mail`` (multipart, attachments, invites, trace
+    headers, encoded words, threads of up to 6 people, bulk mail)."""
     started = time.perf_counter()
-    user.deliver_many(conversation_mailbox(count, now=datetime.now(UTC), seed=count))
+    now = datetime.now(UTC)
+    if corpus == "sales":
+        user.deliver_many(sales_mailbox(count, now=now, seed=SALES_SEED,
+                                        directory=sales_directory(seed=SALES_SEED)))
+    else:
+        user.deliver_many(conversation_mailbox(count, now=now, seed=count))
     user.ensure_folder("Sent")
     return time.perf_counter() - started
 
@@ -86,7 +93,8 @@ def account_settings(user: MailUser, page_size: int) -> dict[str, Any]:
             "backfill_days": 3650, "read_timeout": 600}
 
 
-def bare_fetch(server: DovecotServer, user: MailUser, page_size: int) -> tuple[int, float]:
+def bare_fetch(server: DovecotServer, user: MailUser, page_size: int,
+               items: list[str] | None = None) -> tuple[int, float]:
     client = IMAPClient(server.host, server.port, ssl=False, timeout=600)
     client.login(user.name, user.password)
     started = time.perf_counter()
@@ -94,7 +102,7 @@ def bare_fetch(server: DovecotServer, user: MailUser, page_size: int) -> tuple[i
     uids = sorted(client.search(["ALL"]), reverse=True)
     n = 0
     for start in range(0, len(uids), page_size):
-        data = client.fetch(uids[start:start + page_size], FETCH_ITEMS)
+        data = client.fetch(uids[start:start + page_size], items or FETCH_ITEMS)
         n += len(data)
     elapsed = time.perf_counter() - started
     client.logout()
@@ -204,7 +212,7 @@ def child_sync(params: dict[str, Any]) -> None:
     work = Path(params["work"])
     settings = Settings.model_validate({
         "state_dir": str(work),
-        "store": {"url": f"sqlite:///{work / 'syncd.db'}"},
+        "store": {"url": params.get("store_url") or f"sqlite:///{work / 'syncd.db'}"},
         "organization": {"name": "OurCo", "internal_domains": ["ourco.example"]},
         "accounts": [params["account"]],
         "scheduler": {"fetch_process": params.get("fetch_process", "auto")},
@@ -217,6 +225,8 @@ def child_sync(params: dict[str, Any]) -> None:
     import_companies(db, companies)
     if params.get("directory") == "full":
         import_full_directory(db, work, params["messages"])
+    elif params.get("directory") == "sales":
+        import_sales_directory(db, work)
     engine = SyncEngine(db, settings)
     account = settings.accounts[0]
     sampler = PeakTreeRSS()
@@ -268,12 +278,25 @@ def import_full_directory(db: Any, work: Path, count: int) -> None:
     import_contacts(db, contacts)
 
 
+def import_sales_directory(db: Any, work: Path) -> None:
+    """The sales corpus's CRM: 800 companies, 5,000 contacts (some on free mail)."""
+    from syncd.directory.contacts import import_companies, import_contacts
+
+    directory = sales_directory(seed=SALES_SEED)
+    companies, contacts = work / "companies-sales.csv", work / "contacts-sales.csv"
+    companies.write_text(directory.companies_csv(), encoding="utf-8")
+    contacts.write_text(directory.contacts_csv(), encoding="utf-8")
+    import_companies(db, companies)
+    import_contacts(db, contacts)
+
+
 def engine_sync(user: MailUser, page_size: int, work: Path, engine_polls: int = 0,
                 fetch_process: str = "auto", directory: str = "demo",
-                messages: int = 0) -> tuple[dict[str, Any], int]:
+                messages: int = 0, store_url: str | None = None) -> tuple[dict[str, Any], int]:
+    work.mkdir(parents=True, exist_ok=True)
     params = {"work": str(work), "account": account_settings(user, page_size),
               "engine_polls": engine_polls, "fetch_process": fetch_process,
-              "directory": directory, "messages": messages}
+              "directory": directory, "messages": messages, "store_url": store_url}
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(params)],
                             stdout=subprocess.PIPE, cwd=str(ROOT))
     assert proc.stdout is not None
@@ -286,90 +309,138 @@ def engine_sync(user: MailUser, page_size: int, work: Path, engine_polls: int = 
     return json.loads(last), usage.ru_maxrss  # KiB on Linux
 
 
+def pg_scratch(name: str) -> tuple[str, Any]:
+    """A fresh scratch database on the local PostgreSQL: (its URL, a drop function)."""
+    import psycopg
+    from psycopg import sql
+
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    admin.execute(drop)
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def cleanup() -> None:
+        admin.execute(drop)
+        admin.close()
+
+    return f"postgresql+psycopg://root@127.0.0.1:5432/{name}", cleanup
+
+
+def run_corpus(server: DovecotServer, corpus: str, directory: str, args: argparse.Namespace,
+               root: Path) -> dict[str, Any]:
+    """(a) (b) (c) (d) for one corpus; prints its lines, returns the figures."""
+    count = args.messages
+    user = server.new_user(f"big{corpus}")
+    print(f"[{corpus}] seeding {count:,} messages as Maildir files ...", flush=True)
+    print(f"  seeded in {seed(user, count, corpus):.1f}s", flush=True)
+    bare_fetch(server, user, args.page_size)  # untimed: warm Dovecot's index/cache
+    n_a, t_a = bare_fetch(server, user, args.page_size, [CRM_HEADERS])
+    n_b, t_b = bare_fetch(server, user, args.page_size)
+    rate_a, rate_b = n_a / t_a, n_b / t_b
+    print(f"(a) bare FETCH, CRM header fields   {n_a:>8,} msgs in {t_a:6.1f}s = "
+          f"{rate_a:8,.0f} msg/s")
+    print(f"(b) bare FETCH, syncd's items       {n_b:>8,} msgs in {t_b:6.1f}s = "
+          f"{rate_b:8,.0f} msg/s")
+    n_c, t_c, cursors = provider_only(user, args.page_size)
+    print(f"(c) syncd provider alone (no store) {n_c:>8,} msgs in {t_c:6.1f}s = "
+          f"{n_c / t_c:8,.0f} msg/s   c/a {n_c / t_c / rate_a:.2f}  c/b {n_c / t_c / rate_b:.2f}")
+    figures: dict[str, Any] = {"corpus": corpus, "a": rate_a, "b": rate_b, "c": n_c / t_c,
+                               "cursors": cursors, "user": user}
+    for backend in args.backends.split(","):
+        cleanup = None
+        url = None
+        if backend == "postgresql":
+            url, cleanup = pg_scratch(f"syncd_imap_bench_{os.getpid()}")
+        try:
+            result, maxrss_kib = engine_sync(
+                user, args.page_size, root / f"engine-{corpus}-{backend}",
+                engine_polls=args.poll_rounds // 4 if backend == "sqlite" else 0,
+                fetch_process=args.fetch_process, directory=directory, messages=count,
+                store_url=url)
+        finally:
+            if cleanup is not None:
+                cleanup()
+        rate_d = result["items"] / result["elapsed"]
+        figures[backend] = {**result, "rate": rate_d, "maxrss_kib": maxrss_kib}
+        print(f"(d) initial sync -> {backend:10} {result['items']:>8,} msgs in "
+              f"{result['elapsed']:6.1f}s = {rate_d:8,.0f} msg/s   d/a {rate_d / rate_a:.2f}  "
+              f"d/b {rate_d / rate_b:.2f}   (engine CPU {result['engine_cpu'] * 1e6 / count:.0f} "
+              f"us/msg, ok={result['ok']}, pages={result['pages']}, "
+              f"directory={directory}, rollups {result['rollups']['contact_rollups']:,} "
+              f"contacts / {result['rollups']['company_rollups']:,} companies)")
+        print(f"    peak memory of the process tree (engine + fetch process + forkserver, RSS "
+              f"summed): {result['tree_peak_kib'] / 1024:.0f} MB (PSS "
+              f"{result['tree_pss_kib'] / 1024:.0f} MB; engine ru_maxrss "
+              f"{maxrss_kib / 1024:.0f} MB)", flush=True)
+        if result.get("polls"):
+            print(f"    no-change pass through SyncEngine: provider kept "
+                  f"{result['polls']['kept'] * 1000:6.2f} ms, new provider per pass "
+                  f"{result['polls']['fresh'] * 1000:6.2f} ms")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--poll-rounds", type=int, default=200)
     parser.add_argument("--dir", help="where Dovecot's files go (default: /dev/shm if present)")
-    parser.add_argument("--skip-engine", action="store_true", help="skip (b) and (d)")
+    parser.add_argument("--corpora", default="sales,easy",
+                        help="comma-separated: sales (realistic, its directory imported), "
+                             "easy (short plain threads, --directory)")
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="comma-separated stores for (d): sqlite, postgresql")
     parser.add_argument("--fetch-process", choices=("auto", "always", "never"), default="auto",
-                        help="scheduler.fetch_process for (b): auto (the default) runs a first "
+                        help="scheduler.fetch_process for (d): auto (the default) runs a first "
                              "pass's provider in a fetch process; never keeps one process")
     parser.add_argument("--directory", choices=("demo", "full"), default="demo",
-                        help="demo: three companies the mail never mentions; full: a company "
-                             "per seeded domain and a contact per correspondent (see above)")
+                        help="for the easy corpus: demo: three companies the mail never "
+                             "mentions; full: a company per seeded domain and a contact per "
+                             "correspondent")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_sync(json.loads(args.child))
         return
 
+    print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     # tmpfs when there is one: seeding 100k files on a shared disk takes minutes
     scratch = args.dir or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
     root = Path(tempfile.mkdtemp(prefix="syncd-imap-bench-", dir=scratch))
     root.chmod(0o755)  # the mail uid must reach the homes inside
     try:
         with running_dovecot(root / "dovecot") as server:
-            big, small = server.new_user("big"), server.new_user("small")
-            print(f"seeding {args.messages:,} + {SMALL:,} messages as Maildir files ...",
-                  flush=True)
-            secs = seed(big, args.messages) + seed(small, SMALL)
-            print(f"  seeded in {secs:.1f}s")
-
-            bare_fetch(server, big, args.page_size)  # untimed: warm Dovecot's index/cache
-            n_a, t_a = bare_fetch(server, big, args.page_size)
-            rate_a = n_a / t_a
-            print(f"(a) bare imapclient FETCH        {n_a:>8,} msgs in {t_a:6.1f}s "
-                  f"= {rate_a:8,.0f} msg/s")
-
-            n_p, t_p, big_cursors = provider_only(big, args.page_size)
-            print(f"    syncd provider only (no store) {n_p:>6,} msgs in {t_p:6.1f}s "
-                  f"= {n_p / t_p:8,.0f} msg/s   ratio {n_p / t_p / rate_a:.2f}")
-
-            maxrss_kib = 0
-            if not args.skip_engine:
-                result, maxrss_kib = engine_sync(big, args.page_size, root / "engine",
-                                                 engine_polls=args.poll_rounds // 4,
-                                                 fetch_process=args.fetch_process,
-                                                 directory=args.directory,
-                                                 messages=args.messages)
-                t_b = result["elapsed"]
-                rate_b = args.messages / t_b
-                print(f"(b) syncd initial sync -> SQLite {args.messages:>6,} msgs in {t_b:6.1f}s "
-                      f"(fetch_process={args.fetch_process}, directory={args.directory}) "
-                      f"= {rate_b:8,.0f} msg/s   (engine: ok={result['ok']}, "
-                      f"items={result['items']:,}, pages={result['pages']})")
-                print(f"    engine process CPU during (b): {result['engine_cpu']:.2f}s (the fetch "
-                      f"process parses on the other core); rollup rows after (b): "
-                      f"{result['rollups']['contact_rollups']:,} contacts, "
-                      f"{result['rollups']['company_rollups']:,} companies")
-                ratio = rate_b / rate_a
-                print(f"    ratio (b)/(a) = {ratio:.2f}   target >= 0.5   "
-                      f"{'OK' if ratio >= 0.5 else 'MISSED'}")
-
+            rows = []
+            for corpus in args.corpora.split(","):
+                directory = "sales" if corpus == "sales" else args.directory
+                rows.append(run_corpus(server, corpus, directory, args, root))
+            first = rows[0]
+            small = server.new_user("small")
+            seed(small, SMALL, first["corpus"])
             small_cursors = provider_only(small, args.page_size)[2]
-            kept_big, fresh_big = poll_cost(big, big_cursors, args.poll_rounds)
+            kept_big, fresh_big = poll_cost(first["user"], first["cursors"], args.poll_rounds)
             kept_small, fresh_small = poll_cost(small, small_cursors, args.poll_rounds)
             label = f"{args.messages // 1000}k"
             for what, b_cost, s_cost in (("kept connection", kept_big, kept_small),
                                          ("fresh connection", fresh_big, fresh_small)):
                 pratio = b_cost / s_cost
-                print(f"(c) no-change poll, INBOX+Sent, {what:16}: {label} "
+                print(f"(p) no-change poll, INBOX+Sent, {what:16}: {label} "
                       f"{b_cost * 1000:6.2f} ms, 1k {s_cost * 1000:6.2f} ms, ratio {pratio:.2f}"
                       f"   target <= 1.5   {'OK' if pratio <= 1.5 else 'MISSED'}")
-            if not args.skip_engine and result.get("polls"):
-                print(f"(c) no-change pass through SyncEngine (store included), {label}: provider "
-                      f"kept between passes {result['polls']['kept'] * 1000:6.2f} ms, new "
-                      f"provider per pass {result['polls']['fresh'] * 1000:6.2f} ms")
-            if args.skip_engine:
-                return
-            mb = result["tree_peak_kib"] / 1024
-            print(f"(d) peak RSS during (b), engine + fetch process + forkserver summed: "
-                  f"{mb:.0f} MB   target <= 250 MB   {'OK' if mb <= 250 else 'MISSED'}   "
-                  f"(shared pages counted in each; proportional set size summed: "
-                  f"{result['tree_pss_kib'] / 1024:.0f} MB; engine process alone, ru_maxrss: "
-                  f"{maxrss_kib / 1024:.0f} MB)")
+            print(f"\nsummary ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
+                  f"{os.getloadavg()[0]:.2f}), msg/s:")
+            print(f"{'corpus':8} {'(a) hdrs':>9} {'(b) items':>9} {'(c) prov':>9} "
+                  + " ".join(f"{'(d) ' + b:>14} {'d/a':>5} {'d/b':>5} {'peak MB':>7}"
+                             for b in args.backends.split(",")))
+            for row in rows:
+                cells = []
+                for backend in args.backends.split(","):
+                    d = row[backend]
+                    cells.append(f"{d['rate']:>14,.0f} {d['rate'] / row['a']:5.2f} "
+                                 f"{d['rate'] / row['b']:5.2f} {d['tree_peak_kib'] / 1024:7.0f}")
+                print(f"{row['corpus']:8} {row['a']:>9,.0f} {row['b']:>9,.0f} {row['c']:>9,.0f} "
+                      + " ".join(cells))
     finally:
         if not os.environ.get("KEEP_BENCH"):
             shutil.rmtree(root, ignore_errors=True)

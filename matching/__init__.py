@@ -10,6 +10,7 @@ Public API (see each module's docstring for the rules and their order):
 * :func:`resolve`, :func:`directory_keys` (``resolve``) and :func:`log_decision` (``gate``)
 * :func:`auto_create`, :func:`direction_of` (``autocreate``)
 * :func:`choose_opportunity` (``opportunity``)
+* :func:`is_role_address`, :func:`role_reason` (``roles``)
 * :func:`build_policy`, :func:`with_blocklist`, :func:`build_auto_create`,
   :func:`bundled_free_mail` (``policy``)
 """
@@ -32,6 +33,7 @@ from matching.gate import log_decision
 from matching.opportunity import choose_opportunity
 from matching.policy import build_auto_create, build_policy, bundled_free_mail, with_blocklist
 from matching.resolve import directory_keys, resolve
+from matching.roles import is_role_address, role_reason
 from matching.types import (
     AutoCreateDecision,
     AutoCreatePolicy,
@@ -75,8 +77,10 @@ __all__ = [
     "is_free_mail",
     "is_internal",
     "is_no_reply",
+    "is_role_address",
     "log_decision",
     "registrable_domain",
     "resolve",
+    "role_reason",
     "with_blocklist",
 ]

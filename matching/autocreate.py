@@ -11,6 +11,10 @@ Never (checked first, in this order; the reason names the rule):
 * Automated mail (``automated_reason`` not None; pass the reason *after* the
   ``allow_automated_from`` rule, i.e. from ``automation_reason(policy=...)``).
 * No-reply style addresses (noreply@, bounce-...@), even on human mail.
+* Role/shared mailboxes (``info@``, ``sales@``... ``roles.py``, plus the
+  ``role_patterns`` from ``matching.role_addresses``): a team mailbox is not
+  a person, so neither it nor its domain is created from it (a person at
+  that domain on the same interaction still creates the company).
 
 Contacts (only for people not yet contacts: UNMATCHED or COMPANY decisions):
 
@@ -36,9 +40,11 @@ every cold email's domain would become a company.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from matching.automation import is_no_reply
+from matching.roles import role_reason
 from matching.types import AutoCreateDecision, AutoCreatePolicy, Decision, Direction, Kind
 
 EMAIL = "email"
@@ -66,11 +72,12 @@ def auto_create(
     decision: Decision,
     policy: AutoCreatePolicy,
     automated_reason: str | None = None,
+    role_patterns: Sequence[str] = (),
 ) -> AutoCreateDecision:
     """Whether to create a contact and/or a company for one participant (see module doc)."""
     if kind not in (EMAIL, MEETING):
         raise ValueError(f"kind must be 'email' or 'meeting', not {kind!r}")
-    never = _never(decision, automated_reason)
+    never = _never(decision, automated_reason, role_patterns)
     if never is not None:
         return AutoCreateDecision(False, False, never)
     engagement = _engagement(kind, Direction(direction), role.lower(), policy)
@@ -87,7 +94,8 @@ def auto_create(
     return AutoCreateDecision(contact, company, f"{contact_reason}; {company_reason}")
 
 
-def _never(decision: Decision, automated_reason: str | None) -> str | None:
+def _never(decision: Decision, automated_reason: str | None,
+           role_patterns: Sequence[str]) -> str | None:
     if decision.kind is Kind.EXCLUDED:
         return f"never created: blocklisted ({decision.reason})"
     if decision.kind is Kind.INTERNAL:
@@ -98,6 +106,9 @@ def _never(decision: Decision, automated_reason: str | None) -> str | None:
         return f"never created from automated mail ({automated_reason})"
     if is_no_reply(decision.address):
         return f"never created: {decision.address} is a no-reply style address"
+    role = role_reason(decision.address, role_patterns)
+    if role is not None:
+        return f"never created: {role}"
     return None
 
 

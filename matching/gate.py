@@ -16,7 +16,14 @@ Rules, first hit wins:
 4. No external participant -> not logged ("all participants are internal").
    External means CONTACT, COMPANY or UNMATCHED with a domain; strings that
    are not addresses (``domain is None``) are nobody and do not count.
-5. Otherwise logged; the reason lists the external participants.
+5. Every external participant is a role/shared mailbox (``info@``,
+   ``sales@``... see ``roles.py``, plus ``policy.role_addresses``) that is
+   not a contact -> not logged: a team mailbox alone is not a customer
+   interaction. A role address that is an imported contact, or that
+   ``allow_automated_from`` names, counts like a person.
+6. ``policy.skip_free_mail_only`` and every remaining external participant
+   is on a free-mail domain and not a contact -> not logged.
+7. Otherwise logged; the reason lists the external participants.
 """
 
 from __future__ import annotations
@@ -26,7 +33,12 @@ from collections.abc import Sequence
 from matching.canonical import canonical_address
 from matching.domains import allowed_automated_for
 from matching.policy import compile_policy
+from matching.roles import canonical_role_reason, compile_role_patterns
 from matching.types import Decision, Kind, LogDecision, Policy
+
+#: reason prefixes of rules 5 and 6, for callers that count skips by kind
+ROLE_ONLY = "no customer participant: only role addresses outside"
+FREE_MAIL_ONLY = "no customer participant: only free-mail non-contacts outside"
 
 
 def log_decision(
@@ -56,9 +68,33 @@ def log_decision(
     ]
     if not external:
         return LogDecision(False, "no external participant: all participants are internal")
+    customers = [d for d in external if not _role_only(d, policy)]
+    if not customers:
+        return LogDecision(False, f"{ROLE_ONLY} ({_listed(external)})")
+    if policy.skip_free_mail_only and all(
+        d.free_mail and d.kind is not Kind.CONTACT for d in customers
+    ):
+        return LogDecision(False, f"{FREE_MAIL_ONLY} ({_listed(customers)}; "
+                                  "matching.skip_free_mail_only is on)")
     shown = ", ".join(dict.fromkeys(d.address for d in external[:5]))
     more = f" and {len(external) - 5} more" if len(external) > 5 else ""
     return LogDecision(True, f"external participants: {shown}{more}{allowed_note}")
+
+
+def _role_only(decision: Decision, policy: Policy) -> bool:
+    """A role mailbox that is neither a contact nor explicitly allowed: not a customer."""
+    if decision.kind is Kind.CONTACT:
+        return False
+    patterns = compile_role_patterns(policy.role_addresses)
+    if canonical_role_reason(decision.address, patterns) is None:
+        return False
+    domain = decision.address.rpartition("@")[2]
+    return allowed_automated_for(decision.address, domain, compile_policy(policy)) is None
+
+
+def _listed(decisions: Sequence[Decision]) -> str:
+    shown = ", ".join(dict.fromkeys(d.address for d in decisions[:5]))
+    return shown + (f" and {len(decisions) - 5} more" if len(decisions) > 5 else "")
 
 
 def _allowed_by(decisions: Sequence[Decision], policy: Policy, sender: str | None) -> str | None:

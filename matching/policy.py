@@ -17,6 +17,7 @@ so memory does not grow with the number of reps.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +26,7 @@ from typing import Any
 
 from matching.canonical import canonical_address, canonical_domain
 from matching.canonical import subaddress_domains as canonical_subaddress
+from matching.roles import pattern_problem
 from matching.types import AutoCreatePolicy, Policy
 
 CONTACT_LEVELS = ("none", "sent", "sent_and_received")
@@ -138,6 +140,8 @@ def build_policy(
     subaddress_domains: Iterable[str] = (),
     blocklist: Iterable[str] = (),
     allow_automated_from: Iterable[str] = (),
+    role_addresses: Iterable[str] = (),
+    skip_free_mail_only: bool = False,
 ) -> Policy:
     """A Policy from config lists; raises ValueError naming the first bad entry.
 
@@ -159,6 +163,11 @@ def build_policy(
             _check_entry(key, entry, base)
     blocked_addresses, blocked_domains = _split(blocklist, base)
     allow_addresses, allow_domains = _split(allow, base)
+    roles = tuple(role_addresses)
+    for pattern in roles:
+        problem = pattern_problem(pattern)
+        if problem is not None:
+            raise ValueError(f"role_addresses: {pattern!r} {problem}")
     return Policy(
         internal_domains=_valid_domains("internal_domains", internal_domains),
         internal_addresses=_valid_addresses("internal_addresses", internal_addresses, base),
@@ -167,6 +176,8 @@ def build_policy(
         blocked_addresses=blocked_addresses,
         blocked_domains=blocked_domains,
         allow_automated_from=allow_addresses | allow_domains,
+        role_addresses=tuple(p.strip().lower() for p in roles),
+        skip_free_mail_only=bool(skip_free_mail_only),
     )
 
 
@@ -178,14 +189,11 @@ def with_blocklist(policy: Policy, entries: Iterable[str]) -> Policy:
     addresses, domains = _split(entries, policy)
     if not addresses and not domains:
         return policy
-    return Policy(
-        internal_domains=policy.internal_domains,
-        internal_addresses=policy.internal_addresses,
-        free_mail_domains=policy.free_mail_domains,
-        subaddress_domains=policy.subaddress_domains,
+    # replace(), not a field-by-field copy: every other rule of the policy carries over
+    return dataclasses.replace(
+        policy,
         blocked_addresses=policy.blocked_addresses | addresses,
         blocked_domains=policy.blocked_domains | domains,
-        allow_automated_from=policy.allow_automated_from,
     )
 
 

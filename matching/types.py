@@ -50,6 +50,10 @@ class Policy:
     blocked_addresses: frozenset[str] = frozenset()
     blocked_domains: frozenset[str] = frozenset()
     allow_automated_from: frozenset[str] = frozenset()
+    #: extra role/shared-mailbox local-part globs on top of the default list (roles.py)
+    role_addresses: tuple[str, ...] = ()
+    #: leave out mail whose only outside people are free-mail non-contacts (gate.py)
+    skip_free_mail_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,25 @@ Contract
 Pages of one resource arrive in cursor order: a later page's cursor
 supersedes an earlier one's. ``close()`` releases connections; providers are
 also context managers.
+
+Coverage (optional capability)
+------------------------------
+A provider that can list its ids cheaply also implements
+:class:`Reconcilable`, so the engine can check now and then that the store
+holds what the server has (:mod:`syncd.sync.coverage`):
+
+* ``inventory(resource, cursor)`` lists, **without bodies**, the object keys
+  the server holds in the part of the resource that ``cursor`` says was
+  already delivered (IMAP: UIDs up to ``last_uid`` within the window;
+  CalDAV: hrefs with an instance in the window), and says how a stored
+  provider id maps onto those keys (:class:`Inventory`). ``None``: nothing
+  to compare yet (no cursor, a resync pending, a calendar gone).
+* ``fetch_by_id(resource, keys)`` yields pages of the full records behind
+  ``keys`` exactly as ``sync`` would have delivered them, with ``cursor``
+  ``None`` (the stored cursor is never moved by a repair). Keys gone
+  meanwhile are simply absent.
+
+Both only read; neither touches the store.
 """
 
 from __future__ import annotations
@@ -54,10 +73,10 @@ from __future__ import annotations
 import abc
 import hashlib
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 Cursor: TypeAlias = dict[str, Any]
 _T = TypeVar("_T")
@@ -89,6 +108,9 @@ def _pickled_by_position(cls: type[_T]) -> type[_T]:
 
 AttendeeStatus = Literal["accepted", "declined", "tentative", "needs_action", "unknown"]
 EventStatus = Literal["confirmed", "tentative", "cancelled"]
+#: who may see a meeting's details: iCalendar CLASS, Google ``visibility``, Graph
+#: ``sensitivity``, normalized (``personal``, ``default`` and unknown values are public)
+EventVisibility = Literal["public", "private", "confidential"]
 ItemKind = Literal["message", "event"]
 
 
@@ -140,6 +162,9 @@ class Event:
     non-recurring meeting. (``uid``, ``recurrence_id``) is the dedupe key.
     Times are timezone-aware UTC; ``timezone`` keeps the original zone name.
     ``method`` is set for invites found inside mail (REQUEST, CANCEL, REPLY).
+    ``visibility`` is ``private`` or ``confidential`` when the organizer or
+    the rep marked the meeting so; the engine applies the org's policy for
+    such meetings (providers only report it).
     """
 
     provider_id: str
@@ -158,6 +183,7 @@ class Event:
     calendar: str | None = None
     method: str | None = None
     updated: datetime | None = None
+    visibility: EventVisibility = "public"
 
     @property
     def dedupe_key(self) -> str:
@@ -231,6 +257,19 @@ class Quarantined:
     excerpt: str = ""
 
 
+@_pickled_by_position
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """An item the provider read but left out on purpose (it is older than the
+    account's backfill window), so the engine can say why it is missing.
+    ``key`` is the Message-ID (or ``uid#instance``) it would be stored under."""
+
+    provider_id: str
+    kind: ItemKind
+    reason: str
+    key: str | None = None
+
+
 Item: TypeAlias = Message | Event | Deletion
 
 
@@ -241,6 +280,8 @@ class Page:
 
     ``total_hint`` is the provider's estimate of items left in this
     resource's current sync, for progress bars; ``None`` if unknown.
+    ``left_out``: items read and deliberately not delivered (outside the
+    backfill window); providers filtering on the server cannot report them.
     """
 
     resource: str
@@ -248,6 +289,7 @@ class Page:
     quarantined: list[Quarantined] = field(default_factory=list)
     cursor: Cursor | None = None
     total_hint: int | None = None
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 class Provider(abc.ABC):
@@ -268,6 +310,37 @@ class Provider(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """What a resource holds, listed without bodies, for a coverage check.
+
+    ``expected``: object keys the store should have (delivered per the
+    cursor, inside the sync window). ``present``: every object key still on
+    the server in the compared range (a superset of ``expected``); a stored
+    item whose key is not here has vanished. ``key_of`` maps a stored
+    provider id to its object key, or ``None`` when that id is not compared
+    (derived ids such as invites found in mail, ids of an older UIDVALIDITY,
+    UIDs above the compared range).
+    """
+
+    expected: frozenset[str]
+    present: frozenset[str]
+    key_of: Callable[[str], str | None]
+
+
+@runtime_checkable
+class Reconcilable(Protocol):
+    """Optional provider capability: cheap id listing and fetch by id (see module docstring)."""
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """The resource's object keys, no bodies; ``None``: nothing to compare yet."""
+        ...
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Pages (cursor ``None``) of the records behind ``keys``, as ``sync`` yields them."""
+        ...
 
 
 def synthesize_message_id(*parts: str | None) -> str:

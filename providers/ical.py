@@ -29,6 +29,9 @@ Rules
   DTSTART's TZID (``"UTC"`` for Z times, None when floating).
 * STATUS:CANCELLED, or METHOD:CANCEL on the calendar, → status
   ``cancelled``; STATUS:TENTATIVE → ``tentative``; else ``confirmed``.
+* CLASS:PRIVATE / CLASS:CONFIDENTIAL → ``visibility`` ``private`` /
+  ``confidential``; PUBLIC, absent or an x-name → ``public``. An overridden
+  instance carries its own CLASS; expanded instances inherit the master's.
 * ``provider_id`` is ``{provider_id_prefix}#{uid}`` plus ``#{recurrence_id}``
   for instances, so a vanished instance can be reported as a Deletion.
 * Unparseable text raises :class:`BadItem`. A single bad UID group raises
@@ -48,8 +51,16 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from providers.base import Address, Attendee, AttendeeStatus, Event, EventStatus
+from providers.base import (
+    Address,
+    Attendee,
+    AttendeeStatus,
+    Event,
+    EventStatus,
+    EventVisibility,
+)
 from providers.errors import BadItem
+from providers.ical_light import read_simple
 from providers.settings import PRIVACY_ORDER
 
 #: span a recurring set is expanded over when the caller gives no window
@@ -64,6 +75,7 @@ _PARTSTAT: dict[str, AttendeeStatus] = {
     "NEEDS-ACTION": "needs_action",
 }
 _STATUS: dict[str, EventStatus] = {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}
+_CLASS: dict[str, EventVisibility] = {"PRIVATE": "private", "CONFIDENTIAL": "confidential"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RECURRENCE_KEYS = ("RRULE", "RDATE")
 
@@ -217,6 +229,7 @@ def _to_event(component: Any, *, uid: str, recurrence_id: str | None, prefix: st
         calendar=calendar,
         method=method,
         updated=to_utc(updated_value) if updated_value is not None else None,
+        visibility=_CLASS.get((_text(component.get("CLASS")) or "").upper(), "public"),
     )
 
 
@@ -238,6 +251,9 @@ def _load(text: str | bytes) -> list[Any]:
             text = data.decode("latin-1")
     if "BEGIN:VCALENDAR" not in text.upper() and "BEGIN:VEVENT" not in text.upper():
         raise BadItem("(calendar)", "not iCalendar data (no BEGIN:VCALENDAR)")
+    light = read_simple(text)  # the common invite, without icalendar's object model
+    if light is not None:
+        return [light]
     try:
         found = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...

@@ -99,6 +99,8 @@ class EventSpec:
     ``rrule`` like ``"FREQ=WEEKLY;COUNT=4"``; ``cancelled_instances`` are
     original starts of instances that were cancelled; ``moved_instances``
     maps an original start to its new start (same duration).
+    ``classification`` is the iCalendar CLASS (PUBLIC, PRIVATE, CONFIDENTIAL);
+    each backend renders it its own way (Google ``visibility``, Graph ``sensitivity``).
     """
 
     uid: str
@@ -114,6 +116,7 @@ class EventSpec:
     cancelled_instances: list[datetime] = field(default_factory=list)
     moved_instances: dict[datetime, datetime] = field(default_factory=dict)
     tzid: str = "Europe/Berlin"
+    classification: str = "PUBLIC"
 
 
 def to_ics(spec: EventSpec, method: str | None = None) -> str:
@@ -147,6 +150,8 @@ def to_ics(spec: EventSpec, method: str | None = None) -> str:
             ev.add("attendee", att)
         if spec.location:
             ev.add("location", spec.location)
+        if spec.classification.upper() != "PUBLIC":
+            ev.add("class", spec.classification.upper())
         return ev
 
     master = base_event(spec.start)

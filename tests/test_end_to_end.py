@@ -84,14 +84,14 @@ def sync_counts(config: Path) -> dict[str, str]:
 def test_demo_import_sync_timeline(demo_config: Path) -> None:
     result = run(demo_config, "import", "companies", str(DEMO / "companies.csv"))
     assert result.exit_code == 0, result.output
-    assert "3 created" in result.stdout
+    assert "4 created" in result.stdout
     result = run(demo_config, "import", "contacts", str(DEMO / "contacts.csv"))
     assert result.exit_code == 0, result.output
-    assert "4 created" in result.stdout
+    assert "5 created" in result.stdout
 
     first = sync_counts(demo_config)
     assert first["result"] == "ok"
-    assert first["created"] == "13"  # 8 emails + 5 meeting instances
+    assert first["created"] == "19"  # 14 emails + 5 meeting instances
     assert first["quarantined"] == "0"
 
     # Acme by either of its domains, or Wile by either of his addresses: same history
@@ -146,7 +146,7 @@ def test_demo_import_sync_timeline(demo_config: Path) -> None:
 
     # re-importing the directory updates nothing and duplicates nothing
     result = run(demo_config, "import", "contacts", str(DEMO / "contacts.csv"))
-    assert result.exit_code == 0 and "0 created, 0 updated, 4 unchanged" in result.stdout
+    assert result.exit_code == 0 and "0 created, 0 updated, 5 unchanged" in result.stdout
 
     status = json.loads(run(demo_config, "status", "--format", "json").stdout)
     [account] = status["accounts"]

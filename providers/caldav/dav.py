@@ -210,6 +210,22 @@ class DavSession:
         return [r.href for r in response.parse_calendar_query()
                 if r.status != 404 and _path(r.href).rstrip("/") != calendar_path]
 
+    def event_hrefs(self, calendar_url: str) -> list[str]:
+        """Every member holding a VEVENT, whatever its time (calendar-query, hrefs only).
+
+        For coverage checks: a stored meeting whose object is not listed here is gone.
+        """
+        body = ('<?xml version="1.0" encoding="utf-8"?>'
+                '<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+                "<d:prop><d:getetag/></d:prop>"
+                '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/>'
+                "</c:comp-filter></c:filter></c:calendar-query>")
+        response = self._request("REPORT", calendar_url, body, {"Depth": "1"})
+        self._expect_multistatus(response, "calendar-query", calendar_url)
+        calendar_path = _path(calendar_url).rstrip("/")
+        return [r.href for r in response.parse_calendar_query()
+                if r.status != 404 and _path(r.href).rstrip("/") != calendar_path]
+
     def objects(self, calendar_url: str, hrefs: Sequence[str]) -> list[CalendarObject]:
         """The named members with their data (calendar-multiget)."""
         if not hrefs:

@@ -60,17 +60,19 @@ cursor; a deleted calendar's URL used again starts over with an initial sync.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 from providers.base import (
     Cursor,
     Event,
+    Inventory,
     Item,
     Page,
     Provider,
     ProviderContext,
 )
+from providers.caldav.coverage import calendar_inventory
 from providers.caldav.cursor import CalendarCursor, Window
 from providers.caldav.dav import CalendarInfo, CalendarObject, DavSession
 from providers.caldav.objects import Batch, deleted_object, normalize_object
@@ -153,6 +155,38 @@ class CaldavProvider(Provider):
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    # -- coverage (providers.base.Reconcilable) ----------------------------------------
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """Object hrefs of calendar ``resource``, no data (:mod:`.coverage`)."""
+        synced = {_path(c.url) for c in self._selected(self._dav().calendars())}
+        if _path(resource) not in synced:  # left out of ``calendars``, or deleted
+            return None
+        return calendar_inventory(self._dav(), resource, cursor, gone_key=GONE)
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Events of the objects ``keys`` (hrefs) in today's window, cursor ``None``.
+
+        Expanded with a scratch cursor: the stored one is neither read nor moved.
+        """
+        window = Window.around(self._context.current_time(), self._account.past_days,
+                               self._account.future_days)
+        info = CalendarInfo(url=resource, name=self._calendar_name(resource))
+        scratch = CalendarCursor(token="", window=window)
+        batches = (self._normalize(obj, info, scratch, reported_before=False)
+                   for obj in self._fetch(info, sorted(keys)))
+        for page in self._paged(resource, batches, lambda: {}, always=False):
+            page.cursor = None
+            if page.items or page.quarantined:
+                yield page
+
+    def _calendar_name(self, url: str) -> str | None:
+        """The display name the pass stores as the event's calendar."""
+        for info in self._dav().calendars():
+            if _path(info.url) == _path(url):
+                return info.name
+        return None
 
     # -- calendars ---------------------------------------------------------------------
 

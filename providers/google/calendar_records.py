@@ -6,6 +6,8 @@
 * ``start``/``end`` use ``dateTime`` (converted to UTC; ``timeZone`` kept) or
   ``date`` for all-day events (midnight UTC, ``all_day=True``; end exclusive
   as Google sends it).
+* ``visibility`` ``private`` / ``confidential`` is kept (``confidential``
+  means the same as private to Google); ``default`` and ``public`` are public.
 * Cancelled events and instances keep ``status="cancelled"``. A cancelled
   event Google sends without times or iCalUID (deleted since the last sync
   token) becomes a :class:`Deletion` of its provider id.
@@ -24,6 +26,7 @@ from providers.base import (
     Deletion,
     Event,
     EventStatus,
+    EventVisibility,
     Quarantined,
 )
 
@@ -31,6 +34,7 @@ RESPONSE_STATUS: dict[str, AttendeeStatus] = {
     "accepted": "accepted", "declined": "declined", "tentative": "tentative",
     "needsAction": "needs_action",
 }
+VISIBILITY: dict[str, EventVisibility] = {"private": "private", "confidential": "confidential"}
 EVENT_STATUS: dict[str, EventStatus] = {
     "confirmed": "confirmed", "tentative": "tentative", "cancelled": "cancelled",
 }
@@ -103,7 +107,8 @@ def to_record(resource: Mapping[str, Any], *, calendar: str
             title=resource.get("summary"), location=resource.get("location"),
             organizer=_address(resource.get("organizer")), attendees=attendees,
             status=status, sequence=int(resource.get("sequence") or 0), calendar=calendar,
-            updated=parse_rfc3339(str(updated)) if updated else None)
+            updated=parse_rfc3339(str(updated)) if updated else None,
+            visibility=VISIBILITY.get(str(resource.get("visibility")), "public"))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         return Quarantined(provider_id=pid, kind="event",
                            reason=f"unusable event resource ({type(exc).__name__}: {exc})"[:200])

@@ -35,13 +35,22 @@ when a message carries one), so ``private_label`` is matched by name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from providers.base import Cursor, Deletion, Item, Page, Provider, ProviderContext, Quarantined
+from providers.base import (
+    Cursor,
+    Deletion,
+    Inventory,
+    Item,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
 from providers.errors import CursorExpired
 from providers.google.auth import GMAIL_SCOPES, load_credentials
 from providers.google.clients import build_service
@@ -205,6 +214,46 @@ class GmailProvider(Provider):
         page.items.extend(Deletion(provider_id=mid, kind="message") for mid in gone)
         return page
 
+    # -- coverage (providers.base.Reconcilable) -------------------------------------------
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """Message ids by messages.list, no message data (5 quota units per 500 ids).
+
+        ``expected``: the initial sync's query over today's window; ``present``:
+        every message outside spam, trash and drafts, so mail that merely left
+        the window never reads as deleted. ``None`` before the initial listing
+        finished (its cursor still says ``phase: initial``).
+        """
+        if resource != RESOURCE or not cursor or "history_id" not in cursor \
+                or cursor.get("phase") == "initial":
+            return None
+        since = self.context.current_time() - timedelta(days=self.account.backfill_days)
+        expected = self._list_ids(self.query(int(since.timestamp())))
+        present = self._list_ids("-in:spam -in:trash -in:drafts")
+        return Inventory(expected=frozenset(expected), present=frozenset(present | expected),
+                         key_of=_gmail_key)
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Messages by Gmail id (batched messages.get), pages with cursor ``None``."""
+        ids = sorted(keys)
+        self._label_names = None
+        for start in range(0, len(ids), self.account.page_size):
+            page = self._fetch_page(ids[start:start + self.account.page_size])
+            if page.items or page.quarantined:
+                yield page
+
+    def _list_ids(self, q: str) -> set[str]:
+        out: set[str] = set()
+        page_token: str | None = None
+        while True:
+            request = self._users().messages().list(
+                userId="me", q=q, maxResults=500, pageToken=page_token, includeSpamTrash=False)
+            listing = self.caller.call(request, COST["messages.list"])
+            out.update(str(m["id"]) for m in listing.get("messages") or [])
+            page_token = listing.get("nextPageToken")
+            if not page_token:
+                return out
+
     # -- message metadata ------------------------------------------------------------------
 
     def _fetch_page(self, ids: Sequence[str], *, skip_excluded: bool = False) -> Page:
@@ -268,3 +317,6 @@ class GmailProvider(Provider):
         return next((lid for lid, lname in names.items() if lname.casefold() == wanted), None)
 
 
+def _gmail_key(provider_id: str) -> str | None:
+    """A stored provider id is the Gmail id; ids derived from it (invites) are not compared."""
+    return None if "#" in provider_id else provider_id

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import json
+import logging
 import socket
 import ssl
 from collections.abc import Callable
@@ -97,6 +98,10 @@ def connect(account: ImapAccount, *, token_supplier: TokenSupplier | None,
         raise ConnectionLost(f"cannot connect to {account.host}:{port} "
                              f"({type(exc).__name__})") from None
     client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        # imapclient sets imaplib's debug level to 5: imaplib then formats a repr of
+        # every response line and record for a log nobody reads (~10% of a FETCH)
+        client._imap.debug = 0
     try:
         if account.security == "starttls":
             client.starttls(tls)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +48,16 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
-from providers.base import Cursor, Deletion, Item, Page, Provider, ProviderContext, Quarantined
+from providers.base import (
+    Cursor,
+    Deletion,
+    Inventory,
+    Item,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
 from providers.errors import ConfigError, TransientError
 from providers.imap import normalize
 from providers.imap.connection import (
@@ -59,6 +68,7 @@ from providers.imap.connection import (
     connect,
     vault_token_supplier,
 )
+from providers.imap.coverage import folder_inventory
 from providers.imap.cursor import FolderCursor
 from providers.imap.expunges import (
     compress,
@@ -400,6 +410,40 @@ class ImapProvider(Provider):
             marked += [u for u, fl in flags.items()
                        if keyword in (k.lower() for k in normalize.keywords(fl))]
         return sorted(marked)
+
+    # -- coverage (providers.base.Reconcilable) -----------------------------------
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """UIDs of ``resource`` by UID SEARCH, no message data (:mod:`providers.imap.coverage`)."""
+        parsed = FolderCursor.from_dict(cursor)
+        try:
+            if resource not in self.folders():  # no longer synced: its copies stay as they are
+                return None
+            client = self._conn()
+            info = self._select(client, resource)
+            return folder_inventory(client, resource, int(info[b"UIDVALIDITY"]), parsed)
+        except _FolderGone:
+            return None
+        except RECONNECTABLE as exc:
+            self._drop()
+            raise TransientError(f"account {self.account.id}: IMAP connection to "
+                                 f"{self.account.host} lost ({exc})") from exc
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Messages of ``resource`` by UID (keys of :meth:`inventory`), cursor ``None``."""
+        uids = sorted({int(k) for k in keys if k.isdigit()})
+        try:
+            client = self._conn()
+            info = self._select(client, resource)
+            uidvalidity = int(info[b"UIDVALIDITY"])
+            for chunk in _chunks(uids, self.account.page_size):
+                items, bad = self._fetch(client, resource, uidvalidity, chunk)
+                yield Page(resource, items, bad, None, total_hint=0)
+        except _FolderGone:
+            return
+        except RECONNECTABLE as exc:
+            self._drop()
+            raise TransientError(f"account {self.account.id}: IMAP connection to "
+                                 f"{self.account.host} lost ({exc})") from exc
 
     # -- fetching ------------------------------------------------------------
     def _fetch(self, client: IMAPClient, folder: str, uidvalidity: int,

@@ -8,10 +8,11 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from providers.base import Item, Page, Quarantined
+from providers.base import Item, LeftOut, Message, Page, Quarantined
 
 #: a directory/file mtime this close to the wall clock may still change within its tick
 MTIME_SETTLE_NS = 2_000_000_000
@@ -91,6 +92,8 @@ class PageBuilder:
     page_size: int
     items: list[Item]
     quarantined: list[Quarantined]
+    #: read but older than the backfill window (reported, not delivered)
+    left_out: list[LeftOut] = field(default_factory=list)
 
     @classmethod
     def start(cls, resource: str, page_size: int) -> PageBuilder:
@@ -98,14 +101,25 @@ class PageBuilder:
 
     @property
     def full(self) -> bool:
-        return len(self.items) + len(self.quarantined) >= self.page_size
+        return len(self.items) + len(self.quarantined) + len(self.left_out) >= self.page_size
 
     @property
     def empty(self) -> bool:
-        return not self.items and not self.quarantined
+        return not self.items and not self.quarantined and not self.left_out
 
     def take(self, cursor: dict[str, Any] | None, total_hint: int | None = None) -> Page:
         page = Page(resource=self.resource, items=self.items, quarantined=self.quarantined,
-                    cursor=cursor, total_hint=total_hint)
-        self.items, self.quarantined = [], []
+                    cursor=cursor, total_hint=total_hint, left_out=self.left_out)
+        self.items, self.quarantined, self.left_out = [], [], []
         return page
+
+    def keep(self, message: Message, not_before: datetime | None) -> None:
+        """Deliver ``message``, or report it left out when older than ``not_before``."""
+        if not_before is None or message.sent_at >= not_before:
+            self.items.append(message)
+            return
+        self.left_out.append(LeftOut(
+            message.provider_id, "message",
+            f"sent {message.sent_at:%Y-%m-%d %H:%M} UTC, before the backfill window "
+            f"(backfill_days) starting {not_before:%Y-%m-%d %H:%M} UTC",
+            key=message.message_id))

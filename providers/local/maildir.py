@@ -20,7 +20,8 @@ Cursor per folder
 Keys of files that are gone drop out of ``seen`` on the next listing, so the
 cursor stays proportional to the folder. Messages older than the account's
 backfill window (``backfill_days`` > 0) and quarantined ones are added to
-``seen`` too: a bad file is reported once, not on every poll. Files removed
+``seen`` too: a bad file is reported once, not on every poll (and an old one
+once, in ``Page.left_out``, so the engine records why it is missing). Files removed
 from the Maildir are not reported as deletions (local files are an import,
 not a mailbox we mirror).
 """
@@ -210,8 +211,7 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
                                                    reason=exc.reason,
                                                    excerpt=header_excerpt(raw, options.privacy)))
         else:
-            if options.not_before is None or message.sent_at >= options.not_before:
-                builder.items.append(message)
+            builder.keep(message, options.not_before)
         seen.add(key)
         if builder.full:
             yield builder.take(cursor_now(final=False), total_hint=len(pending) - index - 1)

@@ -154,8 +154,7 @@ def _read(fh: IO[bytes], path: Path, resource: str, start: int, st: os.stat_resu
                 builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
                                                        reason=exc.reason, excerpt=excerpt))
             else:
-                if options.not_before is None or message.sent_at >= options.not_before:
-                    builder.items.append(message)
+                builder.keep(message, options.not_before)
         done = end
         if builder.full:
             yield builder.take(cursor_at(done, final=False))

@@ -9,7 +9,9 @@ Dedupe key: Graph v1.0's ``iCalUId`` differs per occurrence, so for an
 instance the series' iCalUId is looked up from its master by the provider
 (and passed in as ``series_uid``); ``recurrence_id`` is ``originalStart``
 as UTC ISO-8601 (a date for all-day series), matching the iCalendar-based
-providers. ``isCancelled`` → status ``cancelled``.
+providers. ``isCancelled`` → status ``cancelled``. ``sensitivity``
+``private`` / ``confidential`` → ``visibility`` (``normal`` and ``personal``
+are public: personal is a hint to the reader, not a restriction).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.base import Address, Attendee, AttendeeStatus, Event
+from providers.base import Address, Attendee, AttendeeStatus, Event, EventVisibility
 from providers.errors import BadItem
 from providers.microsoft.mail_records import graph_time
 from providers.settings import PRIVACY_ORDER
@@ -33,6 +35,7 @@ RESPONSES: dict[str, AttendeeStatus] = {
 ROLES = {"required": "REQ-PARTICIPANT", "optional": "OPT-PARTICIPANT",
          "resource": "NON-PARTICIPANT"}
 INSTANCE_TYPES = frozenset({"occurrence", "exception"})
+SENSITIVITY: dict[str, EventVisibility] = {"private": "private", "confidential": "confidential"}
 
 
 def _address(value: object) -> Address | None:
@@ -124,4 +127,5 @@ def to_event(item: dict[str, Any], *, privacy: str, series_uid: str | None = Non
         status="cancelled" if item.get("isCancelled") else "confirmed",
         calendar=calendar,
         updated=graph_time(item.get("lastModifiedDateTime")),
+        visibility=SENSITIVITY.get(str(item.get("sensitivity") or "").lower(), "public"),
     )

@@ -9,6 +9,9 @@ folder's pages stay in order):
   and the transport-header ``$expand``;
 * cursor ``{"link": L, "final": False}`` → resume that round at nextLink L;
 * cursor ``{"link": L, "final": True}`` → new round from deltaLink L.
+* cursor ``{"v": 1, "since": ISO}`` (no link; written by ``syncd resync
+  --backfill-days``) → a new initial round filtered from ISO instead of
+  ``now - backfill_days``: a wider window, re-read and deduped by the store.
 
 Every page yields its items and a cursor: the nextLink while the round goes
 on, the deltaLink (``final``) with the last page only. ``@removed`` entries
@@ -30,12 +33,20 @@ message keeps its provider id when moved between folders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
+from providers.base import (
+    Cursor,
+    Deletion,
+    Inventory,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
 from providers.errors import BadItem
 from providers.microsoft.common import graph_client, iso_z
 from providers.microsoft.delta import Start, walk_many
@@ -72,10 +83,12 @@ class OutlookMailProvider(Provider):
         """What the links of a round have baked in; a change starts a new round."""
         return f"{select_fields(self.privacy)}|{int(self.account.transport_headers)}"
 
-    def _initial(self, folder: str) -> tuple[str, dict[str, str]]:
+    def _initial(self, folder: str, since_iso: str | None = None) -> tuple[str, dict[str, str]]:
         url = f"{self.client.mailbox}/mailFolders/{quote(folder, safe='')}/messages/delta"
         params = {"$select": select_fields(self.privacy)}
-        if self.account.backfill_days:
+        if since_iso is not None:  # a window widened on demand
+            params["$filter"] = f"receivedDateTime ge {since_iso}"
+        elif self.account.backfill_days:
             since = self.context.current_time() - timedelta(days=self.account.backfill_days)
             params["$filter"] = f"receivedDateTime ge {iso_z(since)}"
         if self.account.transport_headers:
@@ -90,7 +103,9 @@ class OutlookMailProvider(Provider):
                     and cursor.get("q") == self._query_key()):
                 starts[folder] = Start(str(cursor["link"]))
             else:
-                starts[folder] = Start(*self._initial(folder))
+                wider = cursor.get("since") if cursor and not cursor.get("link") else None
+                starts[folder] = Start(*self._initial(folder, None if wider is None
+                                                       else str(wider)))
         for folder, delta_page in walk_many(self.client, starts, headers=self._headers()):
             page = Page(resource=folder)
             for item in delta_page.items:
@@ -99,6 +114,62 @@ class OutlookMailProvider(Provider):
             page.cursor = {"v": CURSOR_VERSION, "link": link, "final": delta_page.last,
                            "q": self._query_key()}
             yield page
+
+    # -- coverage (providers.base.Reconcilable) -------------------------------------------
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """Message ids of folder ``resource`` with ``$select=id``, no message data.
+
+        ``expected``: the window's messages (``receivedDateTime ge`` now minus
+        ``backfill_days``); ``present``: every message of the folder. ``None``
+        until a delta round of the folder completed (no final deltaLink yet).
+        """
+        if (resource not in self.account.folders or not cursor or not cursor.get("link")
+                or not cursor.get("final")):
+            return None
+        present = self._list_ids(resource, None)
+        expected = present
+        if self.account.backfill_days:
+            since = self.context.current_time() - timedelta(days=self.account.backfill_days)
+            expected = self._list_ids(resource, f"receivedDateTime ge {iso_z(since)}")
+        prefix = f"{resource}/"
+
+        def key_of(provider_id: str) -> str | None:
+            tail = provider_id[len(prefix):]
+            return tail if provider_id.startswith(prefix) and "#" not in tail else None
+
+        return Inventory(expected=frozenset(expected), present=frozenset(present | expected),
+                         key_of=key_of)
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Messages by Graph id (one GET each, the delta's ``$select``), cursor ``None``."""
+        params = {"$select": select_fields(self.privacy)}
+        if self.account.transport_headers:
+            params["$expand"] = EXPAND_HEADERS
+        page = Page(resource=resource)
+        for graph_id in sorted(keys):
+            item = self.client.get_optional(
+                f"{self.client.mailbox}/messages/{quote(graph_id, safe='')}", params=params,
+                headers=self._headers(), resource=resource)
+            if item is not None:  # gone since listed: nothing to store
+                self._add(page, item, resource)
+            if len(page.items) + len(page.quarantined) >= self.account.page_size:
+                yield page
+                page = Page(resource=resource)
+        if page.items or page.quarantined:
+            yield page
+
+    def _list_ids(self, folder: str, flt: str | None) -> set[str]:
+        params = {"$select": "id", "$top": "1000"}
+        if flt is not None:
+            params["$filter"] = flt
+        url: str | None = f"{self.client.mailbox}/mailFolders/{quote(folder, safe='')}/messages"
+        out: set[str] = set()
+        while url is not None:
+            body = self.client.get(url, params=params, headers=self._headers(), resource=folder)
+            out.update(str(m["id"]) for m in body.get("value") or [] if m.get("id"))
+            url, params = body.get("@odata.nextLink"), {}
+        return out
 
     def _add(self, page: Page, item: dict[str, Any], folder: str) -> None:
         item_id = str(item.get("id") or "")

@@ -13,13 +13,18 @@ exit statuses and output helpers):
 :mod:`syncd.cli.history`    ``timeline``, ``status``
 :mod:`syncd.cli.directory`  ``contacts show``, ``companies show`` (relationship rollups)
 :mod:`syncd.cli.reminders`  ``reminders`` (list, done, dismiss, sweep, digest)
+:mod:`syncd.cli.leads`      ``leads`` (list), ``leads qualify|disqualify``
 :mod:`syncd.cli.auth`       ``auth google|microsoft``
-:mod:`syncd.cli.purge`      ``purge``
+:mod:`syncd.cli.purge`      ``purge`` (people, domains; ``--account`` alone: offboarding)
+:mod:`syncd.cli.retention`  ``retention`` (prune history older than the configured days)
+:mod:`syncd.cli.resync`     ``resync`` (forget cursors, widen the backfill window)
 :mod:`syncd.cli.api`        ``api`` (serve the HTTP API), ``api token create``, ``api openapi``
 :mod:`syncd.cli.changes`    ``changes`` (the change feed; ``--follow``, JSON lines)
 :mod:`syncd.cli.export`     ``export`` (a consistent snapshot to start the feed from)
 :mod:`syncd.cli.webhooks`   ``webhooks`` (subscription state), ``webhooks resume``
 :mod:`syncd.cli.doctor`     ``doctor`` (config, store, accounts, health port: checks and fixes)
+:mod:`syncd.cli.explain`    ``explain`` (why an email, meeting or address is or is not logged)
+:mod:`syncd.cli.verify`     ``verify`` (coverage check now: missing and vanished items, repair)
 ==========================  ====================================================
 
 Commands import the store, the engine and the daemon inside their bodies:
@@ -36,22 +41,28 @@ from syncd.cli import (
     demo,
     directory,
     doctor,
+    explain,
     export,
     history,
     imports,
     init,
+    leads,
     purge,
     reminders,
+    resync,
+    retention,
     setup,
     sync,
+    verify,
     webhooks,
 )
 from syncd.cli.app import cli
 
 __all__ = ["cli", "main"]
 
-_COMMAND_MODULES = (api, auth, changes, demo, directory, doctor, export, history, imports, init,
-                    purge, reminders, setup, sync, webhooks)
+_COMMAND_MODULES = (api, auth, changes, demo, directory, doctor, explain, export, history,
+                    imports, init, leads, purge, reminders, resync, retention, setup, sync,
+                    verify, webhooks)
 
 
 def main() -> None:

@@ -65,8 +65,10 @@ class App:
         if self._database is None:
             settings = self.settings  # config errors first, before importing the store
             from syncd.store.database import Database
+            from syncd.store.relationships import configure
 
             database = Database(settings.store_url)
+            configure(database, settings.relationships)
             self._database = database
             if migrate:
                 database.migrate()

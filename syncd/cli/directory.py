@@ -2,8 +2,13 @@
 
 Rollups are read as stored (kept current as pages are written, see
 :mod:`syncd.store.rollups`); the windowed counts and "next meeting" are
-relative to now. ``--format json`` prints the views' ``to_dict()`` (times
-ISO-8601 UTC with ``Z``). Exit status 1 when nothing matches.
+relative to now; relationship strength too (decayed at read, see
+:mod:`syncd.store.relationship_facts`). Besides the rollups: reply times,
+the reps by strength (the first is the strongest connection), open
+reminders and open opportunities. ``--format json`` prints the views'
+``to_dict()`` plus ``open_reminders`` and ``open_opportunities`` (times
+ISO-8601 UTC with ``Z``). Exit status 2 when nothing matches (an unknown
+party is a usage error, like an unknown reminder id).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from syncd.cli.app import EXIT_FAILED, FORMAT, app_of, cli, echo_json
+from syncd.cli.app import EXIT_CONFIG, FORMAT, app_of, cli, echo_json
 
 
 @cli.group()
@@ -39,19 +44,22 @@ def contacts_show(ctx: click.Context, email: str, fmt: str) -> None:
     app.load()  # config errors first, before importing the store
     from syncd.store.directory_queries import contacts_by_address
 
-    found = contacts_by_address(app.database(migrate=False), email, now=datetime.now(UTC))
+    database = app.database(migrate=False)
+    found = contacts_by_address(database, email, now=datetime.now(UTC))
     if not found:
-        click.echo(f"error: no contact owns {email}", err=True)
-        ctx.exit(EXIT_FAILED)
+        click.echo(f"error: no contact owns {email} (search: syncd contacts show "
+                   "ANY-ADDRESS-OF-THEIRS)", err=True)
+        ctx.exit(EXIT_CONFIG)
+    views = [{**c.to_dict(), **_open_items(database, "contact", c.id, c.company_id)}
+             for c in found]
     if fmt == "json":
-        echo_json({"query": {"email": email}, "contacts": [c.to_dict() for c in found]})
+        echo_json({"query": {"email": email}, "contacts": views})
         return
-    for contact in found:
-        data = contact.to_dict()
+    for data in views:
         head = [("contact", f"{data['name'] or '(no name)'} (id {data['id']})"),
                 ("title", data["title"] or ""), ("addresses", ", ".join(data["emails"])),
                 ("company", data["company_name"] or "")]
-        _print(app.stdout, head, data["rollup"])
+        _print(app.stdout, head, data)
 
 
 @cli.group()
@@ -72,22 +80,33 @@ def companies_show(ctx: click.Context, domain: str, fmt: str) -> None:
     app.load()
     from syncd.store.directory_queries import company_by_domain
 
-    company = company_by_domain(app.database(migrate=False), domain, now=datetime.now(UTC))
+    database = app.database(migrate=False)
+    company = company_by_domain(database, domain, now=datetime.now(UTC))
     if company is None:
-        click.echo(f"error: no company owns {domain}", err=True)
-        ctx.exit(EXIT_FAILED)
+        click.echo(f"error: no company owns {domain} (nor a parent domain of it)", err=True)
+        ctx.exit(EXIT_CONFIG)
         return
-    data = company.to_dict()
+    data = {**company.to_dict(), **_open_items(database, "company", company.id, company.id)}
     if fmt == "json":
         echo_json({"query": {"domain": domain}, "company": data})
         return
     head = [("company", f"{data['name']} (id {data['id']})"),
             ("domains", ", ".join(data["domains"])), ("tier", data["tier"] or ""),
             ("owner", data["owner"] or "")]
-    _print(app.stdout, head, data["rollup"])
+    _print(app.stdout, head, data)
 
 
-def _print(out: Console, head: list[tuple[str, str]], rollup: dict[str, Any]) -> None:
+def _open_items(database: Any, kind: str, party_id: int, company_id: int | None
+                ) -> dict[str, Any]:
+    from syncd.store.party_items import open_opportunities, open_reminders
+
+    with database.session(write=False) as s:
+        return {"open_reminders": [r.to_dict() for r in open_reminders(s, kind, party_id)],
+                "open_opportunities": [o.to_dict() for o in open_opportunities(s, company_id)]}
+
+
+def _print(out: Console, head: list[tuple[str, str]], data: dict[str, Any]) -> None:
+    rollup, relationship = data["rollup"], data["relationship"]
     table = Table(show_header=False, title_justify="left", title=head[0][1])
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -104,21 +123,49 @@ def _print(out: Console, head: list[tuple[str, str]], rollup: dict[str, Any]) ->
              f"{rollup['interactions_365d']}"),
             ("interactions, all time", str(rollup["interactions_total"])),
             ("upcoming meetings", str(rollup["upcoming_meetings"])),
-            ("open reminders", str(rollup["open_reminders"]))]
+            ("open reminders", str(rollup["open_reminders"])),
+            ("our median reply", _duration(relationship["our_median_reply_seconds"],
+                                           relationship["our_replies"])),
+            ("their median reply", _duration(relationship["their_median_reply_seconds"],
+                                             relationship["their_replies"])),
+            ("strongest connection", relationship["strongest_connection"] or "-")]
     for label, value in rows:
         table.add_row(label, value)
     out.print(table)
-    reps = rollup["top_reps"]
-    if not reps:
-        out.print("no two-way exchanges with a rep yet")
-        return
-    ranking = Table(title="reps by recent two-way exchanges", title_justify="left")
-    for column in ("rep", "strength", "exchanges", "last exchange (UTC)"):
-        ranking.add_column(column)
-    for rep in reps:
-        ranking.add_row(rep["rep"], f"{rep['strength']:.2f}", str(rep["exchanges"]),
-                        _when(rep["last_exchange_at"]))
-    out.print(ranking)
+    connections = relationship["connections"]
+    if not connections:
+        out.print("no rep has exchanged mail or met with them yet")
+    else:
+        ranking = Table(title="connections by strength (0-100)", title_justify="left")
+        for column in ("rep", "strength", "two-way", "meetings", "one-way", "last (UTC)"):
+            ranking.add_column(column)
+        for c in connections:
+            ranking.add_row(c["rep"], f"{c['strength']:.1f}", str(c["two_way_emails"]),
+                            str(c["meetings"]), str(c["one_way_emails"]), _when(c["last_at"]))
+        out.print(ranking)
+    if data["open_reminders"]:
+        reminders = Table(title="open reminders", title_justify="left")
+        for column in ("id", "kind", "due (UTC)", "owner", "priority", "subject"):
+            reminders.add_column(column)
+        for r in data["open_reminders"]:
+            reminders.add_row(str(r["id"]), r["kind"], _when(r["due_at"]), r["owner"] or "",
+                              r["priority"], r["subject"] or "")
+        out.print(reminders)
+    if data["open_opportunities"]:
+        deals = Table(title="open opportunities", title_justify="left")
+        for column in ("id", "name", "stage", "owner"):
+            deals.add_column(column)
+        for o in data["open_opportunities"]:
+            deals.add_row(str(o["id"]), o["name"], o["stage"] or "", o["owner"] or "")
+        out.print(deals)
+
+
+def _duration(seconds: int | None, replies: int) -> str:
+    if seconds is None:
+        return "-"
+    hours = seconds / 3600
+    text = f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+    return f"{text} (over {replies} replies)"
 
 
 def _when(iso: str | None) -> str:

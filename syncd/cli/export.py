@@ -3,7 +3,7 @@
 The snapshot (:mod:`syncd.store.snapshot`) is read in one transaction and
 written as JSON lines: first ``{"snapshot": {"position": P, ...}}``, then
 one ``{"entity", "entity_id", "state"}`` line per company, contact,
-opportunity, open reminder and interaction. A consumer loads it and
+opportunity, open reminder, interaction and lead. A consumer loads it and
 follows the feed after P (``syncd changes --after P --follow`` or
 ``GET /v1/changes?after=P``); that is the way back after the feed answered
 "pruned". ``--output`` writes a temporary file next to FILE and renames it
@@ -47,7 +47,7 @@ def export(ctx: click.Context, output: Path | None, fmt: str) -> None:
     was pruned. Everything is read in ONE transaction (REPEATABLE READ on
     PostgreSQL). The first line is {"snapshot": {"position": P, ...}}; then one
     {"entity", "entity_id", "state"} line per company, contact, opportunity, open
-    reminder and interaction (deleted ones left out), the state shaped like the
+    reminder, interaction (deleted ones left out) and lead, the state shaped like the
     feed events' state: interaction content only as far as the store's privacy
     level kept it, never a body.
 

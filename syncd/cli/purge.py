@@ -1,4 +1,5 @@
-"""`syncd purge`: remove what is logged for addresses or domains (exact dry-run counts)."""
+"""`syncd purge`: remove what is logged for addresses or domains, or (``--account``
+alone) a departed rep's whole mailbox; exact dry-run counts."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from syncd.cli.app import EXIT_CONFIG, app_of, cli
                    "(repeatable).")
 @click.option("--account", "account_id", metavar="ID",
               help="Only this account's copies (a rep's own blocklist); interactions other "
-                   "accounts also saw are kept.")
+                   "accounts also saw are kept. Alone: offboard the account (erase its "
+                   "mailbox, cursors and reminders).")
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people; json for scripts.")
@@ -32,8 +34,13 @@ def purge_command(ctx: click.Context, addresses: tuple[str, ...], domains: tuple
     from syncd.lifecycle.purge import parse_targets, purge
 
     if not addresses and not domains:
-        click.echo("error: give --address and/or --domain", err=True)
-        ctx.exit(EXIT_CONFIG)
+        if account_id is None:
+            click.echo("error: give --address and/or --domain, or --account alone to "
+                       "offboard an account", err=True)
+            ctx.exit(EXIT_CONFIG)
+            return
+        _offboard(ctx, account_id, dry_run, fmt)
+        return
     app = app_of(ctx)
     settings = app.load()
     if account_id is not None and account_id not in {a.id for a in settings.accounts}:
@@ -63,3 +70,44 @@ def purge_command(ctx: click.Context, addresses: tuple[str, ...], domains: tuple
     app.stdout.print(table)
     verb = "would remove" if dry_run else "removed"
     app.stdout.print(f"{verb} {r.interactions} interaction(s)")
+
+
+def _offboard(ctx: click.Context, account_id: str, dry_run: bool, fmt: str) -> None:
+    from syncd.lifecycle.offboard import known_account, offboard
+
+    app = app_of(ctx)
+    settings = app.load()
+    configured = {a.id: a for a in settings.accounts}
+    if account_id in configured and configured[account_id].enabled:
+        click.echo(f"error: account {account_id!r} is still enabled in the config: remove it "
+                   "(or set enabled: false) first, or its next pass logs the mailbox again",
+                   err=True)
+        ctx.exit(EXIT_CONFIG)
+        return
+    with app.database().session() as s:
+        if not known_account(s, account_id):
+            click.echo(f"error: no account {account_id!r} in the store (nothing stored, "
+                       "or already offboarded)", err=True)
+            ctx.exit(EXIT_CONFIG)
+            return
+        report = offboard(s, account_id, configured=set(configured),
+                          other_owners=[a.owner for a in settings.accounts
+                                        if a.id != account_id],
+                          dry_run=dry_run)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="offboard (dry run: nothing removed)" if dry_run else "offboard")
+    for column in ("account", "interactions", "participants", "sources", "reminders closed",
+                   "cursors"):
+        table.add_column(column, justify="left" if column == "account" else "right")
+    r = report.removed
+    table.add_row(account_id, str(r.interactions), str(r.participants), str(r.sources),
+                  str(r.reminders), str(report.cursors))
+    app.stdout.print(table)
+    verb = "would remove" if dry_run else "removed"
+    app.stdout.print(f"{verb} {r.interactions} interaction(s) and {r.sources} copies of "
+                     f"account {account_id}; {report.matched - r.interactions} shared "
+                     "interaction(s) kept")

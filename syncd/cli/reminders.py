@@ -70,7 +70,8 @@ def reminders(ctx: click.Context, owner: str | None, due_before: str | None,
 
     Reminders are derived during every sync pass and by the daemon's clock
     job: follow_up (a contact has not answered), reply_needed (a contact
-    waits for a rep), meeting_prep and meeting_follow_up, under the rules
+    waits for a rep), meeting_prep, meeting_follow_up and lead (a new lead
+    waits to be taken on: `syncd leads`), under the rules
     in the config's `reminders` section.
     """
     if ctx.invoked_subcommand is not None:

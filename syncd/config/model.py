@@ -1,9 +1,13 @@
 """The whole configuration file as one validated, frozen model.
 
 Top-level keys: ``state_dir``, ``store``, ``health``, ``logging``,
-``scheduler``, ``organization``, ``matching``, ``privacy``, ``reminders`` (see
+``scheduler``, ``organization``, ``matching``, ``privacy``, ``retention``, ``reminders`` (see
 :mod:`syncd.config.reminders`), ``api`` (:mod:`syncd.config.api`), ``accounts``,
-``feed`` (:mod:`syncd.config.feed`), ``webhooks`` (:mod:`syncd.config.webhooks`).
+``feed`` (:mod:`syncd.config.feed`), ``webhooks`` (:mod:`syncd.config.webhooks`),
+``trust`` (:mod:`syncd.config.trust`),
+``coverage`` (:mod:`syncd.config.coverage`),
+``relationships`` (:mod:`syncd.config.relationships`), ``leads``
+(:mod:`syncd.config.leads`).
 ``config/example.yaml`` documents every key with comments.
 """
 
@@ -21,8 +25,13 @@ from providers.local.settings import LocalAccount
 from providers.microsoft.settings import OutlookCalendarAccount, OutlookMailAccount
 from providers.settings import PrivacyLevel, StrictModel
 from syncd.config.api import ApiSettings
+from syncd.config.coverage import CoverageSettings
 from syncd.config.feed import FeedSettings
+from syncd.config.leads import LeadsSettings
+from syncd.config.privacy_rules import RolePattern
+from syncd.config.relationships import RelationshipSettings
 from syncd.config.reminders import RemindersSettings
+from syncd.config.trust import TrustSettings
 from syncd.config.webhooks import WebhookSettings, unique_names
 
 Account = Annotated[
@@ -108,6 +117,11 @@ class MatchingSettings(StrictModel):
     #: global blocklist: addresses, domains (subdomains included)
     blocklist: list[str] = Field(default_factory=list)
     auto_create: AutoCreate = Field(default_factory=AutoCreate)
+    #: extra role/shared-mailbox local parts (globs such as "sales-*") on top of the
+    #: default list (matching/roles.py): never auto-created, never a lead alone
+    role_addresses: list[RolePattern] = Field(default_factory=list)
+    #: leave out mail whose only outside people use free-mail domains and are not contacts
+    skip_free_mail_only: bool = False
 
 
 class PrivacySettings(StrictModel):
@@ -115,6 +129,14 @@ class PrivacySettings(StrictModel):
     level: PrivacyLevel = "subject"
     #: secret for encrypting stored OAuth tokens: give ``token_key`` or ``token_key_file``
     token_key: SecretStr | None = None
+    #: events marked private/confidential: busy (participants and times only) or skip
+    private_events: Literal["busy", "skip"] = "busy"
+
+
+class RetentionSettings(StrictModel):
+    #: prune synced interactions (mail, meetings) older than this many days, daily
+    #: (syncd.lifecycle.retention); unset: keep everything
+    interactions_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
 
 
 class Settings(StrictModel):
@@ -128,12 +150,22 @@ class Settings(StrictModel):
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    #: how long history is kept (off by default)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    #: relationship strength: half-life, weights (syncd.config.relationships)
+    relationships: RelationshipSettings = Field(default_factory=RelationshipSettings)
+    #: lead detection (syncd.config.leads)
+    leads: LeadsSettings = Field(default_factory=LeadsSettings)
     #: mail deleted from every mailbox that saw it: ``retain`` keeps the interaction (the
     #: CRM's record; each copy is marked gone), ``mirror`` marks it deleted too.
     #: Meetings follow their calendars either way.
     deletions: Literal["retain", "mirror"] = "retain"
     #: the change feed (syncd.config.feed)
     feed: FeedSettings = Field(default_factory=FeedSettings)
+    #: skip records kept for `syncd explain` (syncd.config.trust)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
+    #: periodic coverage checks and their repair (syncd.config.coverage)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     #: the CRM-facing HTTP API (syncd.config.api); off unless present
     api: ApiSettings | None = None
     accounts: list[Account] = Field(default_factory=list)

@@ -35,6 +35,8 @@ def global_policy(settings: Settings) -> Policy:
             subaddress_domains=match.subaddress_domains,
             blocklist=match.blocklist,
             allow_automated_from=match.allow_automated_from,
+            role_addresses=match.role_addresses,
+            skip_free_mail_only=match.skip_free_mail_only,
         )
     except ValueError as exc:
         raise ConfigError([_issue(str(exc))]) from exc
@@ -65,6 +67,7 @@ _SECTION = {
     "subaddress_domains": "matching.subaddress_domains",
     "blocklist": "matching.blocklist",
     "allow_automated_from": "matching.allow_automated_from",
+    "role_addresses": "matching.role_addresses",
 }
 
 

@@ -32,8 +32,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from providers.settings import StrictModel
 
-Kind = Literal["follow_up", "reply_needed", "meeting_prep", "meeting_follow_up"]
-KINDS: tuple[Kind, ...] = ("follow_up", "reply_needed", "meeting_prep", "meeting_follow_up")
+Kind = Literal["follow_up", "reply_needed", "meeting_prep", "meeting_follow_up",
+               "lead", "gone_quiet", "single_threaded"]
+KINDS: tuple[Kind, ...] = ("follow_up", "reply_needed", "meeting_prep", "meeting_follow_up",
+                           "lead", "gone_quiet", "single_threaded")
+#: kinds about a relationship, not one thread or meeting (syncd.reminders.relationship_rules)
+RELATIONSHIP_KINDS: tuple[Kind, ...] = ("gone_quiet", "single_threaded")
 Priority = Literal["low", "normal", "high", "urgent"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -160,19 +164,47 @@ class Rule(StrictModel):
     owner: Owner = "account_rep"
     #: meeting_prep only: create the reminder once the meeting is this close
     horizon_days: Annotated[float, Field(gt=0, le=365)] = 14
+    #: gone_quiet only: watch companies or contacts
+    party: Literal["company", "contact"] = "company"
+    #: gone_quiet only: "regular contact" is at least min_exchanges two-way exchange
+    #: emails in the lookback_business_days before the quiet spell (business_days)
+    lookback_business_days: Annotated[float, Field(gt=0, le=365)] = 60
+    min_exchanges: Annotated[int, Field(ge=1, le=100_000)] = 4
+    #: single_threaded only: engaged contacts are counted over the last window_days
+    window_days: Annotated[float, Field(gt=0, le=3650)] = 30
 
     @field_validator("owner")
     @classmethod
     def _owner(cls, v: str) -> str:
-        if v in ("account_rep", "company_owner") or _EMAIL.match(v):
+        if v in ("account_rep", "company_owner", "strongest_connection",
+                 "opportunity_owner") or _EMAIL.match(v):
             return v.lower() if "@" in v else v
-        raise ValueError(f"{v!r}: use account_rep, company_owner or an email address")
+        raise ValueError(f"{v!r}: use account_rep, company_owner, strongest_connection, "
+                         "opportunity_owner or an email address")
+
+    @model_validator(mode="after")
+    def _relationship_kinds(self) -> Rule:
+        """Keys of gone_quiet and single_threaded (syncd.reminders.relationship_rules)."""
+        if self.kind == "gone_quiet" and self.enabled and (
+                self.business_hours is not None or self.hours is not None):
+            raise ValueError("gone_quiet counts silence in business_days; "
+                             "business_hours and hours do not apply")
+        if self.kind == "single_threaded" and any(
+                getattr(self, k) is not None for k in ("business_days", "business_hours",
+                                                        "hours")):
+            raise ValueError("single_threaded takes window_days (days looked back), "
+                             "not business_days, business_hours or hours")
+        if self.owner == "strongest_connection" and self.kind != "gone_quiet":
+            raise ValueError("owner strongest_connection is for gone_quiet rules")
+        if self.owner == "opportunity_owner" and self.kind != "single_threaded":
+            raise ValueError("owner opportunity_owner is for single_threaded rules")
+        return self
 
     @model_validator(mode="after")
     def _one_threshold(self) -> Rule:
         given = [k for k in ("business_days", "business_hours", "hours")
                  if getattr(self, k) is not None]
-        if not self.enabled:
+        if not self.enabled or self.kind == "single_threaded":
             return self
         if len(given) != 1:
             found = ", ".join(given) or "none"
@@ -187,6 +219,14 @@ def _default_rules() -> dict[str, Rule]:
         "reply_needed": Rule(kind="reply_needed", business_hours=8),
         "meeting_prep": Rule(kind="meeting_prep", business_hours=4),
         "meeting_follow_up": Rule(kind="meeting_follow_up", business_hours=8),
+        # a new lead (syncd.reminders.lead_plan): answer it the same working day
+        "lead": Rule(kind="lead", business_hours=4, priority="high"),
+        # relationship kinds (syncd.reminders.relationship_rules), by the clock job
+        "gone_quiet": Rule(kind="gone_quiet", match=Segment(company_tier=["strategic"]),
+                           business_days=15, lookback_business_days=40, min_exchanges=3,
+                           owner="company_owner", priority="high"),
+        "single_threaded": Rule(kind="single_threaded", window_days=30,
+                                owner="opportunity_owner"),
     }
 
 

@@ -12,6 +12,8 @@ syncd_errors_total             counter    account, provider, class
 syncd_quarantined_total        counter    account, provider
 syncd_deleted_total            counter    account, provider
 syncd_restored_total           counter    account, provider
+syncd_coverage_missing_total   counter    account, provider
+syncd_coverage_repaired_total  counter    account, provider
 syncd_pass_duration_seconds    histogram  provider
 syncd_schedule_lag_seconds     histogram  (none)
 syncd_account_lag_seconds      gauge      account, provider (at scrape)
@@ -111,6 +113,12 @@ class SyncMetrics:
         self.restored = Counter(
             "syncd_restored_total", "Copies found again by sync passes after being deleted.",
             ("account", "provider"), registry=r)
+        self.coverage_missing = Counter(
+            "syncd_coverage_missing_total", "Items coverage checks found out of step: missing "
+            "from the store or vanished from the server.", ("account", "provider"), registry=r)
+        self.coverage_repaired = Counter(
+            "syncd_coverage_repaired_total", "Items coverage checks repaired (fetched and "
+            "stored, or marked deleted).", ("account", "provider"), registry=r)
         self.duration = Histogram(
             "syncd_pass_duration_seconds", "Wall time of sync passes.", ("provider",),
             buckets=DURATION_BUCKETS, registry=r)

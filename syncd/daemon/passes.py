@@ -34,6 +34,9 @@ counts as FAILED with error code ``internal``. Once the daemon is stopping,
 a pass that ends leaves ``stopped`` whatever its verdict. Every pass counts
 ``syncd_passes_total{outcome=result.outcome_label}`` and, when it did not
 succeed, ``syncd_errors_total{class=result.error_code}``.
+
+After a pass, still in the account's job, ``after_pass`` runs (the daemon's
+coverage check, :mod:`syncd.daemon.coverage_job`, which never raises).
 """
 
 from __future__ import annotations
@@ -101,8 +104,11 @@ class PassRunner:
     def __init__(self, engine: Engine, *, jobs: AccountJobs, backoff: Backoff,
                  metrics: SyncMetrics, leases: LeaseKeeper | None,
                  daemon_stop: threading.Event, clock: Callable[[], datetime],
-                 replica_id: str) -> None:
+                 replica_id: str,
+                 after_pass: Callable[[Account, PassResult], None] | None = None) -> None:
         self._engine = engine
+        #: runs in the account's job after each pass (the coverage check, when due)
+        self._after_pass = after_pass
         self._jobs = jobs
         self._backoff = backoff
         self._metrics = metrics
@@ -189,6 +195,8 @@ class PassRunner:
         finally:
             self._stops.pop(account.id, None)
         self._record(account, runtime, result, outcome, time.monotonic() - started)
+        if self._after_pass is not None and not self._daemon_stop.is_set():
+            self._after_pass(account, result)  # same job: never beside a pass of the account
 
     def _record(self, account: Account, runtime: AccountRuntime, result: PassResult,
                 outcome: str, duration: float) -> None:

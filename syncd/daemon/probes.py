@@ -9,6 +9,9 @@
   ``health.overdue_intervals`` poll intervals plus its jitter; 503 names
   the overdue accounts, and no webhook subscription it delivers lags more
   than its ``max_lag_s`` (:mod:`syncd.daemon.webhook_job`); 503 names them.
+  An account whose coverage drift outlived a repair
+  (:mod:`syncd.daemon.coverage_job`) is not ready either; 503 lists it
+  under ``coverage_drift``.
 * ``/status``: the store's per-account facts merged with this process's
   (:func:`syncd.daemon.runtime.status_document`), secrets masked.
 * ``/metrics``: the Prometheus exposition of :class:`SyncMetrics`; the
@@ -31,6 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 
 from syncd.config.model import Account, Settings
+from syncd.daemon.coverage_job import CoverageJob
 from syncd.daemon.http import Response
 from syncd.daemon.lease_keeper import LeaseKeeper
 from syncd.daemon.metrics import CONTENT_TYPE, SyncMetrics
@@ -107,13 +111,15 @@ class Probes:
         store_ok, store_error = self.store_reachable()
         overdue = self.overdue()
         lagging = self._daemon.webhooks.lagging()
+        drifting = self.coverage_drift()
         alive = self._daemon.alive()
-        ready = store_ok and not overdue and not lagging and alive
+        ready = store_ok and not overdue and not lagging and not drifting and alive
         body = {
             "status": "ready" if ready else "not ready",
             "store": {"reachable": store_ok, "error": store_error},
             "overdue_accounts": overdue,
             "lagging_webhooks": lagging,
+            "coverage_drift": drifting,
             "alive": alive,
             "accounts": len(self.responsible_for()),
         }
@@ -187,6 +193,14 @@ class Probes:
                             "limit_s": round(limit, 1),
                             "last_error_code": runtime.last_error_code})
         return out
+
+    def coverage_drift(self) -> list[dict[str, Any]]:
+        """Accounts this replica syncs whose coverage drift outlived a repair."""
+        coverage: CoverageJob | None = getattr(self._daemon, "coverage", None)
+        if coverage is None:
+            return []
+        mine = set(self.responsible_for())
+        return [d for d in coverage.drifting() if d["account"] in mine]
 
     def state_samples(self) -> Samples:
         """``syncd_account_state``: 1 for each scheduled account's current state."""

@@ -60,7 +60,9 @@ from sqlalchemy.exc import IntegrityError
 
 from syncd.config.model import Account, Settings
 from syncd.daemon.backoff import Backoff, BackoffPolicy
+from syncd.daemon.coverage_job import CoverageJob, coverage_checker
 from syncd.daemon.feed_job import add_feed_job
+from syncd.daemon.housekeeping import add_retention_job, on_start
 from syncd.daemon.http import HealthServer
 from syncd.daemon.lease_keeper import LeaseKeeper, default_replica_id, leases_enabled
 from syncd.daemon.metrics import SyncMetrics
@@ -69,6 +71,7 @@ from syncd.daemon.passes import Engine, PassRunner
 from syncd.daemon.probes import Probes
 from syncd.daemon.runtime import AccountRuntime
 from syncd.daemon.schedule import AccountJobs
+from syncd.daemon.skip_records_job import add_skip_records_job
 from syncd.daemon.webhook_job import DaemonWebhooks
 from syncd.errors import ConfigError, StoreError, SyncdError, describe
 from syncd.logs import configure_logging, get_logger
@@ -139,10 +142,14 @@ class Daemon:
                                        leases=self.leases is not None,
                                        ttl_s=settings.scheduler.lease_ttl,
                                        metrics=self.metrics, clock=clock)
+        #: coverage checks after passes, when due (syncd.daemon.coverage_job)
+        self.coverage = CoverageJob(lambda: coverage_checker(self.engine, self.settings),
+                                    lambda: self.settings, self.metrics, clock=clock)
         self.passes = PassRunner(engine, jobs=self.jobs, backoff=self.backoff,
                                  metrics=self.metrics, leases=self.leases,
                                  daemon_stop=self.stop_event, clock=clock,
-                                 replica_id=self.replica_id)
+                                 replica_id=self.replica_id,
+                                 after_pass=self.coverage.after_pass)
         self.started_at = clock()
         self.last_heartbeat = time.monotonic()
         self._heartbeat_listeners: list[Callable[[], object]] = []
@@ -164,9 +171,14 @@ class Daemon:
         if self._enable_reminders:
             add_reminder_jobs(self._scheduler, lambda: self.settings, self.database)
             add_feed_job(self._scheduler, lambda: self.settings, self.database)
+            add_skip_records_job(self._scheduler, lambda: self.settings, self.database)
+            add_retention_job(self._scheduler, lambda: self.settings, self.database)
         if self.health is not None:  # first: a port in use stops us before any work starts
             self.health.start()
-        self.apply_settings(self.settings)
+        self.apply_settings(self.settings)  # registers the accounts; passes wait for the
+        # scheduler, started below, so the start-up checks still run before any pass
+        if self.database is not None:  # leftover accounts, lowered privacy levels
+            on_start(self.database, self.settings)
         if self.leases is not None:
             self._refresh_leases()  # before the first passes, so they find their leases
             self._scheduler.add_job(self._refresh_leases,
@@ -202,6 +214,7 @@ class Daemon:
                 if attempt == 2:
                     log.warning("cannot register accounts: concurrent inserts")
         self.jobs.apply(wanted)
+        self.coverage.forget(set(wanted))
         self.webhooks.apply(settings.webhooks)
 
     def request_stop(self, reason: str = "requested") -> None:

@@ -34,7 +34,8 @@ never removed by an import; a column present in the header overwrites the
 stored value (an empty cell clears it), an absent column leaves it alone.
 A bad row becomes an :class:`~syncd.errors.ImportRowError` with its line
 number; the other rows still import. Afterwards past interactions are
-linked to the new or changed contacts and companies (late matching).
+linked to the new or changed contacts and companies (late matching), and
+leads whose address a contact now owns are converted.
 
 Export headers (``Email``, ``Account Name``, ``First Name`` + ``Last Name``,
 a website URL…) are resolved to these columns by
@@ -70,6 +71,7 @@ from syncd.errors import ImportRowError
 from syncd.store.change_events import company_change, contact_change
 from syncd.store.changes import record_changes
 from syncd.store.database import Database
+from syncd.store.leads import convert_leads
 from syncd.store.relink import relink
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
 from syncd.store.types import utcnow
@@ -91,6 +93,8 @@ class ImportReport:
     errors: list[ImportRowError] = field(default_factory=list)
     #: participants linked to the imported records (late matching)
     linked: int = 0
+    #: leads converted: a contact now owns their address (syncd.store.leads)
+    leads_converted: int = 0
 
 
 def import_companies(
@@ -147,6 +151,7 @@ def import_contacts(
                 contact_ids.add(contact_id)
             report.linked += relink(s, policy, addresses=addresses_seen,
                                     contact_ids=contact_ids)
+            report.leads_converted += len(convert_leads(s, addresses_seen))
         if progress is not None:
             progress(batch[-1][0])
     return report

@@ -7,7 +7,8 @@ to one record: the given fields become one import row
 forms, "domains and addresses are added, never removed" and free-mail
 refusal cannot drift apart. Then, in the same transaction, late matching
 links the record's past interactions (:func:`syncd.store.relink.relink`,
-which respects people's overrides), and the write is audited
+which respects people's overrides), a lead with one of a contact's
+addresses converts (:func:`syncd.store.leads.convert_leads`), and the write is audited
 (:mod:`syncd.store.audit`) with the record before and after.
 
 Fields (a key given is set — ``None`` clears an optional one — a key not
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from matching.types import Policy
 from syncd.directory.contacts import RowError, upsert_company, upsert_contact
 from syncd.store.audit import Actor, record
+from syncd.store.leads import convert_leads
 from syncd.store.records import text
 from syncd.store.relink import relink
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
@@ -169,6 +171,7 @@ def _contact_done(s: Session, policy: Policy, contact_id: int, outcome: str,
                   before: dict[str, Any] | None, actor: Actor) -> Edited:
     after = contact_record(s, contact_id)
     linked = relink(s, policy, addresses=after["emails"], contact_ids=[contact_id])
+    convert_leads(s, after["emails"])  # a lead with one of these addresses has converted
     record(s, actor, f"contact.{'created' if before is None else 'updated'}", "contact",
            contact_id, before=before, after=after)
     return Edited(contact_id, outcome, linked, after)

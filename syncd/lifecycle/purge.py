@@ -12,6 +12,10 @@ Who triggers it:
   what was already logged before anything new is written. Re-running finds
   nothing: purging is idempotent.
 
+Leads of the purged addresses and domains are disqualified
+(:func:`syncd.store.leads.disqualify_leads`; per rep: only the leads that
+rep's mailbox saw), in the same transaction.
+
 Scope:
 
 * **Global** (``matching.blocklist``, or the CLI without ``--account``): every
@@ -62,7 +66,13 @@ from matching.types import Policy
 from syncd.config.model import Settings
 from syncd.config.policies import global_policy
 from syncd.store.database import Database
-from syncd.store.removal import RemovalCounts, delete_interactions, remove_account_sources
+from syncd.store.leads import disqualify_leads
+from syncd.store.removal import (
+    RemovalCounts,
+    delete_interactions,
+    record_removal,
+    remove_account_sources,
+)
 from syncd.store.schema import Participant, Source
 from syncd.store.sql import chunks
 
@@ -77,11 +87,14 @@ class PurgeReport:
     dry_run: bool = False
     #: interactions involving the blocked people (before deciding what to remove)
     matched: int = 0
+    #: their leads, disqualified (syncd.store.leads)
+    leads_disqualified: int = 0
     removed: RemovalCounts = field(default_factory=RemovalCounts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"addresses": self.addresses, "domains": self.domains, "account": self.account,
-                "dry_run": self.dry_run, "matched": self.matched, **asdict(self.removed)}
+                "dry_run": self.dry_run, "matched": self.matched,
+                "leads_disqualified": self.leads_disqualified, **asdict(self.removed)}
 
 
 # ---------------------------------------------------------------------- targets
@@ -152,10 +165,18 @@ def purge(session: Session, *, addresses: Sequence[str] = (), domains: Sequence[
     # a dry run does the real work inside a savepoint and rolls it back: exact counts
     savepoint = session.begin_nested() if dry_run else None
     try:
+        # first: the lead's reminder closes saying why, before the removal closes it
+        report.leads_disqualified = len(disqualify_leads(
+            session, addresses=addresses, domains=domains, account_id=account_id,
+            reason=reason))
         if account_id is None:
             report.removed = delete_interactions(session, ids, reason=reason)
         else:
             report.removed = remove_account_sources(session, account_id, ids, reason=reason)
+        if not report.removed.empty:
+            record_removal(session, "purge", reason=reason, counts=report.removed,
+                           scope={"addresses": list(addresses), "domains": list(domains),
+                                  "account": account_id})
     finally:
         if savepoint is not None:
             savepoint.rollback()

@@ -11,7 +11,9 @@ caller's transaction, batch by batch:
    mail may answer join the meetings to evaluate
    (:func:`~.facts.meetings_awaiting`);
 4. :mod:`.meeting_plan` decides what each meeting wants, :mod:`.reconcile`
-   applies it.
+   applies it;
+5. :mod:`.lead_plan` decides what each given lead wants (``lead``), and
+   :mod:`.reconcile` applies it.
 
 Derivation is a function of the store, the rules and ``now``: running it
 twice changes nothing the second time. It never changes a reminder a
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 from syncd.config.model import Settings
 from syncd.reminders.context import Context
 from syncd.reminders.facts import account_owners, live_threads, meetings_awaiting, stored_reminders
+from syncd.reminders.lead_plan import plan_leads, stored_lead_reminders
 from syncd.reminders.meeting_plan import plan_meetings
 from syncd.reminders.plan import MEETING_KINDS, THREAD_KINDS
 from syncd.reminders.reconcile import DeriveReport, reconcile
@@ -44,9 +47,11 @@ def derive(
     *,
     threads: Iterable[int] = (),
     meetings: Iterable[int] = (),
+    leads: Iterable[int] = (),
     now: datetime,
 ) -> DeriveReport:
-    """Re-evaluate these threads and meetings (interaction ids) inside ``s``'s transaction."""
+    """Re-evaluate these threads, meetings (interaction ids) and leads inside ``s``'s
+    transaction."""
     report = DeriveReport()
     if not settings.reminders.enabled:
         return report
@@ -70,5 +75,8 @@ def derive(
         existing = stored_reminders(s, meeting_ids=batch, keys=[w.key for w in plan.wanted])
         reconcile(s, plan, existing, now, report)
         report.meetings += len(batch)
+    for batch in chunks(sorted(set(leads))):
+        plan = plan_leads(s, ctx, batch)
+        reconcile(s, plan, stored_lead_reminders(s, plan, batch), now, report)
     s.flush()
     return report

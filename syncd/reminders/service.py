@@ -13,7 +13,11 @@
   the clock alone (prep reminders entering their horizon, follow-ups of
   meetings that just ended, preps of meetings that started), threads with
   open reminders (rules or blocklists may have changed) and threads active
-  within ``sweep_days`` (a safety net for a derivation that failed).
+  within ``sweep_days`` (a safety net for a derivation that failed), and
+  leads that are new and recent or have an open reminder
+  (:func:`syncd.store.lead_queries.sweep_leads`), and the relationship
+  kinds ``gone_quiet`` and ``single_threaded``
+  (:func:`syncd.reminders.relationship_rules.evaluate`, set-based).
   Batches of 500, one transaction each, so it never holds locks for long.
 * :func:`set_status` — ``done`` / ``dismiss`` by a person (the CLI); derivation
   never touches those again. It is :func:`syncd.reminders.actions.close`
@@ -34,8 +38,10 @@ from syncd.errors import StoreError, SyncdError, describe
 from syncd.logs import get_logger
 from syncd.reminders.actions import ReminderError, UnknownReminder, close
 from syncd.reminders.derive import MEETING_KINDS, THREAD_KINDS, DeriveReport, derive
+from syncd.reminders.relationship_rules import evaluate as evaluate_relationship_rules
 from syncd.store.audit import ADMIN, Actor
 from syncd.store.database import Database
+from syncd.store.lead_queries import sweep_leads
 from syncd.store.schema import Interaction, Reminder, Thread
 from syncd.store.sql import chunks
 from syncd.store.types import utcnow
@@ -48,16 +54,17 @@ CLI_ACTOR = Actor(name="cli", viewer=ADMIN)
 
 
 def derive_after_page(session: Session, settings: Settings, *, threads: Iterable[int],
-                      meetings: Iterable[int],
+                      meetings: Iterable[int], leads: Iterable[int] = (),
                       now: datetime | None = None) -> DeriveReport | None:
-    """Derive for the threads and meetings one applied page touched (see module doc)."""
-    threads, meetings = set(threads), set(meetings)
-    if not settings.reminders.enabled or not (threads or meetings):
+    """Derive for the threads, meetings and leads one applied page touched (see module
+    doc)."""
+    threads, meetings, leads = set(threads), set(meetings), set(leads)
+    if not settings.reminders.enabled or not (threads or meetings or leads):
         return None
     try:
         with session.begin_nested():
             return derive(session, settings, threads=threads, meetings=meetings,
-                          now=now or utcnow())
+                          leads=leads, now=now or utcnow())
     except StoreError as exc:
         log.warning("reminder derivation skipped for this page; the sweep retries",
                     error=describe(exc))
@@ -107,6 +114,13 @@ def sweep(db: Database, settings: Settings, *, now: datetime | None = None) -> D
             s.execute(select(Interaction.id).where(Interaction.id.in_(batch))
                       .order_by(Interaction.id).with_for_update())
             report.add(derive(s, settings, meetings=batch, now=now))
+    with db.session(write=False) as s:
+        lead_ids = sweep_leads(s, now - timedelta(days=conf.max_age_days + 1))
+    for batch in chunks(lead_ids):
+        with db.session() as s:
+            report.add(derive(s, settings, leads=batch, now=now))
+    with db.session() as s:  # gone_quiet, single_threaded: set-based, one transaction
+        report.add(evaluate_relationship_rules(s, settings, now=now))
     return report
 
 

@@ -7,6 +7,13 @@ Every write function of people's writes (:mod:`syncd.store.overrides`,
 without its audit row cannot commit, and an audit row of a write that
 rolled back never exists.
 
+Removals made by the CLI or the daemon (purge, offboarding, retention, a
+lowered privacy level, mail marked private; :func:`syncd.store.removal.record_removal`)
+and cursor resets (``syncd resync``, a removed blocklist entry) are audited
+the same way with actor ``syncd`` (viewer ``admin``), entity ``removal`` /
+``account`` / ``blocklists`` and no entity id: ``after`` holds the scope,
+the counts and the reason.
+
 Invariants:
 
 * Rows are only inserted, never updated or deleted here.

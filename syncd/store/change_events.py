@@ -14,9 +14,16 @@ page writer: every source deleted (provider)     ``interaction.deleted`` (row ke
 page writer: seen again after that               ``interaction.restored``
 regrouping moves mail into its real thread       ``interaction.updated``,
 (``store/regroup.py``)                           ``changed: ["thread_id"]``
-removal: purge, blocklists, mail marked private  ``interaction.deleted`` with ``erased``
-(``store/removal.py``; interaction deleted        true and no content (subject, snippet,
-outright, sourceless)                            location null), ``reason``
+removal: purge, blocklists, mail marked private, ``interaction.deleted`` with ``erased``
+offboarding (``syncd purge --account``),         true and no content (subject, snippet,
+retention (``store/removal.py``; interaction     location null), ``reason`` (``purged:
+deleted outright, sourceless)                    account offboarded``, ``retention``...)
+removal closes the open reminders of a departed  ``reminder.resolved`` (reminder), subject
+rep (offboarding, ``close_owner_reminders``)     not copied
+privacy level lowered (``scrub_content``)        ``interaction.updated``, ``changed`` names
+                                                 the scrubbed fields (``body`` included);
+                                                 ``reminder.updated`` for reminders whose
+                                                 subject went with the interaction's
 removal closes open reminders (``superseded``)   ``reminder.resolved`` (reminder), subject
                                                  not copied
 removal drops one rep's copy, others stay        none: sources are not part of the state
@@ -40,6 +47,12 @@ reminder derivation (``reminders/reconcile.py``) ``reminder.opened`` (``reopened
 people's reminder actions (``reminders/          ``reminder.status_changed``
 actions.py``: done, dismiss, snooze, reassign,   (``previous_status``), ``reminder.updated``,
 manual)                                          ``reminder.opened``
+lead detected while a page is stored             ``lead.created`` (lead)
+(``store/leads.py`` from ``sync/leads.py``)
+lead qualified or disqualified by a person,      ``lead.status_changed``
+converted (a contact got its address: import,    (``previous_status``, ``reason``); its
+API, auto-creation), disqualified (purge,        open ``lead`` reminders get
+blocklists) (``store/leads.py``)                 ``reminder.resolved``
 thread totals, rollups, unmatched addresses,     none: bookkeeping derived from the rows
 cursors, audit, quarantine, leases               above (or not history at all)
 ===============================================  ==========================================
@@ -189,6 +202,23 @@ def opportunity_change(type: str, opportunity: Opportunity) -> Change:
     """``opportunity.<type>`` with the stored opportunity fields."""
     return Change(f"opportunity.{type}", "opportunity", opportunity.id,
                   opportunity_state(opportunity))
+
+
+#: fields of a lead's state copied from the row
+LEAD_STATE_FIELDS = ("address", "name", "domain", "first_interaction_id", "source_account",
+                     "inbox", "owner", "status", "reason", "contact_id", "received_at")
+
+
+def lead_state(lead: object) -> dict[str, Any]:
+    """A lead's state: its stored fields (ORM row or result row)."""
+    return {name: getattr(lead, name) for name in LEAD_STATE_FIELDS}
+
+
+def lead_change(type: str, lead: object, **extra: Any) -> Change:
+    """``lead.<type>`` with the stored lead fields; ``extra`` adds state fields."""
+    state = lead_state(lead)
+    state.update(extra)
+    return Change(f"lead.{type}", "lead", int(getattr(lead, "id")), state)  # noqa: B009
 
 
 def reminder_state(row: object) -> dict[str, Any]:

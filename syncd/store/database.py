@@ -68,8 +68,13 @@ class Database:
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
-        self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
-        self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        #: copied into every new session's ``Session.info`` (e.g. the configured
+        #: relationship-strength parameters, :mod:`syncd.store.relationships`)
+        self.session_info: dict[str, Any] = {}
+        self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False,
+                                            info=self.session_info)
+        self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False,
+                                           info=self.session_info)
         self._stats_lock = threading.Lock()
         self._written_since_analyze = 0
         self._written_total = 0

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from matching import canonical_address, canonical_domain, domain_suffixes
 from syncd.store.database import Database
+from syncd.store.relationships import Relationship, read_relationships
 from syncd.store.rollup_facts import Rollup
 from syncd.store.rollups import read_rollups
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
@@ -64,12 +65,13 @@ class ContactView:
     company_name: str | None
     tags: tuple[str, ...]
     rollup: Rollup = field(default_factory=Rollup)
+    relationship: Relationship = field(default_factory=Relationship)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "title": self.title,
                 "emails": list(self.emails), "company_id": self.company_id,
                 "company_name": self.company_name, "tags": list(self.tags),
-                "rollup": self.rollup.to_dict()}
+                "rollup": self.rollup.to_dict(), "relationship": self.relationship.to_dict()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,12 @@ class CompanyView:
     tags: tuple[str, ...]
     owner: str | None
     rollup: Rollup = field(default_factory=Rollup)
+    relationship: Relationship = field(default_factory=Relationship)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "domains": list(self.domains),
                 "tier": self.tier, "tags": list(self.tags), "owner": self.owner,
-                "rollup": self.rollup.to_dict()}
+                "rollup": self.rollup.to_dict(), "relationship": self.relationship.to_dict()}
 
 
 # ---------------------------------------------------------------------- contacts
@@ -144,6 +147,7 @@ def _contacts(s: Session, ids: Sequence[int], now: datetime) -> list[ContactView
             emails.setdefault(contact_id, []).append(address)
     names = _company_names(s, {row[3] for row in rows.values() if row[3] is not None})
     rollups = read_rollups(s, "contact", list(rows), now=now)
+    relationships = read_relationships(s, "contact", list(rows), now=now)
     out: list[ContactView] = []
     for i in ids:
         if i not in rows:
@@ -153,7 +157,7 @@ def _contacts(s: Session, ids: Sequence[int], now: datetime) -> list[ContactView
             id=i, name=name, title=title, emails=tuple(emails.get(i, ())),
             company_id=company_id,
             company_name=names.get(company_id) if company_id is not None else None,
-            tags=tuple(tags or ()), rollup=rollups[i]))
+            tags=tuple(tags or ()), rollup=rollups[i], relationship=relationships[i]))
     return out
 
 
@@ -217,13 +221,15 @@ def _companies(s: Session, ids: Sequence[int], now: datetime) -> list[CompanyVie
                 .order_by(CompanyDomain.company_id, CompanyDomain.domain)):
             domains.setdefault(company_id, []).append(domain)
     rollups = read_rollups(s, "company", list(rows), now=now)
+    relationships = read_relationships(s, "company", list(rows), now=now)
     out: list[CompanyView] = []
     for i in ids:
         if i not in rows:
             continue
         _, name, tier, tags, owner = rows[i]
         out.append(CompanyView(id=i, name=name, domains=tuple(domains.get(i, ())), tier=tier,
-                               tags=tuple(tags or ()), owner=owner, rollup=rollups[i]))
+                               tags=tuple(tags or ()), owner=owner, rollup=rollups[i],
+                               relationship=relationships[i]))
     return out
 
 

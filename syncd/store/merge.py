@@ -33,6 +33,10 @@ Invariants:
   the attendees already stored; a ``REPLY`` only updates the replying
   attendee's response status (and never creates a meeting: the writer
   does not insert rows for REPLY-only keys).
+* **A private copy blanks.** A meeting copy marked private or confidential
+  (``InteractionRecord.private``, the ``busy`` policy) that replaces the
+  meeting sets its title, location, snippet and body to None instead of
+  keeping the stored ones: a meeting that became private is cut down.
 * **Order independence holds per origin.** iTIP copies of distinct
   versions, and calendar copies of distinct LAST-MODIFIED held by
   several accounts, fold to the same meeting in any order. Across origins
@@ -120,7 +124,7 @@ def merge_copy(stored: Stored, people: Sequence[ParticipantRow],
         return Merge({}, None)  # an older copy of the meeting: keep what we have
     # a CANCEL often lists nobody: the attendees we know stay on record
     replace = rec.method != "CANCEL" or not people
-    return Merge(
+    merged = Merge(
         {
             "occurred_at": rec.occurred_at,
             "ends_at": rec.ends_at,
@@ -135,6 +139,9 @@ def merge_copy(stored: Stored, people: Sequence[ParticipantRow],
         },
         list(rec.participants) if replace else None,
     )
+    if rec.private:
+        merged.fields.update(subject=None, location=None, snippet=None, body=None)
+    return merged
 
 
 def keep(new: T | None, old: T | None) -> T | None:

@@ -10,7 +10,7 @@ cursor. Each kind of row has one home this module calls: thread keys and
 rows (:mod:`syncd.store.thread_keys`), thread totals
 (:mod:`syncd.store.thread_totals`), unmatched addresses
 (:mod:`syncd.store.unmatched`), quarantine (:mod:`syncd.store.quarantine`),
-cursors (:mod:`syncd.store.cursors`).
+skip records (:mod:`syncd.store.skip_records`), cursors (:mod:`syncd.store.cursors`).
 
 Invariants:
 
@@ -53,7 +53,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from providers.base import Deletion
-from syncd.store import cursors, quarantine, unmatched
+from syncd.store import cursors, quarantine, skip_records, unmatched
 from syncd.store.bulk import insert_returning, insert_rows, update_rows
 from syncd.store.calendar_copies import shared_meetings
 from syncd.store.change_events import interaction_changes, interaction_deleted
@@ -69,7 +69,7 @@ from syncd.store.plain_rows import (
     SourceRow,
     write_changed,
 )
-from syncd.store.records import InteractionRecord, PageWrite, ParticipantRow, key
+from syncd.store.records import InteractionRecord, PageWrite, ParticipantRow, Skip, key
 from syncd.store.rollups import parties_of
 from syncd.store.schema import Interaction, Participant, Source, Thread, UnmatchedAddress
 from syncd.store.sql import chunks, table_of
@@ -124,6 +124,8 @@ def write_page(session: Session, account_id: str, write: PageWrite, *,
         writer.mark_deletions(write.deletions, mirror_mail=mirror_mail_deletions)
         result.quarantined += quarantine.write_quarantine(
             session, account_id, write.resource, write.quarantined, now=now)
+        skip_records.write_skips(session.connection(), account_id, write.resource,
+                                 [*write.skips, *writer.unknown_replies], now=now)
         if write.cursor is not None:
             cursors.save_cursor(session, account_id, write.resource, write.cursor, now=now)
     session.flush()
@@ -145,6 +147,8 @@ class _PageWriter:
         self.now = now
         self.result = result
         self.created_ids: set[int] = set()
+        #: REPLYs for meetings never seen: skipped here, so recorded here
+        self.unknown_replies: list[Skip] = []
 
     # ------------------------------------------------------------------ interactions
 
@@ -175,6 +179,10 @@ class _PageWriter:
             row = rows.get(rec.dedupe_key)
             if row is None:  # a REPLY for a meeting we never saw
                 self.result.skipped += 1
+                self.unknown_replies.append(Skip(
+                    rec.provider_id, rec.kind, "unknown_meeting",
+                    "a reply to a meeting invitation this store never saw",
+                    dedupe_key=rec.dedupe_key))
                 continue
             merged = merge_copy(row, current.setdefault(row.id, []), rec,
                                 shared=row.id in shared)
@@ -219,6 +227,7 @@ class _PageWriter:
         self._write_sources(sources.values())
         quarantine.resolve_quarantine(self.conn, self.account_id,
                                       [r.provider_id for r in records], now=self.now)
+        skip_records.clear_skips(self.conn, self.account_id, [r.provider_id for r in records])
         refresh_thread_totals(self.s, self.result.touched_threads | old_threads, now=self.now)
         unmatched.update_for_page(self.s, original, replaced, moved, occurred)
 

@@ -22,6 +22,9 @@ Rules fixed here:
   on the interaction for later refinement but not used as the key.
 * An invite inside a message becomes a meeting record with the source
   provider id ``<message provider id>#invite#<iCalUID#instance>``.
+* A meeting marked private or confidential (``Event.visibility``) that the
+  engine lets through (``privacy.private_events: busy``) becomes a record
+  with no title or location and ``private`` set, whatever the privacy level.
 * A meeting record says where the copy comes from (``origin``):
   ``calendar`` for a calendar's own state (CalDAV, Google Calendar, Graph,
   .ics files), ``itip`` for an invite, update or cancellation found in
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -88,6 +91,25 @@ class InteractionRecord:
     in_reply_to: str | None = None
     thread_root: str | None = None  # References root, for the thread key
     thread_hint: str | None = None
+    #: a meeting copy marked private/confidential (busy policy): it carries no title,
+    #: location or body and blanks them on the stored meeting (syncd.store.merge)
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An item the engine decided not to log: ``reason`` is a short code
+    (``internal_only``, ``automated``, ``blocklisted``, ``private``,
+    ``outside_window``, ``unknown_meeting``, ``no_participants``, ``not_logged``...;
+    :data:`syncd.sync.skip_reasons.SKIP_REASONS`) and ``detail`` what decided it.
+    ``invite``: an invite inside a message (not counted as an item)."""
+
+    provider_id: str
+    kind: str
+    reason: str
+    detail: str
+    dedupe_key: str | None = None
+    invite: bool = False
 
 
 @dataclass(slots=True)
@@ -107,6 +129,9 @@ class PageWrite:
     cursor: Cursor | None
     items: int = 0
     skipped: int = 0
+    #: why each item not in ``records`` was skipped (the skip records; ``skipped``
+    #: counts its top-level entries)
+    skips: list[Skip] = field(default_factory=list)
 
 
 def invite_provider_id(message: Message, event: Event) -> str:
@@ -223,6 +248,8 @@ def event_record(
     everyone = [a for _, a, _ in pairs]
     method = (event.method or "").upper() or None
     status = "cancelled" if method == "CANCEL" else event.status
+    # a private meeting is kept as busy time: participants and times, no content
+    private = event.visibility != "public"
     return InteractionRecord(
         kind="meeting",
         dedupe_key=key(event.dedupe_key),
@@ -234,13 +261,14 @@ def event_record(
         timezone=text(event.timezone, 100),
         direction=direction_of(event.organizer, decisions, everyone),
         participants=participant_rows(pairs, decisions),
-        subject=text(event.title),
-        location=text(event.location),
+        subject=None if private else text(event.title),
+        location=None if private else text(event.location),
         status=status,
         sequence=event.sequence,
         provider_updated_at=event.updated,
         method=method,
         origin=origin,
+        private=private,
     )
 
 

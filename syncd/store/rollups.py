@@ -42,7 +42,9 @@ Invariants:
 
 Cost: a refresh reads the whole history of each party it refreshes (its
 participant rows by the contact/company index, their interactions by
-primary key, sources of its exchange emails), so a page costs the sum of
+primary key and their sources by the interaction index, in one statement:
+the sources name the reps of the rollups and of the relationship facts,
+:mod:`syncd.store.relationships`), so a page costs the sum of
 the histories of the parties it touched. Writes go through
 :mod:`syncd.store.bulk`; no ORM objects are involved.
 """
@@ -60,6 +62,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from syncd.store.bulk import insert_rows, update_rows
+from syncd.store.relationships import write_facts
 from syncd.store.rollup_facts import (
     EMPTY,
     HORIZON,
@@ -119,11 +122,15 @@ _values = operator.attrgetter(*STORED_COLUMNS)
 
 
 def refresh_rollups(session: Session, contact_ids: Iterable[int | None],
-                    company_ids: Iterable[int | None], *, now: datetime) -> None:
+                    company_ids: Iterable[int | None], *, now: datetime,
+                    relationships: bool = True) -> None:
     """Recompute the rollups of these contacts and companies from the rows.
 
     ``None`` and unknown ids are ignored; ``now`` stamps ``updated_at`` and
     sets the horizon of the per-day facts (see :mod:`syncd.store.rollup_facts`).
+    ``relationships`` also recomputes the relationship facts
+    (:mod:`syncd.store.relationships`); only migrations older than their
+    tables turn it off.
     """
     work = [(CONTACTS, sorted({i for i in contact_ids if i is not None})),
             (COMPANIES, sorted({i for i in company_ids if i is not None}))]
@@ -158,9 +165,12 @@ def refresh_rollups(session: Session, contact_ids: Iterable[int | None],
             mine = stored[party.kind]
             _write_rollups(conn, party, {i: mine[i] for i in batch if i in mine}, new, now)
             _write_reps(conn, party, _stored_reps(conn, party, batch), new_reps)
+            if relationships:  # same history, same locks (syncd.store.relationships)
+                write_facts(session, party.kind, batch, seen_by[party.kind], history.reps_of,
+                            exchanges)
 
 
-def rebuild_rollups(session: Session, *, now: datetime) -> int:
+def rebuild_rollups(session: Session, *, now: datetime, relationships: bool = True) -> int:
     """Recompute every party's rollups (parties with history or a stored rollup);
     returns how many parties were refreshed. The reference the refreshes are
     tested against, and the migration's backfill."""
@@ -172,7 +182,8 @@ def rebuild_rollups(session: Session, *, now: datetime) -> int:
         ids.update(conn.scalars(select(party.rollups.c[party.key])))
         ids.update(conn.scalars(select(party.reps.c[party.key]).distinct()))
         found[party.kind] = ids
-    refresh_rollups(session, found["contact"], found["company"], now=now)
+    refresh_rollups(session, found["contact"], found["company"], now=now,
+                    relationships=relationships)
     return sum(len(ids) for ids in found.values())
 
 
@@ -213,9 +224,10 @@ def _history_sql(conn: Connection, contacts: int, companies: int) -> str:
         wanted = [f"p.{key} IN ({', '.join([mark] * n)})"
                   for key, n in (("contact_id", contacts), ("company_id", companies)) if n]
         sql = _SQL_CACHE[cache_key] = (
-            "SELECT p.contact_id, p.company_id, p.role, i.id, i.kind, i.occurred_at, "
-            "i.direction, i.thread_id, i.status, i.deleted "
+            "SELECT p.contact_id, p.company_id, p.role, s.account_id, i.id, i.kind, "
+            "i.occurred_at, i.direction, i.thread_id, i.status, i.deleted "
             "FROM participants p JOIN interactions i ON i.id = p.interaction_id "
+            "LEFT JOIN sources s ON s.interaction_id = i.id "
             f"WHERE {' OR '.join(wanted) or 'false'}")
     return sql
 
@@ -249,12 +261,19 @@ class _History:
         by_contact: dict[int, dict[int, int]] = {}  # party -> interaction -> role bits
         by_company: dict[int, dict[int, int]] = {}
         facts: dict[int, tuple[Any, ...]] = {}
+        owners = self._owners()
         sql = _history_sql(self.conn, len(contact_ids), len(company_ids))
-        for contact_id, company_id, role, iid, *rest in self.conn.exec_driver_sql(
+        # one row per participant and source: the sources give the reps (cached for
+        # reps_of, so the refresh reads no sources of its own)
+        for contact_id, company_id, role, account_id, iid, *rest in self.conn.exec_driver_sql(
                 sql, (*contact_ids, *company_ids)).fetchall():
             bits = _SENT if role == "from" else _RECEIVED if role in RECIPIENT else 0
             if iid not in facts:
                 facts[iid] = tuple(rest)
+                self.reps.setdefault(iid, set())
+            owner = owners.get(account_id) if account_id is not None else None
+            if owner is not None:
+                self.reps[iid].add(owner)
             for party_id, wanted, folded in ((contact_id, want_contacts, by_contact),
                                              (company_id, want_companies, by_company)):
                 if party_id in wanted:
@@ -272,15 +291,20 @@ class _History:
                        for party_id, held in folded.items()}
                 for kind, folded in ((CONTACTS.kind, by_contact), (COMPANIES.kind, by_company))}
 
+    def _owners(self) -> dict[str, str]:
+        if self.owners is None:
+            a = table_of(Account).c
+            self.owners = {account: owner for account, owner in
+                           self.conn.execute(select(a.id, a.owner)) if owner}
+        return self.owners
+
     def reps_of(self, interaction_ids: Iterable[int]) -> dict[int, set[str]]:
-        """interaction id -> owners of the accounts whose sources saw it."""
+        """interaction id -> owners of the accounts whose sources saw it (those of
+        the interactions :meth:`of` loaded are known already)."""
         wanted = set(interaction_ids)
         missing = sorted(wanted - self.reps.keys())
         if missing:
-            if self.owners is None:
-                a = table_of(Account).c
-                self.owners = {account: owner for account, owner in
-                               self.conn.execute(select(a.id, a.owner)) if owner}
+            owners = self._owners()
             s = table_of(Source).c
             for i in missing:
                 self.reps[i] = set()
@@ -288,7 +312,7 @@ class _History:
                 for interaction_id, account_id in self.conn.execute(
                         select(s.interaction_id, s.account_id).where(
                             s.interaction_id.in_(batch))):
-                    owner = self.owners.get(account_id)
+                    owner = owners.get(account_id)
                     if owner is not None:
                         self.reps[interaction_id].add(owner)
         return {i: self.reps[i] for i in wanted}

@@ -29,12 +29,13 @@ these tables; change both together.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -387,6 +388,44 @@ class Reminder(Base):
     created_by: Mapped[str | None] = mapped_column(String(320))
 
 
+class Lead(Base):
+    """A new person's inbound request that may turn into a customer
+    (:mod:`syncd.store.leads`, whose docstring has the status machine).
+
+    One row per canonical ``address`` (the same person writing again makes
+    no second lead). ``first_interaction_id`` is the message that made it;
+    ``inbox`` the rep or shared inbox it reached; ``source_account`` the
+    mailbox that saw it; ``owner`` the rep the ``lead`` rule chose;
+    ``contact_id`` the contact it converted to. Added by migration 0011.
+    """
+
+    __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    #: the registrable domain of ``address``
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    #: soft reference (no FK): erasing the message must not change the lead behind
+    #: the change feed's back; its ``interaction.deleted`` event says it is gone
+    first_interaction_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    source_account: Mapped[str | None] = mapped_column(String(200))
+    inbox: Mapped[str | None] = mapped_column(String(320))
+    owner: Mapped[str | None] = mapped_column(String(320))
+    #: new | qualified | converted | disqualified
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    #: why the status is what it is (shown by ``syncd leads``)
+    reason: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    #: when the first message was sent
+    received_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class QuarantineEntry(Base):
     """An item a provider could not normalize. ``last_seen`` is the latest
     pass that still found it bad; ``resolved_at`` is set when the same
@@ -410,6 +449,35 @@ class QuarantineEntry(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     count: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class SkipRecord(Base):
+    """Why an item a provider delivered was not logged (:mod:`syncd.store.skip_records`).
+
+    One row per (account, provider id), written in the page's transaction
+    from the engine's triage: ``reason`` is a short code (``internal_only``,
+    ``automated``, ``blocklisted``, ``private``, ``outside_window``...) and
+    ``detail`` says which header, blocklist entry or policy decided it.
+    ``dedupe_key`` is what the item would have been stored under (Message-ID,
+    ``iCalUID#instance``) so ``syncd explain`` finds it. Never content.
+    Pruned ``trust.skip_records_days`` after ``last_seen_at``. Added by
+    migration 0010.
+    """
+
+    __tablename__ = "skip_records"
+    # provider_id first, as on sources and quarantine (per-page lookups)
+    __table_args__ = (UniqueConstraint("provider_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    provider_id: Mapped[str] = mapped_column(String(1000))
+    resource: Mapped[str | None] = mapped_column(String(1000))
+    kind: Mapped[str] = mapped_column(String(10))
+    dedupe_key: Mapped[str | None] = mapped_column(String(1000), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class UnmatchedAddress(Base):
@@ -458,6 +526,8 @@ class _RollupColumns:
 
 class ContactRollup(_RollupColumns, Base):
     __tablename__ = "contact_rollups"
+    #: the gone_quiet rule's range scan (migration 0012)
+    __table_args__ = (Index("ix_contact_rollups_last_exchange_at", "last_exchange_at"),)
 
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
@@ -465,6 +535,8 @@ class ContactRollup(_RollupColumns, Base):
 
 class CompanyRollup(_RollupColumns, Base):
     __tablename__ = "company_rollups"
+    #: the gone_quiet rule's range scan (migration 0012)
+    __table_args__ = (Index("ix_company_rollups_last_exchange_at", "last_exchange_at"),)
 
     company_id: Mapped[int] = mapped_column(
         ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
@@ -493,6 +565,86 @@ class CompanyRepRollup(_RepRollupColumns, Base):
     __table_args__ = (PrimaryKeyConstraint("company_id", "rep"),)
 
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+
+
+# --------------------------------------------------------------------------- relationships
+
+
+class _ReplyColumns:
+    """A party's median reply times within threads (:mod:`syncd.store.relationship_facts`).
+    Written only by :mod:`syncd.store.relationships`. Added by migration 0012."""
+
+    ours_median_s: Mapped[float | None] = mapped_column(Float)
+    ours: Mapped[int] = mapped_column(Integer, default=0)
+    theirs_median_s: Mapped[float | None] = mapped_column(Float)
+    theirs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContactReplies(_ReplyColumns, Base):
+    __tablename__ = "contact_replies"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CompanyReplies(_ReplyColumns, Base):
+    __tablename__ = "company_replies"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+
+
+class _StrengthColumns:
+    """A rep's decayed activity with one party as of ``scored_at``; strength is
+    derived at read (:mod:`syncd.store.relationship_facts`). Migration 0012."""
+
+    rep: Mapped[str] = mapped_column(String(320))
+    two_way: Mapped[float] = mapped_column(Float)
+    meeting: Mapped[float] = mapped_column(Float)
+    one_way: Mapped[float] = mapped_column(Float)
+    two_way_count: Mapped[int] = mapped_column(Integer)
+    meeting_count: Mapped[int] = mapped_column(Integer)
+    one_way_count: Mapped[int] = mapped_column(Integer)
+    scored_at: Mapped[datetime] = mapped_column()
+    half_life_days: Mapped[float] = mapped_column(Float)
+
+
+class ContactStrength(_StrengthColumns, Base):
+    __tablename__ = "contact_strengths"
+    __table_args__ = (PrimaryKeyConstraint("contact_id", "rep"),)
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+
+
+class CompanyStrength(_StrengthColumns, Base):
+    __tablename__ = "company_strengths"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "rep"),)
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+
+
+class ContactExchangeDay(Base):
+    """Exchange emails of a contact per UTC day (the ``gone_quiet`` rule's windows)."""
+
+    __tablename__ = "contact_exchange_days"
+    __table_args__ = (PrimaryKeyConstraint("contact_id", "day"),
+                      Index("ix_contact_exchange_days_day", "day", "contact_id"))
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    exchanges: Mapped[int] = mapped_column(Integer)
+
+
+class CompanyExchangeDay(Base):
+    """Exchange emails of a company per UTC day (the ``gone_quiet`` rule's windows)."""
+
+    __tablename__ = "company_exchange_days"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "day"),
+                      Index("ix_company_exchange_days_day", "day", "company_id"))
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    exchanges: Mapped[int] = mapped_column(Integer)
 
 
 # --------------------------------------------------------------------------- replicas

@@ -4,7 +4,7 @@ A consumer that is new, or whose feed position was pruned
 (:class:`syncd.store.changes.ChangesPruned`), loads a snapshot and then
 follows the feed after the snapshot's ``position``. :func:`open_snapshot`
 reads, in ONE read transaction, the feed position first and then every
-company, contact, opportunity, open reminder and interaction not deleted,
+company, contact, opportunity, open reminder, interaction not deleted and lead,
 each as ``(entity, entity_id, state)`` with the state shaped like the feed
 events' (:mod:`syncd.store.change_events`: the stored row, so content only
 as far as the privacy level let the store keep it; never a body).
@@ -62,12 +62,14 @@ from syncd.jsontext import utc_iso
 from syncd.store.change_events import (
     COMPANY_STATE_FIELDS,
     CONTACT_STATE_FIELDS,
+    LEAD_STATE_FIELDS,
     OPPORTUNITY_STATE_FIELDS,
     REMINDER_STATE_FIELDS,
     STATE_FIELDS,
     company_state,
     contact_state,
     interaction_state,
+    lead_state,
     opportunity_state,
     reminder_state,
 )
@@ -80,6 +82,7 @@ from syncd.store.schema import (
     Contact,
     ContactEmail,
     Interaction,
+    Lead,
     Opportunity,
     Reminder,
 )
@@ -88,7 +91,7 @@ from syncd.store.types import utcnow
 #: rows read per statement
 BATCH = 1000
 #: the entities of a snapshot, in the order they are written
-ENTITIES = ("company", "contact", "opportunity", "reminder", "interaction")
+ENTITIES = ("company", "contact", "opportunity", "reminder", "interaction", "lead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ _KINDS = (
     _Kind("reminder", Reminder, REMINDER_STATE_FIELDS, lambda: Reminder.status == "open"),
     _Kind("interaction", Interaction, (*STATE_FIELDS, "opportunity_id"),
           lambda: Interaction.deleted.is_(False)),
+    _Kind("lead", Lead, LEAD_STATE_FIELDS, lambda: None),
 )
 
 
@@ -181,6 +185,9 @@ class Snapshot:
             elif kind.entity == "reminder":
                 for r in rows:
                     yield SnapshotRecord("reminder", r.id, reminder_state(r))
+            elif kind.entity == "lead":
+                for r in rows:
+                    yield SnapshotRecord("lead", r.id, lead_state(r))
             else:
                 for r in rows:
                     state = interaction_state(r)

@@ -39,6 +39,7 @@ from matching import auto_create, direction_of
 from matching.types import AutoCreatePolicy, Policy
 from syncd.store.change_events import company_change, contact_change
 from syncd.store.changes import record_changes
+from syncd.store.leads import convert_leads
 from syncd.store.relink import relink
 from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Interaction
 from syncd.store.sql import chunks, insert_ignoring_conflicts, table_of
@@ -51,6 +52,8 @@ class Created:
     contacts: list[int] = field(default_factory=list)
     companies: list[int] = field(default_factory=list)
     linked: int = 0
+    #: leads converted by the contacts created
+    leads: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -83,7 +86,8 @@ def create_for_page(session: Session, plan: PagePlan, rule: AutoCreatePolicy,
                 continue
             verdict = auto_create(kind=entry.kind, direction=direction, role=role,
                                   decision=decision, policy=rule,
-                                  automated_reason=entry.automated)
+                                  automated_reason=entry.automated,
+                                  role_patterns=policy.role_addresses)
             if verdict.contact:
                 contacts.setdefault(decision.address, _Want(logged.record.dedupe_key,
                                                             address.name, decision.domain))
@@ -96,6 +100,8 @@ def create_for_page(session: Session, plan: PagePlan, rule: AutoCreatePolicy,
     now = utcnow()
     domain_company = _create_companies(session, companies, ids, now, created)
     _create_contacts(session, contacts, ids, domain_company, now, created)
+    # a lead whose address is now a contact has converted (syncd.store.leads)
+    created.leads = convert_leads(session, list(contacts), now=now)
     created.linked = relink(session, policy, addresses=list(contacts),
                             domains=list(companies))
     return created

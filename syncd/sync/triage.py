@@ -36,7 +36,9 @@ Invariants:
   over any other reason, and takes the message's invites with it.
 * A deletion followed later in the same page by the same item logged again
   is void (the item exists); otherwise every deletion is kept.
-* ``plan.write.skipped`` counts skipped top-level items (not invites).
+* ``plan.write.skips`` are the page's skip records (code and detail,
+  :mod:`syncd.sync.skip_reasons`), written in the page's transaction;
+  ``plan.write.skipped`` counts their top-level items (not invites).
 """
 
 from __future__ import annotations
@@ -52,11 +54,20 @@ from providers.ical import clamp_event
 from syncd.store.records import (
     InteractionRecord,
     PageWrite,
+    Skip,
     event_record,
     invite_provider_id,
+    key,
     message_record,
 )
 from syncd.sync.privacy import clamp_message, private_mark
+from syncd.sync.private_events import (
+    PrivateEvents,
+    carrier_rule,
+    private_reason,
+    private_skip,
+)
+from syncd.sync.skip_reasons import skip_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +113,8 @@ class PagePlan:
 
     decisions: Mapping[str, Decision]
     logged: list[Logged]
-    #: provider id -> why it is not logged
-    skips: dict[str, str]
+    #: provider id -> why it is not logged (what the skip records say)
+    skips: dict[str, Skip]
     #: provider ids (messages and their invites) the rep marked private
     private: list[str]
     write: PageWrite
@@ -124,23 +135,25 @@ class Triage:
     sequence: list[Entry | Deletion] = field(default_factory=list)
     #: every address string on the page as found, for ``matching.resolve``
     addresses: list[str] = field(default_factory=list)
+    #: dedupe keys of meetings not logged because they are marked private
+    #: (``privacy.private_events: skip``): this account's copies are forgotten
+    private_meetings: list[str] = field(default_factory=list)
 
     def decide(self, decisions: Mapping[str, Decision]) -> PagePlan:
         """The log gate for every entry, and the records of what is logged."""
         logged: list[Logged] = []
-        skips: dict[str, str] = {}
+        skips: dict[str, Skip] = {}
         private: list[str] = []
         deletions: list[Deletion] = []
-        skipped = 0
         entries = [e for e in self.sequence if isinstance(e, Entry)]
         for entry in entries:
             if entry.private is not None:
                 private.append(entry.provider_id)
-                skips[entry.provider_id] = entry.private
+                skips[entry.provider_id] = _skip(entry, "private", entry.private)
             elif entry.provider_id not in skips:
-                reason = _gate(entry, decisions, self.policy)
-                if reason is not None:
-                    skips[entry.provider_id] = reason
+                skip = _gate(entry, decisions, self.policy)
+                if skip is not None:
+                    skips[entry.provider_id] = skip
         # decided per provider id: a page carrying one item twice logs both or neither
         last_logged: set[str] = set()  # top-level ids whose latest mention logs them
         for step in self.sequence:
@@ -149,12 +162,14 @@ class Triage:
                 last_logged.discard(step.provider_id)
                 continue
             entry = step
-            if entry.provider_id in skips:
-                skipped += entry.carrier is None
-            else:
+            if entry.provider_id not in skips:
                 logged.append(Logged(entry, _record(entry, decisions)))
                 if entry.carrier is None:
                     last_logged.add(entry.provider_id)
+        for out in self.page.left_out:  # the provider's backfill window decided these
+            skips.setdefault(out.provider_id, Skip(
+                out.provider_id, "email" if out.kind == "message" else "meeting",
+                "outside_window", out.reason, dedupe_key=key(out.key) if out.key else None))
         write = PageWrite(
             resource=self.page.resource,
             records=[item.record for item in logged],
@@ -162,24 +177,32 @@ class Triage:
             quarantined=list(self.page.quarantined),
             cursor=self.page.cursor,
             items=len(self.page.items),
-            skipped=skipped,
+            # the pass's skip count is the page's skip records: one place decides both
+            skipped=sum(not skip.invite for skip in skips.values()),
+            skips=list(skips.values()),
         )
         return PagePlan(decisions=decisions, logged=logged, skips=skips, private=private,
                         write=write)
 
 
 def triage(page: Page, *, policy: Policy, level: str = "full",
-           private_tags: frozenset[str] = frozenset()) -> Triage:
-    """Walk ``page`` once: clamp, gather addresses, note automation and private marks."""
+           private_tags: frozenset[str] = frozenset(),
+           private_events: PrivateEvents = "busy") -> Triage:
+    """Walk ``page`` once: clamp, gather addresses, note automation and private marks
+    (the rep's on mail; private meetings per ``private_events``, syncd.sync.private_events)."""
     out = Triage(page=page, policy=policy)
     for item in page.items:
         if isinstance(item, Deletion):
             out.sequence.append(item)
         elif isinstance(item, Message):
-            message = clamp_message(item, level)
+            message, invite_mark = carrier_rule(clamp_message(item, level), item.invites,
+                                                private_events)
             people = message.participants
             out.addresses.extend(a.email for _, a in people)
-            mark = private_mark(message, private_tags)
+            mark = private_mark(message, private_tags) or invite_mark
+            if invite_mark is not None:
+                out.private_meetings.extend(e.dedupe_key for e in message.invites
+                                            if private_reason(e) is not None)
             sender = message.sender.email if message.sender is not None else None
             auto = message.automation
             automated = automation_reason(
@@ -195,24 +218,37 @@ def triage(page: Page, *, policy: Policy, level: str = "full",
         else:
             event = clamp_event(item, level)
             out.addresses.extend(_event_addresses(event))
-            out.sequence.append(Entry("meeting", event.provider_id, event))
+            skip = private_skip(event, private_events)
+            if skip is not None:
+                out.private_meetings.append(event.dedupe_key)
+            out.sequence.append(Entry("meeting", event.provider_id, event, private=skip))
     return out
 
 
-def _gate(entry: Entry, decisions: Mapping[str, Decision], policy: Policy) -> str | None:
+def _gate(entry: Entry, decisions: Mapping[str, Decision], policy: Policy) -> Skip | None:
     """matching's log gate: None if the entry is logged, else why not."""
     if isinstance(entry.item, Message):
         sender = entry.item.sender.email if entry.item.sender is not None else None
-        verdict = log_decision([decisions[a.email] for _, a in entry.people],
-                               automated_reason=entry.automated, policy=policy, sender=sender)
+        people = [decisions[a.email] for _, a in entry.people]
+        verdict = log_decision(people, automated_reason=entry.automated, policy=policy,
+                               sender=sender)
     else:
         # attendees first, then the organizer: the order matching has always seen
-        people = [a.address.email for a in entry.item.attendees]
+        addresses = [a.address.email for a in entry.item.attendees]
         if entry.item.organizer is not None:
-            people.append(entry.item.organizer.email)
-        verdict = log_decision([decisions[p] for p in people], automated_reason=None,
-                               policy=policy)
-    return None if verdict.log else verdict.reason
+            addresses.append(entry.item.organizer.email)
+        people = [decisions[p] for p in addresses]
+        verdict = log_decision(people, automated_reason=None, policy=policy)
+    if verdict.log:
+        return None
+    return _skip(entry, skip_reason(verdict.reason, people, automated=entry.automated),
+                 verdict.reason)
+
+
+def _skip(entry: Entry, reason: str, detail: str) -> Skip:
+    dedupe = entry.item.message_id if isinstance(entry.item, Message) else entry.item.dedupe_key
+    return Skip(entry.provider_id, entry.kind, reason, detail, dedupe_key=key(dedupe),
+                invite=entry.carrier is not None)
 
 
 def _record(entry: Entry, decisions: Mapping[str, Decision]) -> InteractionRecord:

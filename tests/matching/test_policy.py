@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from matching import (
@@ -46,7 +48,7 @@ def test_build_policy_canonicalizes_and_splits_the_blocklist() -> None:
         ({"subaddress_domains": [""]}, "subaddress_domains: ''"),
     ],
 )
-def test_build_policy_names_the_bad_entry(kwargs: dict[str, list[str]], message: str) -> None:
+def test_build_policy_names_the_bad_entry(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         build_policy(**kwargs)
 

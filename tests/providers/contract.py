@@ -40,7 +40,7 @@ from tests.generate import BASE_TIME, EventSpec, make_message, message_id, to_ic
 #: the failure and privacy cases of the contract, by the names backends use in limits()
 #: (a privacy limit may name one level: ``"privacy:metadata"``)
 CASES = ("deletion", "quarantine", "auth_error", "server_error", "unreachable",
-         "cursor_expired", "privacy")
+         "cursor_expired", "privacy", "invites")
 PRIVACY_LEVELS = ("metadata", "subject", "snippet", "full")
 
 
@@ -435,6 +435,18 @@ class MailContract(FailureContract):
             assert msg.body is not None and BODY_WORD in msg.body
 
 
+    def test_an_invite_marked_private_is_reported_private(
+            self, backend: MailBackend, request: pytest.FixtureRequest) -> None:
+        case(request, backend, "invites")
+        invite = EventSpec(uid="private-invite@test", title="Board talk",
+                           start=BASE_TIME + timedelta(days=2), classification="CONFIDENTIAL")
+        backend.add_message(make_message(1, calendar=to_ics(invite, method="REQUEST")))
+        pages, _ = sync_with(backend.provider_at("full"))  # Gmail reads invites at full only
+        (msg,) = messages(pages)
+        assert [(e.uid, e.visibility) for e in msg.invites] == [
+            ("private-invite@test", "confidential")]
+
+
 class CalendarContract(FailureContract):
     """Calendar providers: events, recurrence instances, attendees; deletions,
     quarantine and privacy (plus :class:`FailureContract`)."""
@@ -567,3 +579,22 @@ class CalendarContract(FailureContract):
         else:
             assert (ev.title, ev.location) == (title, location)
         assert ev.start == BASE_TIME + timedelta(days=2)  # times at every level
+
+    def test_private_and_confidential_marks_are_reported(self, backend: Backend) -> None:
+        # the provider only reports the mark; the engine applies privacy.private_events
+        start = BASE_TIME + timedelta(days=2)
+        for n, mark in enumerate(("PRIVATE", "CONFIDENTIAL", "PUBLIC")):
+            backend.add_event(EventSpec(uid=f"{mark.lower()}@test", title=f"{mark} talk",
+                                        start=start + timedelta(hours=n), classification=mark,
+                                        attendees=[("Bob", "bob@acme.example", "ACCEPTED")]))
+        pages, cursors = sync_all(backend)
+        assert {e.uid: e.visibility for e in events(pages)} == {
+            "private@test": "private", "confidential@test": "confidential",
+            "public@test": "public"}
+        # marked private after it was synced: the change carries the mark
+        backend.add_event(EventSpec(uid="public@test", title="PUBLIC talk",
+                                    start=start + timedelta(hours=2), classification="PRIVATE",
+                                    sequence=1,
+                                    attendees=[("Bob", "bob@acme.example", "ACCEPTED")]))
+        pages, _ = sync_all(backend, cursors)
+        assert [(e.uid, e.visibility) for e in events(pages)] == [("public@test", "private")]

@@ -49,9 +49,10 @@ class ChangeOut(BaseModel):
                                   "note.logged, call.logged, participant.rematched, "
                                   "company.created|updated, contact.created|updated, "
                                   "opportunity.created|updated|linked|unlinked, "
-                                  "reminder.opened|resolved|status_changed|updated")
+                                  "reminder.opened|resolved|status_changed|updated, "
+                                  "lead.created|status_changed")
     entity: str = Field(description="interaction | participant | company | contact | "
-                                    "opportunity | reminder")
+                                    "opportunity | reminder | lead")
     entity_id: int
     state: dict[str, Any] = Field(description="The entity's new state as stored (content cut "
                                               "to `visibility`); `changed` lists updated "

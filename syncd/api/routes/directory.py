@@ -71,6 +71,31 @@ class Rollups(BaseModel):
     top_reps: list[RepConnection] = Field(description="Reps by recency-weighted two-way exchanges")
 
 
+class Connection(BaseModel):
+    rep: str = Field(description="The rep's address (owner of the mailboxes and calendars)")
+    strength: float = Field(description=(
+        "0-100: two-way exchanges and meetings, weighted and halving with every half-life "
+        "of silence (config `relationships`); one-way mail counts for little"))
+    two_way_emails: int
+    meetings: int
+    one_way_emails: int
+    last_at: UtcTime = Field(description="The rep's latest counted interaction with the party")
+
+
+class Relationship(BaseModel):
+    """Reply times within threads and the reps' strength (no content)."""
+
+    our_median_reply_seconds: int | None = Field(
+        description="Median time from their first unanswered email to our reply")
+    our_replies: int
+    their_median_reply_seconds: int | None = Field(
+        description="Median time from our first unanswered email to their reply")
+    their_replies: int
+    strongest_connection: str | None = Field(
+        description="The rep with the highest strength (warm introductions)")
+    connections: list[Connection] = Field(description="Reps by strength, strongest first")
+
+
 class ContactWithRollups(BaseModel):
     id: int
     name: str | None
@@ -79,6 +104,7 @@ class ContactWithRollups(BaseModel):
     company: Ref | None
     tags: list[str]
     rollups: Rollups
+    relationship: Relationship
 
 
 class CompanyWithRollups(BaseModel):
@@ -89,6 +115,7 @@ class CompanyWithRollups(BaseModel):
     tags: list[str]
     owner: str | None = Field(description="The responsible rep's address")
     rollups: Rollups
+    relationship: Relationship
 
 
 @router.get("/contacts", response_model=Page[ContactWithRollups], summary="Contacts")
@@ -161,9 +188,11 @@ def _rollups(r: Rollup) -> Rollups:
 def _contact(c: ContactView) -> ContactWithRollups:
     company = Ref(id=c.company_id, name=c.company_name) if c.company_id is not None else None
     return ContactWithRollups(id=c.id, name=c.name, title=c.title, emails=list(c.emails),
-                      company=company, tags=list(c.tags), rollups=_rollups(c.rollup))
+                      company=company, tags=list(c.tags), rollups=_rollups(c.rollup),
+                      relationship=Relationship.model_validate(c.relationship.to_dict()))
 
 
 def _company(c: CompanyView) -> CompanyWithRollups:
     return CompanyWithRollups(id=c.id, name=c.name, domains=list(c.domains), tier=c.tier,
-                      tags=list(c.tags), owner=c.owner, rollups=_rollups(c.rollup))
+                      tags=list(c.tags), owner=c.owner, rollups=_rollups(c.rollup),
+                      relationship=Relationship.model_validate(c.relationship.to_dict()))

@@ -19,7 +19,13 @@ from providers.base import Provider
 from providers.microsoft import OutlookCalendarProvider, OutlookMailProvider
 from tests.fixtures.servers import free_port
 from tests.generate import BASE_TIME, EventSpec, make_message
-from tests.providers.contract import BackendHooks, CalendarContract, MailContract
+from tests.providers.contract import (
+    BackendHooks,
+    CalendarContract,
+    Limits,
+    MailContract,
+    NotApplicable,
+)
 from tests.providers.microsoft.conftest import (
     MAILBOX,
     auth_settings,
@@ -77,6 +83,10 @@ class GraphBackend(BackendHooks):
 
 
 class GraphMailBackend(GraphBackend):
+    def limits(self) -> Limits:
+        return {"invites": NotApplicable("Graph mail is read as JSON, not MIME: meeting "
+                                         "requests reach syncd through the Outlook calendar")}
+
     def build(self, privacy: str = "subject", **account: Any) -> Provider:
         return OutlookMailProvider(mail_account(self.standin, **account),
                                    context(privacy=privacy))

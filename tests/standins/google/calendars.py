@@ -72,6 +72,8 @@ class Series:
         }
         if spec.location:
             res["location"] = spec.location
+        if spec.classification.upper() != "PUBLIC":  # Calendar v3 Event.visibility
+            res["visibility"] = spec.classification.lower()
         if spec.attendees:
             res["attendees"] = [{"email": e, "displayName": n,
                                  "responseStatus": PARTSTAT.get(p.upper(), "needsAction")}

@@ -63,6 +63,9 @@ def _base(spec: EventSpec, start: datetime) -> dict[str, Any]:
                                   "time": "0001-01-01T00:00:00Z"},
                        **_person(name, email)} for name, email, partstat in spec.attendees],
         "showAs": "busy",
+        # Graph's sensitivity: normal | personal | private | confidential
+        "sensitivity": ("normal" if spec.classification.upper() == "PUBLIC"
+                        else spec.classification.lower()),
         "lastModifiedDateTime": SERIES_MODIFIED,
     }
 

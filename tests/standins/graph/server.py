@@ -14,6 +14,8 @@ msal and requests. Test controls (all thread-safe):
 * what ``syncd doctor`` reads: ``mailFolders/{f}/messages`` and ``calendarView``
   with ``$count=true`` (``@odata.count``), ``outlook/masterCategories``
   (seeded by :meth:`add_category`);
+* one message by id (``messages/{id}``, ``$select``/``$expand`` as in delta),
+  for coverage repairs;
 * faults on Graph requests: :meth:`throttle` (429 + Retry-After for the
   next N requests), :meth:`rate_limit` (429 beyond N requests per window),
   :meth:`inject` (a status such as 500/503, ``drop`` = close the connection
@@ -37,7 +39,7 @@ from tests.generate import EventSpec
 from tests.standins.graph.calendarstore import CalendarStore
 from tests.standins.graph.calendarstore import _parse as parse_graph_time
 from tests.standins.graph.identity import Identity, Reply
-from tests.standins.graph.mailstore import MailStore
+from tests.standins.graph.mailstore import MailStore, _live, _project
 from tests.standins.graph.mailstore import _matches as matches_filter
 from tests.standins.graph.tokens import decode, encode
 from tests.standins.http import HTTPStandIn
@@ -376,6 +378,14 @@ class GraphStandIn(HTTPStandIn):
                 names = list(self.categories.get(mailbox, []))
             return _ok({"value": [{"id": f"cat-{i}", "displayName": n, "color": "preset0"}
                                   for i, n in enumerate(names)]})
+        if len(rest) == 2 and rest[0] == "messages":  # one message by id (coverage repairs)
+            with self.mail.lock:
+                try:
+                    rec = _live(self.mail.mailbox(mailbox), rest[1])
+                except KeyError:
+                    return _graph_error(404, "ErrorItemNotFound")
+                return _ok(_project(rec, {"sel": query.get("$select", ""),
+                                          "exp": query.get("$expand", "")}))
         if len(rest) == 2 and rest[0] == "events":
             found = self.calendars.master(mailbox, rest[1])
             if found is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -198,7 +199,13 @@ def test_syncd_run_serves_the_api_beside_the_daemon_and_stops_cleanly(
     proc = spawn(config, ["run"], log)
     try:
         wait_listening("syncd run", port, proc, log, timeout=60)
-        doc = httpx.get(f"http://127.0.0.1:{port}/v1/accounts", headers=auth("rita")).json()
+        # the API listens before the daemon has registered its accounts: wait for that
+        deadline = time.monotonic() + 30
+        while True:
+            doc = httpx.get(f"http://127.0.0.1:{port}/v1/accounts", headers=auth("rita")).json()
+            if doc["accounts"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert [a["account"] for a in doc["accounts"]] == ["rita-local"]
         assert "daemon" in doc["accounts"][0]  # the daemon's own /status document
         assert doc["daemon"]["alive"] in (True, False)

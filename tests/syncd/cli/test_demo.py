@@ -23,7 +23,7 @@ from syncd.cli.demo import ANCHOR, shift_calendar, shift_message, weeks_since_an
 from tests.fixtures.demo import DEMO, run, write_demo_config
 from tests.syncd.reminders.test_end_to_end import EXPECTED_OPEN
 
-KINDS = {"reply_needed", "follow_up", "meeting_prep", "meeting_follow_up"}
+KINDS = {"reply_needed", "follow_up", "meeting_prep", "meeting_follow_up", "lead"}
 NOON = timedelta(hours=12)
 
 

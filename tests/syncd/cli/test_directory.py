@@ -35,6 +35,14 @@ def test_contacts_and_companies_show_their_rollups(demo_config: Path) -> None:
     assert [(r["rep"], r["exchanges"]) for r in rollup["top_reps"]] == [(RITA, 2)]
     assert rollup["interactions_total"] + rollup["upcoming_meetings"] == 4
     assert "Renewal" not in result.stdout  # rollups carry no subjects
+    relationship = wile["relationship"]
+    # Rita answered Wile's first mail after 1 day 45 min; Wile answered her after 1 day 6:40
+    assert relationship["our_median_reply_seconds"] == 24 * 3600 + 45 * 60
+    assert relationship["their_median_reply_seconds"] == 24 * 3600 + 6 * 3600 + 40 * 60
+    assert relationship["strongest_connection"] == RITA
+    [rita] = relationship["connections"]
+    assert (rita["two_way_emails"], rita["one_way_emails"]) == (2, 1)
+    assert wile["open_reminders"] and wile["open_opportunities"] == []
 
     result = run(demo_config, "companies", "show", "acme-corp.example", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -50,14 +58,15 @@ def test_contacts_and_companies_show_their_rollups(demo_config: Path) -> None:
     # Hank's question was never answered; the agenda Rita sent is another thread
     table = run(demo_config, "companies", "show", "globex.example")
     assert table.exit_code == 0, table.output
-    assert "next meeting" in table.stdout and "no two-way exchanges" in table.stdout
+    assert "next meeting" in table.stdout and "connections by strength" in table.stdout
+    assert "strongest connection" in table.stdout and RITA in table.stdout
     table = run(demo_config, "contacts", "show", "hank@globex.example")
     assert table.exit_code == 0 and "Hank Scorpio" in table.stdout
 
 
-def test_nothing_matches_exits_1(demo_config: Path) -> None:
+def test_nothing_matches_exits_2(demo_config: Path) -> None:
     synced_demo(demo_config)
     result = run(demo_config, "contacts", "show", "nobody@nowhere.example")
-    assert result.exit_code == 1 and "no contact owns nobody@nowhere.example" in result.output
+    assert result.exit_code == 2 and "no contact owns nobody@nowhere.example" in result.output
     result = run(demo_config, "companies", "show", "nowhere.example", "--format", "json")
-    assert result.exit_code == 1 and "no company owns nowhere.example" in result.output
+    assert result.exit_code == 2 and "no company owns nowhere.example" in result.output

@@ -39,7 +39,7 @@ def test_export_then_follow_the_feed(demo_config: Path, db_url: str, tmp_path: P
     records = {(r["entity"], r["entity_id"]): r["state"] for r in lines}
     entities = [r["entity"] for r in lines]
     assert entities == sorted(entities, key=["company", "contact", "opportunity", "reminder",
-                                             "interaction"].index)  # entity by entity
+                                             "interaction", "lead"].index)  # entity by entity
     assert {"company", "contact", "reminder", "interaction"} <= set(entities)
     acme = next(s for (e, _), s in records.items()
                 if e == "company" and "acme.example" in s["domains"])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from syncd.config.loader import parse_settings
-from syncd.config.reminders import RemindersSettings, Rule
+from syncd.config.reminders import KINDS, RemindersSettings, Rule
 from syncd.errors import ConfigError
 from syncd.reminders.facts import Party
 from syncd.reminders.selection import select_rule
@@ -62,8 +62,7 @@ def test_config_error_exits_2_through_the_cli(tmp_path: Any) -> None:
 
 def test_defaults_cover_every_kind() -> None:
     conf = RemindersSettings()
-    assert {r.kind for r in conf.rules.values()} == {"follow_up", "reply_needed",
-                                                     "meeting_prep", "meeting_follow_up"}
+    assert {r.kind for r in conf.rules.values()} == set(KINDS)
     assert not conf.digest.enabled
 
 

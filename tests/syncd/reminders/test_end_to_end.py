@@ -7,7 +7,9 @@ waits; Hank (Globex) asked about onboarding, unanswered; Rita answered
 Peter and wrote to Hank (agenda) and Bill (proposal) without replies; the
 Globex discovery call (10 Nov) had no follow-up mail; the Acme renewal
 review (3 Dec) is within the 14-day prep horizon, the weekly Globex
-onboarding (from 7 Dec) is not — until the clock moves on.
+onboarding (from 7 Dec) is not — until the clock moves on. Dana
+(Umbrella, not a contact) asked Rita for a demo on 19 Nov: a lead, with
+its ``lead`` reminder (and the thread's ``reply_needed``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ EXPECTED_OPEN = [  # (due_at, kind, subject), soonest first
     ("2026-11-12T09:00:00Z", "follow_up",
      "Follow up with Hank Scorpio (Globex): Agenda for our discovery call"),
     ("2026-11-12T13:00:00Z", "follow_up", "Follow up with Bill Lumbergh (Initech): Proposal v2"),
+    ("2026-11-20T10:00:00Z", "lead", "New lead: Dana Scully: Interested in a demo"),
+    ("2026-11-20T14:00:00Z", "reply_needed", "Reply to Dana Scully: Interested in a demo"),
     ("2026-12-03T11:00:00Z", "meeting_prep",
      "Prepare for Acme renewal review with Wile E. Coyote (Acme Corporation)"),
 ]
@@ -63,7 +67,7 @@ def test_demo_reminders_after_sync_once(demo_config: Path) -> None:
                                                                       "Acme Corporation")
         assert wile["thread"] == "demo-001@acme.example"
         assert [r["waiting_on"] for r in open_now] == ["rep", "rep", "contact", None, "contact",
-                                                        "contact", None]
+                                                        "contact", None, "rep", None]
         # history: the first Acme question and Peter's question were answered during the pass
         done = listed(demo_config, "--status", "done")
         assert sorted(r["reason"] for r in done) == ["replied 2026-11-03 10:00 UTC",

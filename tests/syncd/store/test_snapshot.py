@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
+from providers.base import Address
 from syncd.directory.contacts import upsert_company, upsert_contact
 from syncd.directory.opportunities import import_opportunities
 from syncd.lifecycle.purge import purge
-from syncd.store.change_events import REMINDER_STATE_FIELDS, STATE_FIELDS
+from syncd.store.change_events import LEAD_STATE_FIELDS, REMINDER_STATE_FIELDS, STATE_FIELDS
 from syncd.store.changes import FeedEvent, read_changes
 from syncd.store.database import Database
 from syncd.store.snapshot import ENTITIES, open_snapshot
-from tests.syncd.reminders.harness import ANN, BOB, MONDAY, RITA, World
+from tests.syncd.reminders.harness import ANN, BOB, MONDAY, RITA, World, settings
 from tests.syncd.store.builders import POLICY
 
 H = timedelta(hours=1)
@@ -44,6 +45,8 @@ def apply(model: Model, event: FeedEvent) -> None:
             model[key] = {name: state[name] for name in REMINDER_STATE_FIELDS}
         else:  # the snapshot holds open reminders only
             model.pop(key, None)
+    elif event.entity == "lead":  # created or status_changed, whole state
+        model[key] = {name: state[name] for name in LEAD_STATE_FIELDS}
     elif event.type == "interaction.deleted":
         model.pop(key, None)
     elif event.type in ("opportunity.linked", "opportunity.unlinked"):
@@ -59,12 +62,14 @@ def apply(model: Model, event: FeedEvent) -> None:
 
 def test_snapshot_and_the_feed_after_it_rebuild_the_current_state(
         database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    w = World(database)
+    w = World(database, settings(leads={"enabled": True}))
     acme = w.company("Acme", "acme.example")
     w.contact(ANN, acme)
     w.contact(BOB)
     question = w.at(MONDAY).mail(ANN, (RITA,), "Question")  # a reply_needed reminder
     w.at(MONDAY).mail(BOB, (RITA,), "Hello")
+    nina = Address("nina@newco.example", "Nina")
+    w.at(MONDAY).mail(nina, (RITA,), "Your product")  # a lead
     # committed, but numbered only after the snapshot has begun: in the snapshot AND
     # after its position, so it is replayed
     with database.session() as s:
@@ -83,7 +88,7 @@ def test_snapshot_and_the_feed_after_it_rebuild_the_current_state(
     csv.write_text("company,name\nacme.example,Renewal\n")
     assert import_opportunities(database, csv).linked == 2  # Ann's two mails
     with database.session() as s:
-        purge(s, addresses=[BOB.email])
+        purge(s, addresses=[BOB.email, nina.email])  # the lead is disqualified
         upsert_company(s, {"name": "Zeta", "domains": "zeta.example"}, {"name", "domains"},
                        POLICY)
 
@@ -106,7 +111,7 @@ def test_a_change_committed_while_the_snapshot_is_read_is_not_in_it(
         records = [r.as_json() for r in snap.records()]
         position = snap.position
     assert counts == {"company": 0, "contact": 1, "opportunity": 0, "reminder": 0,
-                      "interaction": 0}
+                      "interaction": 0, "lead": 0}
     [ann] = records
     assert ann["state"]["title"] is None and ann["state"]["emails"] == [ANN.email]
     after = [(e.type, e.state.get("title")) for e in

@@ -42,6 +42,8 @@ from sqlalchemy.orm import Session
 
 from syncd.reminders.events import record_reminder
 from syncd.reminders.plan import THREAD_KINDS, Closing, Plan, Wanted, utc_text
+from syncd.store.change_events import reminder_change
+from syncd.store.changes import record_changes
 from syncd.store.schema import Reminder
 from syncd.store.sql import chunks, dialect_insert, table_of
 
@@ -84,13 +86,7 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
             closing = Closing("superseded", f"rule {rule_now} applies now")
         if closing is None:
             continue  # outside this run's scope
-        old.status, old.reason = closing.status, closing.reason
-        old.resolved_at = old.updated_at = now
-        record_reminder(s, "resolved", old.id, old)
-        if closing.status == "done":
-            report.done += 1
-        else:
-            report.superseded += 1
+        close_open(s, old, closing.status, closing.reason, now, report)
     new_rows: list[dict[str, Any]] = []
     for key, w in wanted.items():
         row = existing.get(key)
@@ -131,9 +127,7 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
             record_reminder(s, "opened", row.id, row, reopened=True)
         elif moved:
             record_reminder(s, "updated", row.id, row, changed=moved)
-    if new_rows:
-        report.created += len(new_rows)
-        _insert_new(s, new_rows)
+    insert_new(s, new_rows, report)
 
 
 #: fields derivation may update on a stored reminder (besides ``due_at``)
@@ -141,17 +135,32 @@ _UPDATABLE = ("priority", "subject", "owner", "contact_id", "company_id", "oppor
               "interaction_id")
 
 
-def _insert_new(s: Session, rows: list[dict[str, Any]]) -> None:
+def close_open(s: Session, row: Reminder, status: str, reason: str, now: datetime,
+               report: DeriveReport) -> None:
+    """Close an ``open`` row as ``done`` or ``superseded``, with its feed event."""
+    row.status, row.reason = status, reason
+    row.resolved_at = row.updated_at = now
+    record_reminder(s, "resolved", row.id, row)
+    if status == "done":
+        report.done += 1
+    else:
+        report.superseded += 1
+
+
+def insert_new(s: Session, rows: list[dict[str, Any]], report: DeriveReport) -> None:
     """Insert ignoring idempotency-key conflicts (a concurrent derivation's row
-    is kept); only the rows this call inserted get a ``reminder.opened`` event."""
+    is kept); only the rows this call inserted count and get a ``reminder.opened``
+    event, one batch of events per 200 rows (a clock run may open thousands)."""
     table = table_of(Reminder)
     by_key = {r["idempotency_key"]: r for r in rows}
     for batch in chunks(rows, 200):
         stmt = (dialect_insert(s, table)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(table.c.id, table.c.idempotency_key))
-        for new_id, key in s.execute(stmt, batch).all():
-            record_reminder(s, "opened", new_id, by_key[key])
+        inserted = s.execute(stmt, batch).all()
+        report.created += len(inserted)
+        record_changes(s, [reminder_change("opened", new_id, by_key[key])
+                           for new_id, key in inserted])
 
 
 def _row(w: Wanted, now: datetime) -> dict[str, Any]:

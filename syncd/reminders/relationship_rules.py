@@ -54,10 +54,8 @@ from syncd.reminders.context import Calendars
 from syncd.reminders.events import record_reminder
 from syncd.reminders.facts import Party, Person, parties
 from syncd.reminders.plan import utc_text
-from syncd.reminders.reconcile import DeriveReport
+from syncd.reminders.reconcile import DeriveReport, close_open, insert_new
 from syncd.reminders.selection import select_rule
-from syncd.store.change_events import reminder_change
-from syncd.store.changes import record_changes
 from syncd.store.relationship_queries import (
     Engagement,
     Quiet,
@@ -67,7 +65,7 @@ from syncd.store.relationship_queries import (
 )
 from syncd.store.relationships import strongest_connections
 from syncd.store.schema import Reminder
-from syncd.store.sql import chunks, dialect_insert, table_of
+from syncd.store.sql import chunks
 
 log = get_logger(__name__)
 
@@ -351,13 +349,7 @@ def _apply(s: Session, rows: list[Reminder], wanted: Mapping[str, Want], keep: s
         if r.status != "open" or r.idempotency_key in wanted or r.id in keep:
             continue
         status, reason = closings.get(r.id, ("superseded", "no longer applies"))
-        r.status, r.reason = status, reason
-        r.resolved_at = r.updated_at = now
-        record_reminder(s, "resolved", r.id, r)
-        if status == "done":
-            report.done += 1
-        else:
-            report.superseded += 1
+        close_open(s, r, status, reason, now, report)
     new_rows: list[dict[str, Any]] = []
     for key, w in wanted.items():
         found = stored.get(key)
@@ -383,17 +375,7 @@ def _apply(s: Session, rows: list[Reminder], wanted: Mapping[str, Want], keep: s
             row.updated_at = now
             report.updated += 1
             record_reminder(s, "updated", row.id, row, changed=changed)
-    table = table_of(Reminder)
-    by_key = {v["idempotency_key"]: v for v in new_rows}
-    for values in chunks(new_rows, 200):
-        stmt = (dialect_insert(s, table)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(table.c.id, table.c.idempotency_key))
-        inserted = s.execute(stmt, values).all()
-        report.created += len(inserted)
-        # one executemany of feed events per batch (a clock run may open thousands)
-        record_changes(s, [reminder_change("opened", new_id, by_key[key])
-                           for new_id, key in inserted])
+    insert_new(s, new_rows, report)
     s.flush()
 
 

@@ -119,35 +119,7 @@ def test_facts_kept_along_the_way_equal_a_full_recompute(
     world.add_company("acme.example")
     world.add_contact("ann@acme.example")
     for n, step in enumerate(script):
-        kind = step[0]
-        if kind == "mail":
-            _, account, person, outbound, thread, days, headerless = step
-            world.mail(n, account, person, outbound=outbound, thread=thread, days=days,
-                       headerless=headerless)
-        elif kind == "exchange":
-            _, account, person, we_start, thread, days = step
-            world.mail(1000 + n, account, person, outbound=we_start, thread=thread, days=days)
-            world.mail(2000 + n, account, person, outbound=not we_start, thread=thread,
-                       days=days + 0.1)
-        elif kind == "meeting":
-            _, account, person, uid, days, cancelled = step
-            world.meeting(n, account, person, uid=uid, days=days, cancelled=cancelled)
-        elif kind in ("replay", "delete", "forget", "copy") and world.written:
-            k = step[1] % len(world.written)
-            if kind == "copy":
-                world.copy(k, step[2])
-            elif kind == "replay":
-                world.commit(*world.written[k])
-            elif kind == "delete":
-                world.delete(k)
-            else:
-                world.forget(k)
-        elif kind == "contact":
-            world.add_contact(step[1])
-        elif kind == "company":
-            world.add_company(step[1])
-        elif kind == "purge":
-            world.purge(step[1])
+        world.play(n, step)
         assert_kept_equal_rebuilt(database, step)
     with database.session(write=False) as s:  # rows belong to existing parties
         assert set(s.scalars(select(CompanyReplies.company_id))) <= set(

@@ -161,6 +161,38 @@ class World:
         with self.db.session() as s:
             purge(s, addresses=[person], policy=global_policy(self.config))
 
+    def play(self, n: int, step: tuple[Any, ...]) -> None:
+        """Step ``n`` of a generated script (see ``steps``); "again" is the caller's."""
+        kind = step[0]
+        if kind == "mail":
+            _, account, person, outbound, thread, days, headerless = step
+            self.mail(n, account, person, outbound=outbound, thread=thread, days=days,
+                      headerless=headerless)
+        elif kind == "exchange":
+            _, account, person, we_start, thread, days = step
+            self.mail(1000 + n, account, person, outbound=we_start, thread=thread, days=days)
+            self.mail(2000 + n, account, person, outbound=not we_start, thread=thread,
+                      days=days + 0.1)
+        elif kind == "meeting":
+            _, account, person, uid, days, cancelled = step
+            self.meeting(n, account, person, uid=uid, days=days, cancelled=cancelled)
+        elif kind in ("replay", "delete", "forget", "copy") and self.written:
+            k = step[1] % len(self.written)  # counted from the first page written
+            if kind == "copy":
+                self.copy(k, step[2])
+            elif kind == "replay":
+                self.commit(*self.written[k])
+            elif kind == "delete":
+                self.delete(k)
+            else:
+                self.forget(k)
+        elif kind == "contact":
+            self.add_contact(step[1])
+        elif kind == "company":
+            self.add_company(step[1])
+        elif kind == "purge":
+            self.purge(step[1])
+
     def rollups(self, now: datetime) -> dict[str, dict[int, Rollup]]:
         with self.db.session(write=False) as s:
             return all_rollups(s, now)
@@ -379,38 +411,12 @@ def test_rollups_kept_along_the_way_equal_a_full_recompute(
     for n, step in enumerate(script):
         kind = step[0]
         committed = len(world.written)
-        if kind == "mail":
-            _, account, person, outbound, thread, days, headerless = step
-            world.mail(n, account, person, outbound=outbound, thread=thread, days=days,
-                       headerless=headerless)
-        elif kind == "exchange":
-            _, account, person, we_start, thread, days = step
-            world.mail(1000 + n, account, person, outbound=we_start, thread=thread, days=days)
-            world.mail(2000 + n, account, person, outbound=not we_start, thread=thread,
-                       days=days + 0.1)
-        elif kind == "meeting":
-            _, account, person, uid, days, cancelled = step
-            world.meeting(n, account, person, uid=uid, days=days, cancelled=cancelled)
-        elif kind == "again" and just_committed:
+        if kind == "again" and just_committed:
             before = rollup_rows(database)
             world.commit(*world.written[-1])
             assert rollup_rows(database) == before, "an immediate replay wrote rollups"
-        elif kind in ("replay", "delete", "forget", "copy") and world.written:
-            k = step[1] % len(world.written)  # counted from the first page written
-            if kind == "copy":
-                world.copy(k, step[2])
-            elif kind == "replay":
-                world.commit(*world.written[k])
-            elif kind == "delete":
-                world.delete(k)
-            else:
-                world.forget(k)
-        elif kind == "contact":
-            world.add_contact(step[1])
-        elif kind == "company":
-            world.add_company(step[1])
-        elif kind == "purge":
-            world.purge(step[1])
+        else:
+            world.play(n, step)
         just_committed = len(world.written) > committed or (kind == "again" and just_committed)
         assert_kept_equal_rebuilt(database, step)
 

@@ -375,11 +375,15 @@ class ProviderContext:
     ``privacy`` is the effective privacy level of the account (metadata,
     subject, snippet, full): fetch nothing beyond it when the protocol
     allows. ``now`` pins or supplies the time (tests, the engine's clock);
-    read it with :meth:`current_time`.
+    read it with :meth:`current_time`. ``stored_ids`` (when the consumer keeps a
+    store) answers "which provider ids under this resource do you hold, not
+    marked deleted": providers without a server to ask (files on disk) use it
+    to name what vanished.
     """
 
     privacy: str = "subject"
     vault: TokenVault | None = None
+    stored_ids: Callable[[str], Collection[str]] | None = None
     now: datetime | Callable[[], datetime] | None = None
 
     def current_time(self) -> datetime:

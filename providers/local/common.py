@@ -70,6 +70,10 @@ class SeenSet:
     def add_digest(self, digest: bytes) -> None:
         self._digests.add(digest)
 
+    def without(self, other: SeenSet) -> set[bytes]:
+        """Digests in this set and not in ``other``."""
+        return self._digests - other._digests
+
     def encode(self) -> str:
         return base64.b64encode(b"".join(sorted(self._digests))).decode("ascii")
 

@@ -21,21 +21,23 @@ Keys of files that are gone drop out of ``seen`` on the next listing, so the
 cursor stays proportional to the folder. Messages older than the account's
 backfill window (``backfill_days`` > 0) and quarantined ones are added to
 ``seen`` too: a bad file is reported once, not on every poll (and an old one
-once, in ``Page.left_out``, so the engine records why it is missing). Files removed
-from the Maildir are not reported as deletions (local files are an import,
-not a mailbox we mirror).
+once, in ``Page.left_out``, so the engine records why it is missing). A
+file removed from the Maildir (its key's digest left ``seen``) is reported
+as a ``Deletion`` of the stored message with that key: the cursor holds
+digests, not keys, so the names come from the store
+(``ProviderContext.stored_ids``), asked only when something vanished.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from providers.base import Cursor, Page, Quarantined
+from providers.base import Cursor, Deletion, Page, Quarantined
 from providers.errors import BadItem, TransientError
 from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled
 from providers.rfc5322 import parse_message
@@ -62,6 +64,8 @@ class Options:
     privacy: str
     #: messages sent before this are skipped (None: no limit)
     not_before: datetime | None
+    #: the store's live provider ids of a resource (ProviderContext.stored_ids)
+    stored_ids: Callable[[str], Collection[str]] | None = None
 
 
 def is_maildir(path: Path) -> bool:
@@ -176,6 +180,15 @@ class _Reader:
         return self._open(*where) if where is not None else None
 
 
+def _vanished(resource: str, gone: set[bytes], options: Options) -> list[Deletion]:
+    """Deletions of the stored messages whose files are gone (their keys' digests)."""
+    if not gone or options.stored_ids is None:
+        return []
+    prefix = resource + "#"
+    return [Deletion(pid, "message") for pid in sorted(options.stored_ids(resource))
+            if pid.startswith(prefix) and SeenSet.digest(pid[len(prefix):]) in gone]
+
+
 def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
                 ) -> Iterator[Page]:
     state: Mapping[str, Any] = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else {}
@@ -183,8 +196,10 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
     if state and (cur_mtime, new_mtime) == (state.get("cur"), state.get("new")) and (
             cur_mtime is not None or new_mtime is not None):
         return
-    pending, seen = _listing(folder, SeenSet.decode(state.get("seen")))
+    before = SeenSet.decode(state.get("seen"))
+    pending, seen = _listing(folder, before)
     builder = PageBuilder.start(folder.resource, options.page_size)
+    builder.items.extend(_vanished(folder.resource, before.without(seen), options))
 
     def cursor_now(final: bool) -> Cursor:
         return {

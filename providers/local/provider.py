@@ -43,7 +43,8 @@ class LocalProvider(Provider):
         page_size = self.account.page_size
 
         mail_options = maildir.Options(page_size=page_size, privacy=privacy,
-                                       not_before=not_before)
+                                       not_before=not_before,
+                                       stored_ids=self.context.stored_ids)
         for root in self.account.maildirs:
             for folder in maildir.discover(root, set(self._skip)):
                 yield from maildir.sync_folder(folder, cursors.get(folder.resource),

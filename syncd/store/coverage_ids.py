@@ -5,6 +5,8 @@ them with the server's inventory): the stored, not deleted copies (with the
 kind of their interaction, so a vanished one becomes the right
 ``Deletion``), the items the engine decided not to log (skip records) and
 the unresolved quarantine entries. Ids only, never content.
+:func:`live_ids` is the first list alone, for providers that name what
+vanished from the ids the store holds (``ProviderContext.stored_ids``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from syncd.store.database import Database
 from syncd.store.schema import Interaction, QuarantineEntry, SkipRecord, Source
 
 
@@ -23,6 +26,15 @@ class AccountedIds:
     stored: dict[str, str]
     skipped: frozenset[str]
     quarantined: frozenset[str]
+
+
+def live_ids(db: Database, account_id: str, resource: str) -> frozenset[str]:
+    """Provider ids of the account's stored, not deleted copies in ``resource``."""
+    with db.session(write=False) as s:
+        return frozenset(s.scalars(
+            select(Source.provider_id)
+            .where(Source.account_id == account_id, Source.resource == resource,
+                   Source.deleted_at.is_(None))))
 
 
 def accounted_ids(session: Session, account_id: str, resource: str) -> AccountedIds:

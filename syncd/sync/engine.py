@@ -47,6 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import partial
 
 import structlog
 from pydantic import SecretStr
@@ -68,6 +69,7 @@ from syncd.store.account_state import (
     mark_syncing,
     record_pass,
 )
+from syncd.store.coverage_ids import live_ids
 from syncd.store.cursors import clear_cursor, has_cursors, load_cursors
 from syncd.store.database import Database
 from syncd.store.schema import Account as AccountRow
@@ -186,7 +188,8 @@ class SyncEngine:
     def _run(self, account: AccountSettings, policy: Policy, result: PassResult,
              progress: Progress | None, stop: threading.Event | None) -> None:
         privacy = self.settings.privacy_for(account)
-        context = ProviderContext(privacy=privacy, vault=self.vault, now=self.clock)
+        context = ProviderContext(privacy=privacy, vault=self.vault, now=self.clock,
+                                  stored_ids=partial(live_ids, self.db, account.id))
         if self._fetch_in_child(account):
             self._run_in_child(account, context, policy, result, progress, stop)
             return

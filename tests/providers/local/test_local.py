@@ -98,13 +98,31 @@ NO_SERVER: Limits = {
 
 
 class LocalMailBackend(LocalBackend, BackendHooks):
-    """The mail contract on a Maildir."""
+    """The mail contract on a Maildir. Its ``stored_ids`` stands for a store that
+    holds every message added (the contract syncs them all before removing one)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.removed: set[str] = set()
 
     def limits(self) -> Limits:
-        return {**NO_SERVER,
-                "deletion": NotApplicable(
-                    "files removed from a Maildir are not reported: local files are an "
-                    "import, not a mailbox syncd mirrors (providers/local/maildir.py)")}
+        return NO_SERVER
+
+    def provider_at(self, privacy: str, **paths: Any) -> Provider:
+        keys = {"maildirs": ["Maildir"], "calendars": ["calendars"], **paths}
+        acct = account(self.root, page_size=self.page_size, **keys)
+        return create_provider(acct, ProviderContext(privacy=privacy, now=lambda: BASE_TIME,
+                                                     stored_ids=self.stored_ids))
+
+    def stored_ids(self, resource: str) -> set[str]:
+        folder = Path(resource)
+        return {f"{resource}#{p.name.split(':', 1)[0]}" for sub in ("cur", "new")
+                for p in (folder / sub).glob("*")} | self.removed
+
+    def remove_message(self, handle: object) -> None:
+        assert isinstance(handle, Path)
+        self.removed.add(f"{handle.parent.parent}#{handle.name.split(':', 1)[0]}")
+        handle.unlink()
 
     @contextmanager
     def unreachable_server(self) -> Iterator[Provider]:
@@ -156,9 +174,9 @@ class MboxBackend(BackendHooks):
     def limits(self) -> Limits:
         return {**NO_SERVER,
                 "deletion": NotApplicable(
-                    "an mbox is an export read by byte offset: a message cut out of it is "
-                    "not reported (the rewritten file is read again; "
-                    "providers/local/mbox.py)")}
+                    "an mbox is an export read by byte offset, and its provider ids are "
+                    "offsets: a rewrite gives a cut message's offset to the next one, so a "
+                    "cut cannot be told from a shift (providers/local/mbox.py)")}
 
     def provider(self) -> Provider:
         return self.provider_at("subject")

@@ -23,14 +23,15 @@ RITA = ("Rita Rep", "rita@ourco.example")
 SAM = ("Sam Sales", "sam@ourco.example")
 
 
-def settings(standin: GraphStandIn) -> Settings:
+def settings(standin: GraphStandIn, *, folders: tuple[str, ...] = ("inbox",),
+             deletions: str = "retain") -> Settings:
     def account(ident: str, owner: str) -> dict[str, Any]:
         return {"id": ident, "provider": "outlook_mail", "owner": owner,
                 "auth": auth_settings(standin), "endpoints": {"graph": standin.graph_url},
-                "limits": fast_limits(), "folders": ["inbox"]}
+                "limits": fast_limits(), "folders": list(folders)}
 
     return Settings.model_validate({
-        "organization": {"internal_domains": ["ourco.example"]},
+        "organization": {"internal_domains": ["ourco.example"]}, "deletions": deletions,
         "accounts": [account("rita-mail", RITA[1]), account("sam-mail", SAM[1])],
     })
 
@@ -64,6 +65,26 @@ def test_same_message_in_two_mailboxes_is_one_interaction_with_two_sources(
         deleted = {src.account_id: src.deleted_at is not None
                    for src in session.scalars(select(Source))}
     assert deleted == {"rita-mail": True, "sam-mail": False}
+
+
+@pytest.mark.parametrize("deletions", ["retain", "mirror"])
+def test_a_move_between_synced_folders_is_not_a_deletion(
+        database: Database, standin: GraphStandIn, deletions: str) -> None:
+    graph_id = standin.add_message(RITA[1], "inbox", make_message(
+        31, sender=CUSTOMER, to=[RITA], subject="Filed away"))
+    config = settings(standin, folders=("inbox", "archive"), deletions=deletions)
+    engine = SyncEngine(database, config, clock=lambda: MAIL_NOW)
+    rita = config.accounts[0]
+    assert engine.sync_account(rita).items == 1
+    standin.move_message(RITA[1], graph_id, "archive")
+    assert engine.sync_account(rita).ok
+    with database.session(write=False) as session:
+        copies = sorted((src.provider_id.split("/")[0], src.deleted_at is not None)
+                        for src in session.scalars(select(Source)))
+        (interaction,) = session.scalars(select(Interaction))
+        assert not interaction.deleted  # the archive's copy keeps it, whatever the policy
+    assert copies == [("archive", False), ("inbox", True)]
+    assert [e.subject for e in timeline(database, contact=CUSTOMER[1])] == ["Filed away"]
 
 
 def test_expired_delta_is_resynced_by_the_engine_without_duplicates(

@@ -158,6 +158,16 @@ def chosen_accounts(settings: Settings, account_ids: Sequence[str], *,
     return [a for a in settings.accounts if a.id in account_ids]
 
 
+def configured_account(ctx: click.Context, settings: Settings, account_id: str) -> Account:
+    """The account ``account_id`` of the config, or exit 2 naming the known ones."""
+    try:
+        return settings.account(account_id)
+    except KeyError:
+        known = ", ".join(sorted(a.id for a in settings.accounts)) or "(none)"
+        click.echo(f"error: no account {account_id!r} in the config; known: {known}", err=True)
+        ctx.exit(EXIT_CONFIG)
+
+
 def app_of(ctx: click.Context) -> App:
     app = ctx.find_object(App)
     assert app is not None

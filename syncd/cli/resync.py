@@ -7,7 +7,7 @@ import json
 
 import click
 
-from syncd.cli.app import EXIT_CONFIG, FORMAT, app_of, cli
+from syncd.cli.app import EXIT_CONFIG, FORMAT, app_of, cli, configured_account
 
 
 @cli.command("resync")
@@ -47,13 +47,7 @@ def resync_command(ctx: click.Context, account_id: str | None, resource: str | N
         ctx.exit(EXIT_CONFIG)
         return
     settings = app.load()
-    try:
-        account = settings.account(account_id)
-    except KeyError:
-        known = ", ".join(sorted(a.id for a in settings.accounts)) or "(none)"
-        click.echo(f"error: no account {account_id!r} in the config; known: {known}", err=True)
-        ctx.exit(EXIT_CONFIG)
-        return
+    account = configured_account(ctx, settings, account_id)
     from syncd.lifecycle.resync import ResyncRefused, resync
 
     try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from syncd.cli.app import EXIT_CONFIG, EXIT_FAILED, FORMAT, App, app_of, cli, echo_json
+from syncd.cli.app import EXIT_FAILED, FORMAT, App, app_of, cli, configured_account, echo_json
 
 if TYPE_CHECKING:
     from syncd.sync.coverage import CoverageReport
@@ -30,13 +30,7 @@ def verify(ctx: click.Context, account_id: str, no_repair: bool, fmt: str) -> No
     """
     app = app_of(ctx)
     settings = app.load()
-    try:
-        account = settings.account(account_id)
-    except KeyError:
-        known = ", ".join(sorted(a.id for a in settings.accounts)) or "(none)"
-        click.echo(f"error: no account {account_id!r} in the config; known: {known}", err=True)
-        ctx.exit(EXIT_CONFIG)
-        return
+    account = configured_account(ctx, settings, account_id)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from syncd.sync.coverage import CoverageChecker

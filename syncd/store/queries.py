@@ -44,6 +44,16 @@ from syncd.store.sql import chunks, names_by_id
 from syncd.store.types import utcnow
 
 
+def interaction_ids_by_key(session: Session, keys: set[str]) -> dict[str, int]:
+    """Dedupe key -> interaction id, for the keys stored (in batches)."""
+    out: dict[str, int] = {}
+    for batch in chunks(sorted(keys)):
+        out.update({k: i for i, k in session.execute(
+            select(Interaction.id, Interaction.dedupe_key)
+            .where(Interaction.dedupe_key.in_(batch)))})
+    return out
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 

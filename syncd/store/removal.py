@@ -175,13 +175,7 @@ def forget_sources(session: Session, account_id: str, provider_ids: Iterable[str
         ids.update(session.scalars(
             select(Source.interaction_id)
             .where(Source.provider_id.in_(batch), Source.account_id == account_id)))
-    if not ids:
-        return 0
-    counts = remove_account_sources(session, account_id, sorted(ids), reason="marked private")
-    if not counts.empty:
-        record_removal(session, "marked_private", reason="marked private", counts=counts,
-                       scope={"account": account_id})
-    return counts.interactions
+    return _forget_marked_private(session, account_id, ids)
 
 
 def forget_meetings(session: Session, account_id: str, dedupe_keys: Iterable[str]) -> int:
@@ -199,6 +193,12 @@ def forget_meetings(session: Session, account_id: str, dedupe_keys: Iterable[str
             select(Source.interaction_id).join(Interaction, Interaction.id == Source.interaction_id)
             .where(Interaction.dedupe_key.in_(batch), Interaction.kind == "meeting",
                    Source.account_id == account_id)))
+    return _forget_marked_private(session, account_id, ids)
+
+
+def _forget_marked_private(session: Session, account_id: str, ids: set[int]) -> int:
+    """Remove the account's sources of interactions ``ids`` (audited); how many
+    interactions were deleted outright."""
     if not ids:
         return 0
     counts = remove_account_sources(session, account_id, sorted(ids), reason="marked private")

@@ -40,8 +40,9 @@ from matching.types import AutoCreatePolicy, Policy
 from syncd.store.change_events import company_change, contact_change
 from syncd.store.changes import record_changes
 from syncd.store.leads import convert_leads
+from syncd.store.queries import interaction_ids_by_key
 from syncd.store.relink import relink
-from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail, Interaction
+from syncd.store.schema import Company, CompanyDomain, Contact, ContactEmail
 from syncd.store.sql import chunks, insert_ignoring_conflicts, table_of
 from syncd.store.types import utcnow
 from syncd.sync.triage import PagePlan
@@ -95,7 +96,7 @@ def create_for_page(session: Session, plan: PagePlan, rule: AutoCreatePolicy,
                 companies.setdefault(decision.domain, _Want(logged.record.dedupe_key))
     if not contacts and not companies:
         return created
-    ids = _interaction_ids(session, {w.dedupe_key for w in [*contacts.values(),
+    ids = interaction_ids_by_key(session, {w.dedupe_key for w in [*contacts.values(),
                                                              *companies.values()]})
     now = utcnow()
     domain_company = _create_companies(session, companies, ids, now, created)
@@ -105,15 +106,6 @@ def create_for_page(session: Session, plan: PagePlan, rule: AutoCreatePolicy,
     created.linked = relink(session, policy, addresses=list(contacts),
                             domains=list(companies))
     return created
-
-
-def _interaction_ids(session: Session, keys: set[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for batch in chunks(sorted(keys)):
-        out.update({k: i for i, k in session.execute(
-            select(Interaction.id, Interaction.dedupe_key)
-            .where(Interaction.dedupe_key.in_(batch)))})
-    return out
 
 
 def _create_companies(session: Session, wanted: dict[str, _Want], ids: dict[str, int],

@@ -38,7 +38,8 @@ from syncd.reminders.context import Context
 from syncd.reminders.facts import Person, account_owners, parties
 from syncd.reminders.selection import select_rule
 from syncd.store.leads import NewLead, add_leads
-from syncd.store.schema import Interaction, Lead
+from syncd.store.queries import interaction_ids_by_key
+from syncd.store.schema import Lead
 from syncd.store.sql import chunks
 from syncd.sync.triage import Logged, PagePlan
 
@@ -88,7 +89,7 @@ def write_leads(session: Session, settings: Settings, account: Account, found: l
     found = _unknown(session, found)
     if not found:
         return []
-    ids = _interaction_ids(session, {f.logged.record.dedupe_key for f in found})
+    ids = interaction_ids_by_key(session, {f.logged.record.dedupe_key for f in found})
     owners = _owners(session, settings, account, found, now)
     return add_leads(session, [
         NewLead(address=f.sender.address, name=f.name, domain=f.sender.domain,
@@ -105,15 +106,6 @@ def _unknown(session: Session, found: list[Found]) -> list[Found]:
     for batch in chunks(sorted({f.sender.address for f in found})):
         known.update(session.scalars(select(Lead.address).where(Lead.address.in_(batch))))
     return [f for f in found if f.sender.address not in known]
-
-
-def _interaction_ids(session: Session, keys: set[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for batch in chunks(sorted(keys)):
-        out.update({k: i for i, k in session.execute(
-            select(Interaction.id, Interaction.dedupe_key)
-            .where(Interaction.dedupe_key.in_(batch)))})
-    return out
 
 
 def _owners(session: Session, settings: Settings, account: Account, found: list[Found],

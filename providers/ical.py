@@ -357,6 +357,12 @@ def _events_of_group(uid: str, components: list[Any], timezones: list[Any], *, p
     return out
 
 
+def event_uids(text: str | bytes) -> set[str]:
+    """The UID of every VEVENT in ``text`` as :func:`parse_calendar` names them, whatever
+    its time, without expanding anything. Raises :class:`BadItem` for non-iCalendar text."""
+    return {uid for cal in _load(text) for uid in _group_events(cal)}
+
+
 def parse_calendar(
     text: str | bytes,
     *,

@@ -26,17 +26,48 @@ Events outside the window in incremental pages are **kept**: incremental
 pages carry only changes, and dropping one would leave a stale copy of a
 meeting that moved out of the window. At privacy ``metadata`` titles are
 dropped, as for invites found in mail.
+
+Coverage (:class:`providers.base.Reconcilable`) compares event *objects*,
+as CalDAV compares hrefs: a stored provider id ``<calendar>/<event id>``
+maps to its series id, i.e. an instance ``<series id>_<original start>``
+(``_20261123T150000Z``, or ``_20261123`` for all-day series; moved and
+cancelled instances alike) counts as its series, a single event as itself.
+
+* ``expected``: series and single events with a not-cancelled instance in
+  today's window (``singleEvents=True``, ``showDeleted=False``, only
+  ``id`` and ``recurringEventId`` requested);
+* ``present``: every not-cancelled event object of the calendar, whatever
+  its time (``singleEvents=False``), so a meeting that merely left the
+  window never reads as deleted. A meeting cancelled as a whole is a
+  deleted event to Google, so a stored copy of one reads as vanished and is
+  marked gone.
+
+A series with some instances stored and others not counts as stored (one
+missing instance is not seen); a repair fetches the whole series in the
+window again. An event that entered the window only as time passed (beyond
+the full listing's end then, unchanged since, so never in a change page)
+counts as missing once and the repair stores it. ``None`` while a full
+listing is in progress.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from providers.base import Cursor, Event, Page, Provider, ProviderContext, Quarantined
+from providers.base import (
+    Cursor,
+    Event,
+    Inventory,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
 from providers.errors import CursorExpired
 from providers.google.auth import CALENDAR_SCOPES, load_credentials
 from providers.google.calendar_records import to_record, utc_iso
@@ -48,6 +79,10 @@ from providers.ical import clamp_event
 
 #: quota units we charge ourselves per events.list call
 LIST_COST = 1
+#: an instance id: the series id, ``_``, the original start (UTC, basic format) or date
+_INSTANCE_ID = re.compile(r"(.+)_(\d{8}(?:T\d{6}Z)?)")
+#: ids listed per events.list call of a coverage check (the API's maximum)
+INVENTORY_PAGE = 2500
 
 
 class GoogleCalendarProvider(Provider):
@@ -138,6 +173,72 @@ class GoogleCalendarProvider(Provider):
             if not page_token:
                 return
 
+    # -- coverage (providers.base.Reconcilable) -------------------------------------------
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """Series and event ids of calendar ``resource``, no event data (see module docstring)."""
+        if resource not in self.account.calendars or not cursor \
+                or not cursor.get("sync_token"):
+            return None
+        low, high = self.window()
+        expected = self._list_keys(resource, singleEvents=True, timeMin=utc_iso(low),
+                                   timeMax=utc_iso(high))
+        present = self._list_keys(resource, singleEvents=False)
+        return Inventory(expected=frozenset(expected), present=frozenset(present | expected),
+                         key_of=series_key_parser(resource))
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Events behind series or event ids (events.get, then events.instances in
+        today's window for a series), as a full listing delivers them; cursor ``None``."""
+        low, high = self.window()
+        events = self.service.events()
+        for key in sorted(keys):
+            try:
+                found = self.caller.call(events.get(calendarId=resource, eventId=key),
+                                         LIST_COST, passthrough={404, 410})
+            except HttpError as exc:
+                if exc.resp.status in (404, 410):
+                    continue  # gone since listed: nothing to store
+                raise refused(exc, self.caller.what) from None
+            if not found.get("recurrence"):
+                page = self._page(resource, [found])
+            else:
+                page = self._page(resource, self._instances(resource, key, low, high))
+            if page.items or page.quarantined:
+                yield page
+
+    def _instances(self, calendar: str, series: str, low: datetime, high: datetime
+                   ) -> list[Mapping[str, Any]]:
+        out: list[Mapping[str, Any]] = []
+        page_token: str | None = None
+        while True:
+            request = self.service.events().instances(
+                calendarId=calendar, eventId=series, showDeleted=True, timeMin=utc_iso(low),
+                timeMax=utc_iso(high), maxResults=self.account.page_size, pageToken=page_token)
+            response = self.caller.call(request, LIST_COST)
+            out.extend(response.get("items") or [])
+            page_token = response.get("nextPageToken")
+            if not page_token:
+                return out
+
+    def _list_keys(self, calendar: str, **params: Any) -> set[str]:
+        """Series ids (``recurringEventId``, else ``id``) of not-cancelled events."""
+        out: set[str] = set()
+        page_token: str | None = None
+        events = self.service.events()
+        while True:
+            request = events.list(calendarId=calendar, showDeleted=False,
+                                  maxResults=INVENTORY_PAGE, pageToken=page_token,
+                                  fields="nextPageToken,items(id,recurringEventId)", **params)
+            response = self.caller.call(request, LIST_COST)
+            for item in response.get("items") or []:
+                key = item.get("recurringEventId") or item.get("id")
+                if key:
+                    out.add(str(key))
+            page_token = response.get("nextPageToken")
+            if not page_token:
+                return out
+
     def _page(self, calendar: str, resources: list[Mapping[str, Any]]) -> Page:
         page = Page(resource=calendar)
         for resource in resources:
@@ -149,3 +250,19 @@ class GoogleCalendarProvider(Provider):
                 record = clamp_event(record, self.context.privacy)
             page.items.append(record)
         return page
+
+
+def series_key_parser(calendar: str) -> Callable[[str], str | None]:
+    """Stored provider id (``<calendar>/<event id>``) -> its series or event id."""
+    prefix = f"{calendar}/"
+
+    def key_of(provider_id: str) -> str | None:
+        if not provider_id.startswith(prefix):
+            return None
+        event_id = provider_id[len(prefix):]
+        if "#" in event_id:  # derived from an event, never listed itself
+            return None
+        instance = _INSTANCE_ID.fullmatch(event_id)
+        return instance.group(1) if instance else event_id or None
+
+    return key_of

@@ -25,22 +25,32 @@ Cursor per file
 
 Pages are bounded by ``page_size``; only the last page of a file carries its
 cursor (a crash mid-file redoes the file, harmlessly).
+
+Coverage (:func:`inventory`) compares per UID, as CalDAV compares objects:
+a stored id ``<path>#<uid>`` or ``<path>#<uid>#<recurrence-id>`` maps to
+``<uid>``. ``expected``: UIDs with an instance in the cursor's window;
+``present``: every UID in the file, whatever its time. The file is read
+and parsed (it is the listing), nothing is expanded beyond that window.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from providers.base import Cursor, Deletion, Event, Item, Page, Quarantined
+from providers.base import Cursor, Deletion, Event, Inventory, Item, Page, Quarantined
 from providers.errors import BadItem, TransientError
-from providers.ical import clamp_event, parse_calendar
+from providers.ical import clamp_event, event_uids, parse_calendar
 from providers.local.common import PageBuilder, settled
+
+#: ``<uid>#<recurrence-id>``: the tail of an instance's provider id
+_INSTANCE = re.compile(r"(.+)#(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?)")
 
 
 @dataclass(frozen=True)
@@ -167,3 +177,83 @@ def vanished(resource: str, state: Mapping[str, Any]) -> Iterator[Page]:
                items=[Deletion(provider_id=f"{resource}#{key}", kind="event")
                       for key in sorted(old_events)],
                cursor={"v": 1, "gone": True, "events": {}})
+
+
+# -- coverage (providers.base.Reconcilable) -----------------------------------------------
+
+
+def uid_key_parser(resource: str) -> Callable[[str], str | None]:
+    """Stored provider id -> the UID of its event (``None``: not an event of this file)."""
+    prefix = resource + "#"
+
+    def key_of(provider_id: str) -> str | None:
+        if not provider_id.startswith(prefix):
+            return None
+        rest = provider_id[len(prefix):]
+        instance = _INSTANCE.fullmatch(rest)
+        return (instance.group(1) if instance else rest) or None
+
+    return key_of
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise TransientError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def inventory(path: Path, cursor: Cursor | None) -> Inventory | None:
+    """The file's UIDs (see module docstring); ``None`` without a cursor, once the file
+    is gone (the next pass reports its events deleted) or when it cannot be parsed (the
+    pass quarantines it and keeps its events)."""
+    state = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else None
+    if state is None or state.get("gone"):
+        return None
+    try:
+        lo, hi = (datetime.fromisoformat(x) for x in state["window"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    resource = str(path)
+    data = _read(path)
+    if data is None:
+        return None
+    try:
+        events = parse_calendar(data, provider_id_prefix=resource, window=(lo, hi),
+                                calendar=path.stem, errors=[])
+        uids = event_uids(data)
+    except BadItem:
+        return None
+    expected = frozenset(e.uid for e in events)
+    return Inventory(expected=expected, present=frozenset(uids) | expected,
+                     key_of=uid_key_parser(resource))
+
+
+def fetch_uids(path: Path, uids: Collection[str], options: Options) -> Iterator[Page]:
+    """Pages (cursor ``None``) of the events with ``uids`` in today's window, as a pass
+    delivers them (bad ones quarantined)."""
+    resource, wanted = str(path), set(uids)
+    data = _read(path)
+    if data is None or not wanted:
+        return
+    errors: list[BadItem] = []
+    try:
+        events = parse_calendar(data, provider_id_prefix=resource, window=options.window,
+                                calendar=path.stem, errors=errors)
+    except BadItem:
+        return
+    key_of = uid_key_parser(resource)
+    builder = PageBuilder.start(resource, options.page_size)
+    for event in events:
+        if event.uid in wanted:
+            builder.items.append(clamp_event(event, options.privacy))
+        if builder.full:
+            yield builder.take(None)
+    for bad in errors:
+        if key_of(bad.provider_id) in wanted:
+            builder.quarantined.append(Quarantined(provider_id=bad.provider_id, kind="event",
+                                                   reason=bad.reason))
+    if not builder.empty:
+        yield builder.take(None)

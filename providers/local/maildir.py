@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from providers.base import Cursor, Deletion, Page, Quarantined
+from providers.base import Cursor, Deletion, Inventory, Page, Quarantined
 from providers.errors import BadItem, TransientError
 from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled
 from providers.rfc5322 import parse_message
@@ -189,6 +189,30 @@ def _vanished(resource: str, gone: set[bytes], options: Options) -> list[Deletio
             if pid.startswith(prefix) and SeenSet.digest(pid[len(prefix):]) in gone]
 
 
+def _deliver(builder: PageBuilder, folder: MaildirFolder, reader: _Reader,
+             listed: tuple[str, str, str], options: Options) -> bool:
+    """Read one listed message into ``builder`` (item, left out or quarantined);
+    ``False`` when its file is gone."""
+    key, sub, name = listed
+    found = reader.read(key, sub, name)
+    if found is None:
+        return False
+    raw, current_name, mtime = found
+    provider_id = f"{folder.resource}#{key}"
+    try:
+        message = parse_message(
+            raw, provider_id=provider_id, folder=folder.name, privacy=options.privacy,
+            fallback_date=datetime.fromtimestamp(mtime, UTC),
+            tags=flags_of(current_name), size=len(raw))
+    except BadItem as exc:
+        builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
+                                               reason=exc.reason,
+                                               excerpt=header_excerpt(raw, options.privacy)))
+    else:
+        builder.keep(message, options.not_before)
+    return True
+
+
 def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
                 ) -> Iterator[Page]:
     state: Mapping[str, Any] = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else {}
@@ -211,25 +235,67 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
 
     reader = _Reader(folder)
     for index, (key, sub, name) in enumerate(pending):
-        found = reader.read(key, sub, name)
-        if found is None:
+        if not _deliver(builder, folder, reader, (key, sub, name), options):
             continue
-        raw, current_name, mtime = found
-        provider_id = f"{folder.resource}#{key}"
-        try:
-            message = parse_message(
-                raw, provider_id=provider_id, folder=folder.name, privacy=options.privacy,
-                fallback_date=datetime.fromtimestamp(mtime, UTC),
-                tags=flags_of(current_name), size=len(raw))
-        except BadItem as exc:
-            builder.quarantined.append(Quarantined(provider_id=provider_id, kind="message",
-                                                   reason=exc.reason,
-                                                   excerpt=header_excerpt(raw, options.privacy)))
-        else:
-            builder.keep(message, options.not_before)
         seen.add(key)
         if builder.full:
             yield builder.take(cursor_now(final=False), total_hint=len(pending) - index - 1)
     final = cursor_now(final=True)
     if not builder.empty or final != dict(state):
         yield builder.take(final, total_hint=0)
+
+
+# -- coverage (providers.base.Reconcilable) -----------------------------------------------
+
+
+def _files(folder: MaildirFolder) -> dict[str, tuple[str, str]]:
+    """Message key -> (subdir, file name) of every message now in the folder."""
+    found: dict[str, tuple[str, str]] = {}
+    for sub in ("new", "cur"):
+        try:
+            names = os.listdir(folder.path / sub)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TransientError(f"cannot list {folder.path / sub}: {exc.strerror}") from exc
+        for name in names:
+            if not name.startswith("."):
+                found.setdefault(message_key(name), (sub, name))
+    return found
+
+
+def inventory(folder: MaildirFolder, cursor: Cursor | None) -> Inventory | None:
+    """The folder's message keys by listing new/ and cur/, no file read.
+
+    ``present``: every key now in the folder; ``expected``: those the cursor's
+    ``seen`` already holds (what a pass dealt with: stored, skipped, left out as
+    older than the window, or quarantined); newer files are the next pass's.
+    Stored ids ``<folder>#<key>`` map to ``<key>``. ``None`` without a cursor.
+    """
+    state = cursor if isinstance(cursor, dict) and cursor.get("v") == 1 else None
+    if state is None:
+        return None
+    seen = SeenSet.decode(state.get("seen"))
+    present = frozenset(_files(folder))
+    prefix = folder.resource + "#"
+
+    def key_of(provider_id: str) -> str | None:
+        key = provider_id[len(prefix):] if provider_id.startswith(prefix) else ""
+        return key if key and "#" not in key else None
+
+    return Inventory(expected=frozenset(k for k in present if k in seen), present=present,
+                     key_of=key_of)
+
+
+def fetch_keys(folder: MaildirFolder, keys: Collection[str], options: Options
+               ) -> Iterator[Page]:
+    """Pages (cursor ``None``) of the messages behind ``keys``, read as a pass reads them."""
+    files = _files(folder)
+    reader = _Reader(folder)
+    builder = PageBuilder.start(folder.resource, options.page_size)
+    for key in sorted(k for k in keys if k in files):
+        _deliver(builder, folder, reader, (key, *files[key]), options)
+        if builder.full:
+            yield builder.take(None)
+    if not builder.empty:
+        yield builder.take(None)

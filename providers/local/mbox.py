@@ -18,7 +18,10 @@ Cursor per file
     the start, which the store's Message-ID dedupe makes harmless. Unchanged
     size, mtime and inode → no read at all.
 
-Provider ids are ``<path>#<offset of the message>``.
+Provider ids are ``<path>#<offset of the message>``. That is also why an
+mbox takes no part in coverage checks (``syncd verify``): a rewritten file
+reuses offsets for other messages, so an id cannot say whether its message
+is still there.
 """
 
 from __future__ import annotations

@@ -11,16 +11,22 @@ Maildirs, then mboxes, then calendars.
 resync of the account. Skipped folders/labels come from ``skip_folders``.
 A configured path that does not exist is a :class:`TransientError` (it may be
 a mount that is not there yet); other accounts are unaffected.
+
+Coverage (:class:`providers.base.Reconcilable`): Maildir folders by listing
+new/ and cur/ (:func:`.maildir.inventory`), .ics files per UID
+(:func:`.ics_files.inventory`). mbox files are not compared (their resources
+report ``compared: false``): their ids are byte offsets, which a rewrite of
+the file reuses for other messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Collection, Iterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from providers.base import Cursor, Page, Provider, ProviderContext
+from providers.base import Cursor, Inventory, Page, Provider, ProviderContext
 from providers.local import ics_files, maildir, mbox
 
 if TYPE_CHECKING:
@@ -35,30 +41,36 @@ class LocalProvider(Provider):
         self.context = context
         self._skip = frozenset(s.lower() for s in account.skip_folders)
 
+    def _not_before(self, now: datetime) -> datetime | None:
+        return now - timedelta(days=self.account.backfill_days) \
+            if self.account.backfill_days > 0 else None
+
+    def _mail_options(self, now: datetime) -> maildir.Options:
+        return maildir.Options(page_size=self.account.page_size, privacy=self.context.privacy,
+                               not_before=self._not_before(now),
+                               stored_ids=self.context.stored_ids)
+
+    def _ics_options(self, now: datetime) -> ics_files.Options:
+        return ics_files.Options(page_size=self.account.page_size,
+                                 privacy=self.context.privacy,
+                                 window=ics_files.calendar_window(
+                                     now, self.account.past_days, self.account.future_days))
+
     def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
         now = self.context.current_time()
-        not_before = now - timedelta(days=self.account.backfill_days) \
-            if self.account.backfill_days > 0 else None
-        privacy = self.context.privacy
-        page_size = self.account.page_size
-
-        mail_options = maildir.Options(page_size=page_size, privacy=privacy,
-                                       not_before=not_before,
-                                       stored_ids=self.context.stored_ids)
+        mail_options = self._mail_options(now)
         for root in self.account.maildirs:
             for folder in maildir.discover(root, set(self._skip)):
                 yield from maildir.sync_folder(folder, cursors.get(folder.resource),
                                                mail_options)
 
-        mbox_options = mbox.Options(page_size=page_size, privacy=privacy,
-                                    not_before=not_before, skip_labels=self._skip)
+        mbox_options = mbox.Options(page_size=self.account.page_size,
+                                    privacy=self.context.privacy,
+                                    not_before=self._not_before(now), skip_labels=self._skip)
         for path in self.account.mboxes:
             yield from mbox.sync_file(path, cursors.get(str(path)), mbox_options)
 
-        ics_options = ics_files.Options(page_size=page_size, privacy=privacy,
-                                        window=ics_files.calendar_window(
-                                            now, self.account.past_days,
-                                            self.account.future_days))
+        ics_options = self._ics_options(now)
         synced: set[str] = set()
         for configured in self.account.calendars:
             for path in ics_files.discover(configured):
@@ -76,3 +88,46 @@ class LocalProvider(Provider):
             path = Path(resource)
             if any(path.is_relative_to(folder) for folder in folders) and not path.exists():
                 yield from ics_files.vanished(resource, cursor if isinstance(cursor, dict) else {})
+
+    # -- coverage (providers.base.Reconcilable) -------------------------------------------
+
+    def _folder(self, resource: str) -> maildir.MaildirFolder | None:
+        """The configured Maildir folder named ``resource`` (only its root is listed)."""
+        path = Path(resource)
+        for root in self.account.maildirs:
+            if path == root or path.parent == root:
+                for folder in maildir.discover(root, set(self._skip)):
+                    if folder.resource == resource:
+                        return folder
+        return None
+
+    def _calendar_file(self, resource: str) -> Path | None:
+        """The configured .ics file named ``resource``."""
+        path = Path(resource)
+        for configured in self.account.calendars:
+            if (path == configured or path.is_relative_to(configured)) \
+                    and any(str(p) == resource for p in ics_files.discover(configured)):
+                return path
+        return None
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """A Maildir folder's keys or an .ics file's UIDs; ``None`` for mbox files and
+        resources no longer configured (see module docstring)."""
+        folder = self._folder(resource)
+        if folder is not None:
+            return maildir.inventory(folder, cursor)
+        calendar = self._calendar_file(resource)
+        if calendar is not None:
+            return ics_files.inventory(calendar, cursor)
+        return None
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Messages by Maildir key, or events by UID, read as a pass reads them."""
+        now = self.context.current_time()
+        folder = self._folder(resource)
+        if folder is not None:
+            yield from maildir.fetch_keys(folder, keys, self._mail_options(now))
+            return
+        calendar = self._calendar_file(resource)
+        if calendar is not None:
+            yield from ics_files.fetch_uids(calendar, keys, self._ics_options(now))

@@ -21,16 +21,39 @@ store ignores deletions of provider ids it never saw, so events outside the
 window do no harm, and keeping an id set of the whole window in the cursor
 is avoided. (An event moved out of the window is reported removed, too:
 it is marked gone, its history kept.)
+
+Coverage (:class:`providers.base.Reconcilable`) compares Graph ids, the
+provider ids as stored: every occurrence and exception has its own id, so an
+instance counts alone (unlike CalDAV and Google, where a series counts once).
+
+* ``expected`` = ``present``: ``calendarView?$select=id`` over the window of
+  the cursor's round (``anchor`` minus ``past_days`` to ``anchor`` plus
+  ``future_days``), what that round delivers and keeps current;
+* ``key_of`` compares only stored ids found in that listing, so only
+  missing items are found, never vanished ones: an occurrence's id does not
+  say when it happens, and a stored occurrence that merely left the window
+  (kept from an earlier round) cannot be told from a deleted one without a
+  lookup per id. Deletions inside the window are what the delta reports.
+
+``None`` until a round completed (no final deltaLink yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from providers.base import Cursor, Deletion, Page, Provider, ProviderContext, Quarantined
+from providers.base import (
+    Cursor,
+    Deletion,
+    Inventory,
+    Page,
+    Provider,
+    ProviderContext,
+    Quarantined,
+)
 from providers.errors import BadItem, SyncdError
 from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
 from providers.microsoft.common import graph_client, iso_z
@@ -87,6 +110,54 @@ class OutlookCalendarProvider(Provider):
             page.cursor = {"v": CURSOR_VERSION, "link": link, "final": delta_page.last,
                            "anchor": anchor, "series": dict(series)}
             yield page
+
+    # -- coverage (providers.base.Reconcilable) -------------------------------------------
+
+    def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
+        """Ids in the round's window by ``calendarView?$select=id`` (see module docstring)."""
+        if (resource != RESOURCE or not cursor or cursor.get("v") != CURSOR_VERSION
+                or not cursor.get("link") or not cursor.get("final")):
+            return None
+        anchor = graph_time(cursor.get("anchor"))
+        if anchor is None:
+            return None
+        listed = frozenset(self._list_ids(anchor - timedelta(days=self.account.past_days),
+                                          anchor + timedelta(days=self.account.future_days)))
+
+        def key_of(provider_id: str) -> str | None:
+            return provider_id if provider_id in listed else None
+
+        return Inventory(expected=listed, present=listed, key_of=key_of)
+
+    def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
+        """Events by Graph id (one GET each), normalized as the delta's; cursor ``None``."""
+        series: dict[str, str] = {}
+        page = Page(resource=RESOURCE)
+        for graph_id in sorted(keys):
+            item = self.client.get_optional(
+                f"{self.client.mailbox}/events/{quote(graph_id, safe='')}",
+                headers=self._headers(), resource=RESOURCE)
+            if item is not None:  # gone since listed: nothing to store
+                self._add(page, item, series)
+            if len(page.items) + len(page.quarantined) >= self.account.page_size:
+                yield page
+                page = Page(resource=RESOURCE)
+        if page.items or page.quarantined:
+            yield page
+
+    def _list_ids(self, start: datetime, end: datetime) -> set[str]:
+        url: str | None = f"{self.client.mailbox}/calendarView"
+        params: dict[str, str] = {"startDateTime": iso_z(start), "endDateTime": iso_z(end),
+                                  "$select": "id", "$top": "1000"}
+        out: set[str] = set()
+        # ids only: $top's 1000 per page, not the delta's page size
+        headers = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
+        while url is not None:
+            body = self.client.get(url, params=params, headers=headers, resource=RESOURCE)
+            out.update(str(e["id"]) for e in body.get("value") or []
+                       if isinstance(e, dict) and e.get("id"))
+            url, params = body.get("@odata.nextLink"), {}
+        return out
 
     def _series_uid(self, master_id: str, series: dict[str, str]) -> str | None:
         if master_id not in series:

@@ -22,7 +22,8 @@ Invariants:
   ``cursor=None``. A check only runs for resources that have a cursor.
 * Ids derived from another item (invites found in mail, ``...#invite#...``)
   and over-long ids stored as digests (``sha256:...``) are never compared;
-  CalDAV compares objects (hrefs), not instances.
+  CalDAV, Google Calendar and .ics files compare objects (href, series id,
+  UID), not instances; Outlook calendar compares instance ids.
 * Cost is bounded: listing is cheap by construction, and at most
   ``coverage.max_repair`` missing items per resource are fetched per check
   (the rest stays ``remaining`` until the next check).
@@ -30,10 +31,16 @@ Invariants:
   as ``supported: false``, never as drift.
 
 Implemented by IMAP (UIDs up to the cursor's ``last_uid``), CalDAV (hrefs),
-Gmail and Outlook mail (ids in today's window). The last two have no upper
-bound like ``last_uid``: mail that arrives between the pass and the check
-counts as missing and is stored by the repair, which the next pass's upsert
-makes harmless.
+Gmail and Outlook mail (ids in today's window), Google Calendar (series and
+event ids in today's window), Outlook calendar (instance ids in the window
+of the cursor's round; missing items only: a stored occurrence's id cannot
+be placed in time, so vanished ones are left to the delta), local Maildir
+folders (message keys the cursor has seen) and local .ics files (UIDs in the
+cursor's window). Not by local mbox files, whose ids are byte offsets that a
+rewrite reuses: their resources report ``compared: false``. Gmail, Outlook
+mail and Google Calendar have no upper bound like ``last_uid``: an item that
+arrives between the pass and the check counts as missing and is stored by
+the repair, which the next pass's upsert makes harmless.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@
   ``showDeleted`` as ``status: cancelled``; moved instances carry their new
   time and ``sequence + 1``. Recurrences are expanded in the series' own
   time zone with dateutil (DST-correct), bounded to two years.
+* ``singleEvents=False`` lists event objects: a single event, a series
+  master (with ``recurrence``) and its exceptions (moved instances, and
+  cancelled ones with ``showDeleted``) as items with ``recurringEventId``.
+  ``get`` answers a master, a single event or one instance by id;
+  ``instances_of`` is events.instances of a series.
 * Instances that leave a series when it is replaced (a shortened
   recurrence) come back in the next changes as bare ``status: cancelled``
   entries (id, ``recurringEventId``, ``originalStartTime``), as deleted
@@ -112,6 +117,27 @@ class Series:
             out.append(res)
         return out + gone
 
+    def master(self) -> dict[str, Any]:
+        """The event object itself: a single event, or a series master with ``recurrence``."""
+        spec = self.spec
+        status = {"TENTATIVE": "tentative", "CANCELLED": "cancelled"}.get(
+            spec.status.upper(), "confirmed")
+        res = {**self._base(spec.start, status, spec.sequence), "id": self.id}
+        if spec.rrule:
+            res["recurrence"] = [f"RRULE:{spec.rrule}"]
+        return res
+
+    def objects(self, show_deleted: bool) -> list[dict[str, Any]]:
+        """What ``singleEvents=False`` lists of this series (see module docstring)."""
+        if self.deleted:
+            return []
+        out = [self.master()]
+        if self.spec.rrule:
+            out += [inst for inst in self.instances() if "start" in inst
+                    and "originalStartTime" in inst
+                    and (inst["status"] == "cancelled" or inst["sequence"] != self.spec.sequence)]
+        return [o for o in out if show_deleted or o["status"] != "cancelled"]
+
     def _occurrences(self) -> list[datetime]:
         spec = self.spec
         tz = ZoneInfo(spec.tzid)
@@ -171,6 +197,39 @@ class CalendarData:
                     continue
                 if time_max is not None and start >= time_max:
                     continue
+                out.append(inst)
+        return out
+
+    def objects(self, show_deleted: bool) -> list[dict[str, Any]]:
+        return [o for series in self.series.values() for o in series.objects(show_deleted)]
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """events.get: a live single event, series master or instance by id."""
+        for series in self.series.values():
+            if series.deleted:
+                continue
+            if series.id == event_id:
+                return series.master()
+            if event_id.startswith(series.id + "_"):
+                return next((inst for inst in series.instances()
+                             if inst["id"] == event_id and "start" in inst), None)
+        return None
+
+    def instances_of(self, event_id: str, time_min: datetime | None,
+                     time_max: datetime | None, show_deleted: bool
+                     ) -> list[dict[str, Any]] | None:
+        """events.instances of a live series (``None``: no such event)."""
+        found = next((s for s in self.series.values()
+                      if s.id == event_id and not s.deleted), None)
+        if found is None:
+            return None
+        out = []
+        for inst in found.instances():
+            if (inst["status"] == "cancelled" and not show_deleted) or "start" not in inst:
+                continue
+            start = datetime.fromisoformat(inst["start"]["dateTime"])
+            end = datetime.fromisoformat(inst["end"]["dateTime"])
+            if (time_min is None or end > time_min) and (time_max is None or start < time_max):
                 out.append(inst)
         return out
 

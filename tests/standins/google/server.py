@@ -5,7 +5,9 @@ Serves (paths as google-api-python-client sends them with
 Calendar):
 
 * ``GET /gmail/v1/users/{u}/profile | messages | messages/{id} | history | labels``
-* ``GET /calendar/v3/calendars/{id}/events``
+* ``GET /calendar/v3/calendars/{id}/events`` (``singleEvents`` true or false),
+  ``events/{eventId}`` and ``events/{eventId}/instances``; every answer
+  honours a partial-response ``fields`` mask (``nextPageToken,items(id)``)
 * ``POST /batch/gmail/v1``, ``/batch/calendar/v3``: multipart/mixed batches of
   the calls above (at most 100 parts; each part paced and faulted alone;
   response parts echo ``Content-ID: <response-…>``)
@@ -54,6 +56,43 @@ def error(status: int, message: str, reason: str, *, headers: dict[str, str] | N
 
 def ok(body: dict[str, Any]) -> Reply:
     return 200, {"Content-Type": JSON}, json.dumps(body).encode()
+
+
+def _mask(fields: str) -> dict[str, Any]:
+    """A partial-response mask (``a,b(c,d)``) as nested dicts (``{}``: the whole value)."""
+    out: dict[str, Any] = {}
+    stack = [out]
+    name = ""
+    for ch in fields + ",":
+        if ch in ",()":
+            if name.strip():
+                stack[-1][name.strip()] = {}
+            if ch == "(":
+                stack.append(stack[-1][name.strip()])
+            elif ch == ")":
+                stack.pop()
+            name = ""
+        else:
+            name += ch
+    return out
+
+
+def _apply(value: Any, mask: dict[str, Any]) -> Any:
+    if not mask:
+        return value
+    if isinstance(value, list):
+        return [_apply(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {k: _apply(v, mask[k]) for k, v in value.items() if k in mask}
+    return value
+
+
+def _masked(reply: Reply, fields: str | None) -> Reply:
+    """Only the fields the request's ``fields`` parameter asked for, as Google answers."""
+    status, headers, body = reply
+    if not fields or status != 200:
+        return reply
+    return status, headers, json.dumps(_apply(json.loads(body), _mask(fields))).encode()
 
 
 def _one(query: dict[str, list[str]], name: str, default: str | None = None) -> str | None:
@@ -224,9 +263,15 @@ class GoogleStandIn(HTTPStandIn):
                              r"(?:/([^/]+))?", path)
         if match:
             return self._gmail(user, match.group(1), match.group(2), match.group(3), query)
-        match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events", path)
+        match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events"
+                             r"(?:/([^/]+)(/instances)?)?", path)
         if match:
-            return self._calendar(user, match.group(1), query)
+            calendar, event, instances = match.groups()
+            if event is None:
+                reply = self._calendar(user, calendar, query)
+            else:
+                reply = self._event(user, calendar, event, bool(instances), query)
+            return _masked(reply, _one(query, "fields"))
         return error(404, f"Not found: {path}", "notFound")
 
     def _throttle(self, retry_after: float) -> Reply:
@@ -309,12 +354,18 @@ class GoogleStandIn(HTTPStandIn):
         wait = self.calendar_quota.charge("calendar", user, CALENDAR_COST)
         if wait is not None:
             return self._throttle(wait)
-        if not _flag(query, "singleEvents"):
-            return error(400, "The stand-in serves only singleEvents=true", "invalid")
+        single_events = _flag(query, "singleEvents")
+        if not single_events and (_one(query, "syncToken") or _one(query, "timeMin")
+                                  or _one(query, "timeMax")):
+            return error(400, "The stand-in lists event objects only without sync token or "
+                         "time bounds", "invalid")
         with self.lock:
             cal = self.calendar(user, calendar)
             sync_token = _one(query, "syncToken")
-            if sync_token:
+            if not single_events:
+                items = cal.objects(_flag(query, "showDeleted"))
+                base_change = cal.change
+            elif sync_token:
                 forbidden = {"timeMin", "timeMax", "q", "orderBy", "iCalUID", "updatedMin"}
                 if forbidden & set(query):
                     return error(400, "Sync token cannot be used with other filters.",
@@ -351,6 +402,27 @@ class GoogleStandIn(HTTPStandIn):
             else:
                 body["nextSyncToken"] = cal.token(base_change)
             return ok(body)
+
+    def _event(self, user: str, calendar: str, event: str, instances: bool,
+               query: dict[str, list[str]]) -> Reply:
+        """events.get, or events.instances (one page: the stand-in's series are short)."""
+        wait = self.calendar_quota.charge("calendar", user, CALENDAR_COST)
+        if wait is not None:
+            return self._throttle(wait)
+        with self.lock:
+            cal = self.calendar(user, calendar)
+            if not instances:
+                found = cal.get(event)
+                if found is None:
+                    return error(404, "Not Found", "notFound")
+                return ok(found)
+            low, high = _one(query, "timeMin"), _one(query, "timeMax")
+            items = cal.instances_of(event, datetime.fromisoformat(low) if low else None,
+                                     datetime.fromisoformat(high) if high else None,
+                                     _flag(query, "showDeleted"))
+            if items is None:
+                return error(404, "Not Found", "notFound")
+            return ok({"kind": "calendar#events", "items": items, "timeZone": "UTC"})
 
     # -- batch -----------------------------------------------------------------------------
 

@@ -162,6 +162,12 @@ class CalendarStore:
             found = self.calendar(mailbox).masters.get(event_id)
             return copy.deepcopy(found) if found else None
 
+    def instance(self, mailbox: str, event_id: str) -> dict[str, Any] | None:
+        """A live occurrence or exception by id (``GET events/{id}``)."""
+        with self.lock:
+            found = self.calendar(mailbox).instances.get(event_id)
+            return copy.deepcopy(found.item) if found and not found.removed else None
+
     def start_round(self, mailbox: str, start: str, end: str) -> dict[str, Any]:
         with self.lock:
             cal = self.calendar(mailbox)

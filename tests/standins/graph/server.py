@@ -15,7 +15,9 @@ msal and requests. Test controls (all thread-safe):
   with ``$count=true`` (``@odata.count``), ``outlook/masterCategories``
   (seeded by :meth:`add_category`);
 * one message by id (``messages/{id}``, ``$select``/``$expand`` as in delta),
-  for coverage repairs;
+  one event by id (``events/{id}``: a series master, single event or
+  instance), and ``calendarView`` without ``$count`` as a paged listing
+  (``$select``, ``$top``, ``$skip`` nextLinks), for coverage checks;
 * faults on Graph requests: :meth:`throttle` (429 + Retry-After for the
   next N requests), :meth:`rate_limit` (429 beyond N requests per window),
   :meth:`inject` (a status such as 500/503, ``drop`` = close the connection
@@ -371,6 +373,8 @@ class GraphStandIn(HTTPStandIn):
                                    query.get("endDateTime", "")))
         if len(rest) == 3 and rest[0] == "mailFolders" and rest[2] == "messages":
             return self._count_messages(mailbox, rest[1], query)
+        if rest == ["calendarView"] and "$count" not in query:
+            return self._list_events(mailbox, query, f"{base}/v1.0/{prefix}/calendarView")
         if rest == ["calendarView"]:
             return self._count_events(mailbox, query)
         if rest == ["outlook", "masterCategories"]:
@@ -388,6 +392,8 @@ class GraphStandIn(HTTPStandIn):
                                           "exp": query.get("$expand", "")}))
         if len(rest) == 2 and rest[0] == "events":
             found = self.calendars.master(mailbox, rest[1])
+            if found is None:
+                found = self.calendars.instance(mailbox, rest[1])
             if found is None:
                 return _graph_error(404, "ErrorItemNotFound")
             select = [s for s in query.get("$select", "").split(",") if s]
@@ -419,6 +425,30 @@ class GraphStandIn(HTTPStandIn):
                    and parse_graph_time(i.item["start"]["dateTime"]) < we
                    and parse_graph_time(i.item["end"]["dateTime"]) > ws]
         return self._counted(ids, query)
+
+    def _list_events(self, mailbox: str, query: dict[str, str], link: str) -> Reply:
+        """Instances overlapping the window, by start, ``$select``-ed, ``$top`` per page."""
+        if not (query.get("startDateTime") and query.get("endDateTime")):
+            return _graph_error(400, "ErrorInvalidParameter",
+                                "startDateTime and endDateTime are required")
+        ws, we = parse_graph_time(query["startDateTime"]), parse_graph_time(query["endDateTime"])
+        select = [s for s in query.get("$select", "").split(",") if s]
+        with self.calendars.lock:
+            cal = self.calendars.calendar(mailbox)
+            items = sorted((i.item for i in cal.instances.values() if not i.removed
+                            and parse_graph_time(i.item["start"]["dateTime"]) < we
+                            and parse_graph_time(i.item["end"]["dateTime"]) > ws),
+                           key=lambda item: (item["start"]["dateTime"], item["id"]))
+            chosen = [{k: v for k, v in item.items() if not select or k in select or k == "id"}
+                      for item in items]
+        top, skip = int(query.get("$top") or DEFAULT_PAGE), int(query.get("$skip") or 0)
+        body: dict[str, Any] = {"value": chosen[skip:skip + top]}
+        if skip + top < len(chosen):
+            rest = {k: v for k, v in query.items() if k != "$skip"}
+            body["@odata.nextLink"] = link + "?" + "&".join(
+                f"{quote(k, safe='$')}={quote(v, safe='')}"
+                for k, v in {**rest, "$skip": str(skip + top)}.items())
+        return _ok(body)
 
     @staticmethod
     def _counted(ids: list[str], query: dict[str, str]) -> Reply:

@@ -100,7 +100,7 @@ def test_bad_coverage_setting_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "coverage.interval_hours" in proc.stderr
 
 
-def test_verify_of_a_provider_without_the_capability_says_so(tmp_path: Path) -> None:
+def test_verify_before_the_first_pass_has_nothing_to_compare(tmp_path: Path) -> None:
     (tmp_path / "mail" / "cur").mkdir(parents=True)
     path = tmp_path / "syncd.yaml"
     path.write_text(yaml.safe_dump({
@@ -109,4 +109,6 @@ def test_verify_of_a_provider_without_the_capability_says_so(tmp_path: Path) -> 
                       "maildirs": [str(tmp_path / "mail")]}]}))
     proc = syncd(path, "verify", "--account", "files", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    assert report(proc)["supported"] is False and report(proc)["resources"] == []
+    assert report(proc)["supported"] is True and report(proc)["resources"] == []
+    table = syncd(path, "verify", "--account", "files")
+    assert table.returncode == 0 and "nothing synced yet" in table.stdout

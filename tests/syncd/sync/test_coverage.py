@@ -8,13 +8,15 @@ path without touching cursors, and come back clean the second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
+from providers.base import Cursor, Page, Provider
 from syncd.config.model import Settings
 from syncd.store.cursors import load_cursors
 from syncd.store.database import Database
@@ -219,3 +221,23 @@ def test_caldav_drift_is_compared_per_object_and_repaired(
                if pid.startswith(calendar.path("review@test")))
     assert cursors(database, account.id) == before
     assert checker.check(account).clean
+
+
+class _ListsNothing(Provider):
+    """A provider without the coverage capability (every built-in one has it now)."""
+
+    kind = "local"
+
+    def sync(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        return iter(())
+
+
+def test_a_provider_without_the_capability_is_reported_unsupported(
+        database: Database, tmp_path: Path) -> None:
+    settings = Settings.model_validate({"accounts": [{
+        "id": "files", "provider": "local", "owner": "rita@ourco.example",
+        "maildirs": [str(tmp_path)]}]})
+    checker = CoverageChecker(database, settings,
+                              provider_factory=lambda account, context: _ListsNothing())
+    report = checker.check(settings.accounts[0])
+    assert not report.supported and report.resources == [] and report.clean

@@ -1,9 +1,9 @@
 """What every write endpoint shares: who writes, the problems a write can answer.
 
 Write routes (``syncd.api.routes.corrections``, ``.logged``,
-``.directory_writes``, ``.reminder_actions``) require the ``write`` scope
-(``viewer: WriteViewer``), call one store or domain function per request
-inside one transaction, and never build audit rows themselves: the store
+``.directory_writes``, ``.reminder_actions``, ``.lead_actions``) require the
+``write`` scope (``viewer: WriteViewer``), call one store or domain function
+per request inside one transaction, and never build audit rows themselves: the store
 functions take the :class:`~syncd.store.audit.Actor` of :func:`actor` and
 audit in the same transaction, so every API write is audited with the
 token's name and viewer.

@@ -1,5 +1,6 @@
-"""Reading leads: the list ``syncd leads`` and ``GET /v1/leads`` show, and the
-leads the reminders' clock job re-evaluates. Writes are :mod:`syncd.store.leads`.
+"""Reading leads: the list ``syncd leads`` and ``GET /v1/leads`` show, one lead
+(``GET /v1/leads/{id}``), and the leads the reminders' clock job re-evaluates.
+Writes are :mod:`syncd.store.leads`.
 
 Lists sort by id (unique) and continue after the last id seen
 (:mod:`syncd.store.keyset` style), served by ``ix_leads_status_id`` when
@@ -57,6 +58,13 @@ def list_leads(session: Session, *, statuses: Sequence[str] = (), after: int | N
     if limit is not None:
         stmt = stmt.limit(limit)
     return [LeadView(*row) for row in session.execute(stmt)]
+
+
+def get_lead(session: Session, lead_id: int) -> LeadView | None:
+    """One lead by id, or ``None`` when there is none."""
+    stmt = select(*(getattr(Lead, name) for name in FIELDS)).where(Lead.id == lead_id)
+    row = session.execute(stmt).first()
+    return LeadView(*row) if row is not None else None
 
 
 def sweep_leads(session: Session, since: datetime) -> list[int]:

@@ -17,6 +17,7 @@ from syncd.api.routes import (
     directory_writes,
     explain,
     interactions,
+    lead_actions,
     leads,
     logged,
     opportunities,
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     corrections.router,
     logged.router,
     reminder_actions.router,
+    lead_actions.router,
 )

@@ -1,4 +1,6 @@
-"""``GET /v1/leads``: new people's inbound requests (see :mod:`syncd.store.leads`)."""
+"""``GET /v1/leads``, ``GET /v1/leads/{id}``: new people's inbound requests
+(see :mod:`syncd.store.leads`; people qualify or disqualify them through
+:mod:`syncd.api.routes.lead_actions`)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from pydantic import BaseModel, Field
 
 from syncd.api.auth import ReadViewer
 from syncd.api.context import Db
-from syncd.api.models import UtcTime
+from syncd.api.models import IdPath, UtcTime
 from syncd.api.pagination import Page, Paging
-from syncd.api.problems import PROBLEMS
-from syncd.store.lead_queries import LeadView, list_leads
+from syncd.api.problems import PROBLEMS, Problem
+from syncd.store.lead_queries import FIELDS, get_lead, list_leads
 
 router = APIRouter(tags=["leads"], responses=PROBLEMS)
 
@@ -54,8 +56,21 @@ def get_leads(
         rows = list_leads(s, statuses=tuple(status or ()),
                           after=int(after[0]) if after else None, limit=page.limit + 1)
     items, next_cursor = page.result(rows, TAG, lambda x: (x.id,))
-    return Page[LeadOut](items=[_out(x) for x in items], next_cursor=next_cursor)
+    return Page[LeadOut](items=[lead_out(x) for x in items], next_cursor=next_cursor)
 
 
-def _out(x: LeadView) -> LeadOut:
-    return LeadOut.model_validate(x.to_dict())
+@router.get("/leads/{lead_id}", response_model=LeadOut, summary="One lead")
+def get_one_lead(lead_id: IdPath, viewer: ReadViewer, db: Db) -> LeadOut:
+    """One lead: who wrote, to which rep or inbox, its status and why."""
+    del viewer  # authenticated; a lead's fields are metadata, never mail content
+    with db.session(write=False) as s:
+        found = get_lead(s, lead_id)
+    if found is None:
+        raise Problem.not_found("lead", lead_id)
+    return lead_out(found)
+
+
+def lead_out(lead: object) -> LeadOut:
+    """The API shape of a lead: a :class:`~syncd.store.lead_queries.LeadView` or a
+    stored :class:`~syncd.store.schema.Lead` row."""
+    return LeadOut.model_validate({name: getattr(lead, name) for name in FIELDS})

@@ -35,6 +35,7 @@ from syncd.lifecycle.unblocked import apply as apply_unblocked
 from syncd.logs import get_logger
 from syncd.store.database import Database
 from syncd.store.types import utcnow
+from syncd.sync.commit import settle_rollups
 
 log = get_logger(__name__)
 
@@ -44,7 +45,8 @@ RETENTION_FIRST_DELAY = timedelta(minutes=1)
 
 
 def on_start(database: Database, settings: Settings) -> None:
-    """Log leftover accounts; scrub content beyond lowered privacy levels."""
+    """Log leftover accounts; scrub content beyond lowered privacy levels; refresh
+    the rollups a stopped or crashed pass left marked."""
     try:
         with database.session(write=False) as s:
             leftovers = leftover_accounts(s, {a.id for a in settings.accounts})
@@ -60,6 +62,10 @@ def on_start(database: Database, settings: Settings) -> None:
         for account_id, entries in sorted(unblocked.accounts.items()):
             log.info("blocklist entries removed: the account re-reads its window",
                      account=account_id, entries=entries)
+        contacts, companies = settle_rollups(database, settings)
+        if contacts or companies:
+            log.info("rollups a stopped pass left marked refreshed", contacts=len(contacts),
+                     companies=len(companies))
     except SyncdError as exc:
         log.warning("start-up data checks failed; the next start retries", error=describe(exc))
     except Exception as exc:  # a bug: log it once, keep the daemon running

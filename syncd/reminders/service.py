@@ -17,7 +17,9 @@
   leads that are new and recent or have an open reminder
   (:func:`syncd.store.lead_queries.sweep_leads`), and the relationship
   kinds ``gone_quiet`` and ``single_threaded``
-  (:func:`syncd.reminders.relationship_rules.evaluate`, set-based).
+  (:func:`syncd.reminders.relationship_rules.evaluate`, set-based), after
+  refreshing the rollups pages left marked
+  (:mod:`syncd.store.rollup_backlog`).
   Batches of 500, one transaction each, so it never holds locks for long.
 * :func:`set_status` — ``done`` / ``dismiss`` by a person (the CLI); derivation
   never touches those again. It is :func:`syncd.reminders.actions.close`
@@ -42,6 +44,7 @@ from syncd.reminders.relationship_rules import evaluate as evaluate_relationship
 from syncd.store.audit import ADMIN, Actor
 from syncd.store.database import Database
 from syncd.store.lead_queries import sweep_leads
+from syncd.store.rollup_backlog import flush as flush_backlog
 from syncd.store.schema import Interaction, Reminder, Thread
 from syncd.store.sql import chunks
 from syncd.store.types import utcnow
@@ -120,6 +123,8 @@ def sweep(db: Database, settings: Settings, *, now: datetime | None = None) -> D
         with db.session() as s:
             report.add(derive(s, settings, leads=batch, now=now))
     with db.session() as s:  # gone_quiet, single_threaded: set-based, one transaction
+        # the rules read the relationship facts: refresh what pages left marked first
+        flush_backlog(s, now=now)
         report.add(evaluate_relationship_rules(s, settings, now=now))
     return report
 

@@ -12,7 +12,9 @@ transaction:
 * the page (:func:`syncd.sync.commit.commit_page`): the parties of the
   interactions the page wrote, revived, marked deleted or gave a new
   source (``ApplyResult.touched_contacts`` / ``touched_companies`` from
-  :mod:`syncd.store.page_writer`), and of the mail regrouping moved;
+  :mod:`syncd.store.page_writer`), and of the mail regrouping moved; the
+  pages of a long pass mark them instead and its last page refreshes every
+  marked party once (:mod:`syncd.store.rollup_backlog`);
 * late matching (:func:`syncd.store.relink.relink`, so directory imports,
   auto-creation and people's overrides too): old and new parties of every
   participant that changed;

@@ -567,6 +567,21 @@ class CompanyRepRollup(_RepRollupColumns, Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
 
 
+class RollupBacklog(Base):
+    """A contact or company whose rollups and relationship facts a page left to
+    refresh (:mod:`syncd.store.rollup_backlog`). No foreign key: a party deleted
+    meanwhile is skipped by the refresh, and its mark goes with the flush.
+    Added by migration 0013."""
+
+    __tablename__ = "rollup_backlog"
+
+    #: ``contact`` or ``company``
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    party_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: when the party was first marked since its last refresh (the lag bound reads it)
+    marked_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # --------------------------------------------------------------------------- relationships
 
 

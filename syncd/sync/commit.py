@@ -19,13 +19,18 @@ database transaction:
    (:func:`syncd.directory.opportunities.link_logged`);
 6. regroup header-less mail into its real thread
    (:func:`syncd.store.regroup.regroup`) — a store-correctness step, so it
-   runs whatever the reminders settings — and refresh the relationship
+   runs whatever the reminders settings — and keep the relationship
    rollups of the contacts and companies the page touched
-   (:func:`syncd.store.rollups.refresh_rollups`);
+   (:mod:`syncd.store.rollup_backlog`): the pass's last page, or a page
+   once the backlog is :data:`~syncd.store.rollup_backlog.MAX_LAG` old,
+   refreshes them together with every party earlier pages marked; any
+   other page of a long pass only marks them (refreshing per page would
+   read a growing company's history again on every page);
 7. derive reminders for the touched threads, meetings and new leads
    (:func:`syncd.reminders.service.derive_after_page`, under a savepoint:
-   a failed derivation never costs the page), and close the ``gone_quiet`` /
-   ``single_threaded`` reminders the page answered
+   a failed derivation never costs the page), and, when step 6 refreshed,
+   close the ``gone_quiet`` / ``single_threaded`` reminders the refreshed
+   parties answered
    (:func:`syncd.reminders.relationship_rules.resolve_after_page`).
 
 A crash anywhere rolls the whole page back, cursor included: the next pass
@@ -44,12 +49,13 @@ from syncd.config.policies import auto_create_for
 from syncd.directory.opportunities import link_logged
 from syncd.reminders.relationship_rules import resolve_after_page
 from syncd.reminders.service import derive_after_page
+from syncd.store import rollup_backlog as backlog
 from syncd.store.database import Database
 from syncd.store.directory_lookup import snapshot_for
 from syncd.store.page_writer import ApplyResult, write_page
 from syncd.store.regroup import regroup
 from syncd.store.removal import forget_meetings, forget_sources
-from syncd.store.rollups import parties_in_threads, refresh_rollups
+from syncd.store.rollups import parties_in_threads
 from syncd.store.types import utcnow
 from syncd.sync.autocreate import create_for_page
 from syncd.sync.leads import find_leads, write_leads
@@ -58,8 +64,9 @@ from syncd.sync.triage import triage
 
 
 def commit_page(db: Database, settings: Settings, account: Account, policy: Policy,
-                page: Page, *, now: datetime | None = None) -> ApplyResult:
-    """Store ``page`` of ``account`` in one transaction (see module docstring)."""
+                page: Page, *, now: datetime | None = None, final: bool = True) -> ApplyResult:
+    """Store ``page`` of ``account`` in one transaction (see module docstring);
+    ``final``: no page of this pass follows (its rollups are refreshed now)."""
     triaged = triage(page, policy=policy, level=settings.privacy_for(account),
                      private_tags=private_tags(account),
                      private_events=settings.privacy.private_events)
@@ -80,14 +87,36 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
         regrouped = regroup(s, applied.touched_threads)
         applied.touched_threads |= regrouped
         moved_contacts, moved_companies = parties_in_threads(s, regrouped)
-        refresh_rollups(s, applied.touched_contacts | moved_contacts,
-                        applied.touched_companies | moved_companies, now=now or utcnow())
+        contacts = applied.touched_contacts | moved_contacts
+        companies = applied.touched_companies | moved_companies
+        at = now or utcnow()
+        refreshed: tuple[set[int], set[int]] | None = None
+        if final or backlog.due(s, now=at):
+            refreshed = backlog.flush(s, contacts, companies, now=at)
+        else:
+            backlog.mark(s, contacts, companies, now=at)
         # same transaction: the page holds its threads' locks (see syncd.reminders.service)
         derive_after_page(s, settings, threads=applied.touched_threads,
                           meetings=applied.touched_meetings, leads=lead_ids, now=now)
-        # gone_quiet / single_threaded the page answered end now, not at the next sweep
-        resolve_after_page(s, settings, contacts=applied.touched_contacts | moved_contacts,
-                           companies=applied.touched_companies | moved_companies,
-                           now=now or utcnow())
+        if refreshed is not None:
+            # gone_quiet / single_threaded the refreshed facts answered end now, not at
+            # the next sweep
+            resolve_after_page(s, settings, contacts=refreshed[0], companies=refreshed[1],
+                               now=at)
     db.note_rows_written(applied.created + applied.sources_added)
     return applied
+
+
+def settle_rollups(db: Database, settings: Settings, *, now: datetime | None = None
+                   ) -> tuple[set[int], set[int]]:
+    """Refresh every party the backlog holds and close what they answered, in one
+    transaction (a pass that ended before its last page, the clock job, a
+    daemon's start); returns the parties refreshed (contacts, companies)."""
+    at = now or utcnow()
+    with db.session() as s:
+        if not backlog.pending(s):
+            return set(), set()
+        contacts, companies = backlog.flush(s, now=at)
+        resolve_after_page(s, settings, contacts=contacts, companies=companies, now=at)
+    return contacts, companies
+

@@ -73,9 +73,10 @@ from syncd.store.coverage_ids import live_ids
 from syncd.store.cursors import clear_cursor, has_cursors, load_cursors
 from syncd.store.database import Database
 from syncd.store.schema import Account as AccountRow
-from syncd.sync.commit import commit_page
+from syncd.sync.commit import commit_page, settle_rollups
 from syncd.sync.fetch_process import FetchProcess
 from syncd.sync.kept_providers import KeptProviders
+from syncd.sync.lookahead import with_last
 from syncd.sync.outcome import PassResult, Verdict, error_code_of, verdict_for
 
 log = structlog.get_logger(__name__)
@@ -270,9 +271,11 @@ class SyncEngine:
             result.verdict = Verdict.STOPPED
             return
         pages = open_pages(self._load_cursors(account.id))
+        settled = True  # no page of this pass left rollups marked (syncd.store.rollup_backlog)
         try:
-            for page in pages:
-                self._apply(account, policy, page, result)
+            for page, last in with_last(pages):
+                self._apply(account, policy, page, result, final=last)
+                settled = last
                 if progress is not None:
                     progress(account.id, result.items, page.total_hint)
                 if stop is not None and stop.is_set():
@@ -282,11 +285,14 @@ class SyncEngine:
             close = getattr(pages, "close", None)
             if close is not None:
                 close()
+            if not settled:
+                self._settle_rollups()
 
     def _apply(self, account: AccountSettings, policy: Policy, page: Page,
-               result: PassResult) -> None:
+               result: PassResult, *, final: bool = True) -> None:
         applied = commit_page(self.db, self.settings, account, policy, page,
-                              now=self.clock() if self.clock is not None else None)
+                              now=self.clock() if self.clock is not None else None,
+                              final=final)
         result.pages += 1
         result.items += applied.items
         result.quarantined += applied.quarantined
@@ -297,6 +303,15 @@ class SyncEngine:
         result.skipped += applied.skipped
         result.touched_threads |= applied.touched_threads
         result.touched_meetings |= applied.touched_meetings
+
+    def _settle_rollups(self) -> None:
+        """Refresh what a pass that ended early (stopped, or a page failed) left
+        marked; best effort: the next pass's last page or the clock job does it too."""
+        try:
+            settle_rollups(self.db, self.settings,
+                           now=self.clock() if self.clock is not None else None)
+        except StoreError as exc:
+            log.warning("rollups left for the next pass", error=describe(exc))
 
     # ------------------------------------------------------------------ cursors
 

@@ -72,6 +72,10 @@ class World:
     config: Settings
     now: datetime = field(default_factory=lambda: utcnow().replace(microsecond=0))
     written: list[tuple[str, Page]] = field(default_factory=list)
+    #: what commit_page is told: whether no page of the pass follows (rollup_backlog)
+    final: bool = True
+    #: the page's "now" (None: the wall clock)
+    clock: datetime | None = None
 
     def __post_init__(self) -> None:
         with self.db.session() as s:
@@ -80,7 +84,8 @@ class World:
 
     def commit(self, account_id: str, page: Page) -> None:
         account = next(a for a in self.config.accounts if a.id == account_id)
-        commit_page(self.db, self.config, account, policy_for(self.config, account), page)
+        commit_page(self.db, self.config, account, policy_for(self.config, account), page,
+                    now=self.clock, final=self.final)
         self.written.append((account_id, page))
 
     def mail(self, n: int, account_id: str, person: str, *, outbound: bool, thread: int,

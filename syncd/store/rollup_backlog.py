@@ -13,11 +13,15 @@ here: they may lag). Who marks and who flushes
 (:func:`syncd.sync.commit.commit_page` decides per page):
 
 * a page that is not its pass's last marks its parties, in its own
-  transaction, unless the backlog's oldest mark is :data:`MAX_LAG` old;
-* the last page of a pass, a page after :data:`MAX_LAG`, and the clock job
-  before it evaluates the relationship rules flush: take every mark (this
-  page's parties included), refresh those parties, delete the marks, in
-  the one transaction that also holds the page.
+  transaction, unless the backlog's oldest mark is old enough
+  (:meth:`Pace.lag`: :data:`MAX_LAG`, or ten times the last flush's
+  duration when that is longer, so refreshing takes at most about a tenth
+  of a long pass before its end: each flush rereads the whole history of
+  every party it refreshes);
+* the last page of a pass, a page after that lag, the clock job before it
+  evaluates the relationship rules, and a daemon's start flush: take every
+  mark (this page's parties included), refresh those parties, delete the
+  marks, in one transaction (the page's, for a page).
 
 A pass of one page (the steady state) therefore keeps refreshing in its
 page's transaction, as before.
@@ -46,7 +50,9 @@ Invariants:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, select, tuple_
@@ -58,9 +64,26 @@ from syncd.store.rollups import COMPANIES, CONTACTS, refresh_rollups
 from syncd.store.schema import RollupBacklog
 from syncd.store.sql import chunks, table_of
 
-#: the longest a marked party waits while its pass goes on: what a reader of the
-#: rollups may see lag behind the pages of a long pass (and a flush's period)
+#: how long a marked party waits while its pass goes on, at least: what a reader of
+#: the rollups may see lag behind the pages of a long pass
 MAX_LAG = timedelta(seconds=30)
+#: ... and at most this share of a long pass goes to refreshing before its end: the
+#: wait grows to ``last flush's duration / FLUSH_SHARE`` when flushes get long
+FLUSH_SHARE = 0.1
+
+
+@dataclass
+class Pace:
+    """How long this process's last flush took (seconds): pacing only, never data."""
+
+    last_flush_s: float = 0.0
+
+    def lag(self) -> timedelta:
+        """The age of the oldest mark at which a page of a long pass flushes."""
+        return max(MAX_LAG, timedelta(seconds=self.last_flush_s / FLUSH_SHARE))
+
+
+pace = Pace()
 
 _TABLE = table_of(RollupBacklog)
 
@@ -87,9 +110,9 @@ def mark(session: Session, contacts: Iterable[int | None], companies: Iterable[i
 
 
 def due(session: Session, *, now: datetime) -> bool:
-    """Whether the backlog's oldest mark is :data:`MAX_LAG` old (or older)."""
+    """Whether the backlog's oldest mark is :meth:`Pace.lag` old (or older)."""
     oldest = session.scalar(select(func.min(RollupBacklog.marked_at)))
-    return oldest is not None and now - oldest >= MAX_LAG
+    return oldest is not None and now - oldest >= pace.lag()
 
 
 def flush(session: Session, contacts: Iterable[int | None] = (),
@@ -97,10 +120,12 @@ def flush(session: Session, contacts: Iterable[int | None] = (),
           ) -> tuple[set[int], set[int]]:
     """Take every mark not held by another transaction, then refresh those parties
     and these; returns the parties refreshed (contacts, companies)."""
+    started = time.perf_counter()
     taken = _take(session.connection())
     refreshed_contacts = {i for i in contacts if i is not None} | taken[CONTACTS.kind]
     refreshed_companies = {i for i in companies if i is not None} | taken[COMPANIES.kind]
     refresh_rollups(session, refreshed_contacts, refreshed_companies, now=now)
+    pace.last_flush_s = time.perf_counter() - started
     return refreshed_contacts, refreshed_companies
 
 

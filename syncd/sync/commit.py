@@ -22,8 +22,9 @@ database transaction:
    runs whatever the reminders settings — and keep the relationship
    rollups of the contacts and companies the page touched
    (:mod:`syncd.store.rollup_backlog`): the pass's last page, or a page
-   once the backlog is :data:`~syncd.store.rollup_backlog.MAX_LAG` old,
-   refreshes them together with every party earlier pages marked; any
+   once the backlog's oldest mark is old enough (30 s, longer when
+   flushes take long), refreshes them together with every party earlier
+   pages marked; any
    other page of a long pass only marks them (refreshing per page would
    read a growing company's history again on every page);
 7. derive reminders for the touched threads, meetings and new leads

@@ -84,6 +84,7 @@ def test_pages_before_the_last_mark_and_the_last_refreshes_once(database: Databa
 def test_a_page_after_the_lag_bound_refreshes_without_being_last(database: Database) -> None:
     world = acme_world(database)
     world.final = False
+    backlog.pace.last_flush_s = 0.0  # no earlier flush of this process stretches the lag
     start = utcnow().replace(microsecond=0)
     world.clock = start
     world.mail(1, "acc-rita", ANN, outbound=False, thread=1, days=-3)
@@ -294,3 +295,13 @@ def test_marking_keeps_the_first_time(database: Database) -> None:
         assert backlog.due(s, now=first + backlog.MAX_LAG)
         assert not backlog.due(s, now=first + backlog.MAX_LAG - timedelta(seconds=1))
         assert s.scalar(select(RollupBacklog.marked_at)) == first
+
+
+def test_the_lag_grows_with_the_last_flush_so_flushing_stays_a_small_share() -> None:
+    pace = backlog.Pace()
+    assert pace.lag() == backlog.MAX_LAG
+    pace.last_flush_s = 1.0  # short flushes: the lag bound itself
+    assert pace.lag() == backlog.MAX_LAG
+    pace.last_flush_s = 8.0  # a flush rereading a big store's histories
+    assert pace.lag() == timedelta(seconds=8.0 / backlog.FLUSH_SHARE)
+

@@ -7,19 +7,17 @@ import binascii
 import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from providers.base import Item, LeftOut, Message, Page, Quarantined
+from providers.base import Deletion, Item, LeftOut, Message, Page, Quarantined
 
 #: a directory/file mtime this close to the wall clock may still change within its tick
 MTIME_SETTLE_NS = 2_000_000_000
 #: characters of a bad item kept in its quarantine entry (headers only, never bodies)
 EXCERPT_CHARS = 300
-
-
 
 
 def settled(mtime_ns: int) -> int | None:
@@ -64,6 +62,9 @@ class SeenSet:
     def add(self, key: str) -> None:
         self._digests.add(self.digest(key))
 
+    def copy(self) -> SeenSet:
+        return SeenSet(self._digests)
+
     def has_digest(self, digest: bytes) -> bool:
         return digest in self._digests
 
@@ -86,6 +87,20 @@ class SeenSet:
         except (binascii.Error, ValueError):
             return cls()
         return cls(blob[i:i + 8] for i in range(0, len(blob) - len(blob) % 8, 8))
+
+
+def vanished(resource: str, gone: set[bytes],
+             stored_ids: Callable[[str], Collection[str]] | None) -> list[Deletion]:
+    """Deletions of the stored messages ``<resource>#<key>`` whose key digests are in ``gone``.
+
+    A cursor holds digests, not keys, so the ids come from the store
+    (``ProviderContext.stored_ids``); it is asked only when something vanished.
+    """
+    if not gone or stored_ids is None:
+        return []
+    prefix = resource + "#"
+    return [Deletion(pid, "message") for pid in sorted(stored_ids(resource))
+            if pid.startswith(prefix) and SeenSet.digest(pid[len(prefix):]) in gone]
 
 
 @dataclass

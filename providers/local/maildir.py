@@ -37,9 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from providers.base import Cursor, Deletion, Inventory, Page, Quarantined
+from providers.base import Cursor, Inventory, Page, Quarantined
 from providers.errors import BadItem, TransientError
-from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled
+from providers.local.common import PageBuilder, SeenSet, header_excerpt, settled, vanished
 from providers.rfc5322 import parse_message
 
 #: Maildir info flags → the IMAP system flags the rest of syncd knows
@@ -180,15 +180,6 @@ class _Reader:
         return self._open(*where) if where is not None else None
 
 
-def _vanished(resource: str, gone: set[bytes], options: Options) -> list[Deletion]:
-    """Deletions of the stored messages whose files are gone (their keys' digests)."""
-    if not gone or options.stored_ids is None:
-        return []
-    prefix = resource + "#"
-    return [Deletion(pid, "message") for pid in sorted(options.stored_ids(resource))
-            if pid.startswith(prefix) and SeenSet.digest(pid[len(prefix):]) in gone]
-
-
 def _deliver(builder: PageBuilder, folder: MaildirFolder, reader: _Reader,
              listed: tuple[str, str, str], options: Options) -> bool:
     """Read one listed message into ``builder`` (item, left out or quarantined);
@@ -223,7 +214,7 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
     before = SeenSet.decode(state.get("seen"))
     pending, seen = _listing(folder, before)
     builder = PageBuilder.start(folder.resource, options.page_size)
-    builder.items.extend(_vanished(folder.resource, before.without(seen), options))
+    builder.items.extend(vanished(folder.resource, before.without(seen), options.stored_ids))
 
     def cursor_now(final: bool) -> Cursor:
         return {

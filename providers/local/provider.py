@@ -13,10 +13,9 @@ A configured path that does not exist is a :class:`TransientError` (it may be
 a mount that is not there yet); other accounts are unaffected.
 
 Coverage (:class:`providers.base.Reconcilable`): Maildir folders by listing
-new/ and cur/ (:func:`.maildir.inventory`), .ics files per UID
-(:func:`.ics_files.inventory`). mbox files are not compared (their resources
-report ``compared: false``): their ids are byte offsets, which a rewrite of
-the file reuses for other messages.
+new/ and cur/ (:func:`.maildir.inventory`), mbox files by splitting and
+hashing them into their content keys, no message parsed
+(:func:`.mbox.inventory`), .ics files per UID (:func:`.ics_files.inventory`).
 """
 
 from __future__ import annotations
@@ -50,6 +49,11 @@ class LocalProvider(Provider):
                                not_before=self._not_before(now),
                                stored_ids=self.context.stored_ids)
 
+    def _mbox_options(self, now: datetime) -> mbox.Options:
+        return mbox.Options(page_size=self.account.page_size, privacy=self.context.privacy,
+                            not_before=self._not_before(now), skip_labels=self._skip,
+                            stored_ids=self.context.stored_ids)
+
     def _ics_options(self, now: datetime) -> ics_files.Options:
         return ics_files.Options(page_size=self.account.page_size,
                                  privacy=self.context.privacy,
@@ -64,9 +68,7 @@ class LocalProvider(Provider):
                 yield from maildir.sync_folder(folder, cursors.get(folder.resource),
                                                mail_options)
 
-        mbox_options = mbox.Options(page_size=self.account.page_size,
-                                    privacy=self.context.privacy,
-                                    not_before=self._not_before(now), skip_labels=self._skip)
+        mbox_options = self._mbox_options(now)
         for path in self.account.mboxes:
             yield from mbox.sync_file(path, cursors.get(str(path)), mbox_options)
 
@@ -101,6 +103,10 @@ class LocalProvider(Provider):
                         return folder
         return None
 
+    def _mbox_file(self, resource: str) -> Path | None:
+        """The configured mbox file named ``resource``."""
+        return next((p for p in self.account.mboxes if str(p) == resource), None)
+
     def _calendar_file(self, resource: str) -> Path | None:
         """The configured .ics file named ``resource``."""
         path = Path(resource)
@@ -111,22 +117,29 @@ class LocalProvider(Provider):
         return None
 
     def inventory(self, resource: str, cursor: Cursor | None) -> Inventory | None:
-        """A Maildir folder's keys or an .ics file's UIDs; ``None`` for mbox files and
-        resources no longer configured (see module docstring)."""
+        """A Maildir folder's or an mbox file's message keys, or an .ics file's UIDs;
+        ``None`` for resources no longer configured."""
         folder = self._folder(resource)
         if folder is not None:
             return maildir.inventory(folder, cursor)
+        box = self._mbox_file(resource)
+        if box is not None:
+            return mbox.inventory(box, cursor, self._skip)
         calendar = self._calendar_file(resource)
         if calendar is not None:
             return ics_files.inventory(calendar, cursor)
         return None
 
     def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
-        """Messages by Maildir key, or events by UID, read as a pass reads them."""
+        """Messages by Maildir or mbox key, or events by UID, read as a pass reads them."""
         now = self.context.current_time()
         folder = self._folder(resource)
         if folder is not None:
             yield from maildir.fetch_keys(folder, keys, self._mail_options(now))
+            return
+        box = self._mbox_file(resource)
+        if box is not None:
+            yield from mbox.fetch_keys(box, keys, self._mbox_options(now))
             return
         calendar = self._calendar_file(resource)
         if calendar is not None:

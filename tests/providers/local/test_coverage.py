@@ -1,7 +1,8 @@
 """Coverage checks of local accounts through the real engine and both stores: a Maildir
-folder is listed (no file read), an .ics file compared per UID; a stored copy removed
-with SQL is read again, a file or event removed with no pass since is marked gone, an
-internal message (skipped) is not missing, and an mbox is not compared at all."""
+folder is listed (no file read), an mbox split into content keys (no message parsed), an
+.ics file compared per UID; a stored copy removed with SQL is read again, a file, mbox
+message or event removed with no pass since is marked gone, an internal message
+(skipped) is not missing, nor is one a skipped Takeout label leaves out."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from providers.local.common import SeenSet
+from providers.local.mbox import keyed_messages
 from syncd.config.model import Settings
 from syncd.store.cursors import load_cursors
 from syncd.store.database import Database
@@ -116,11 +119,40 @@ def test_ics_drift_is_compared_per_uid_and_repaired(tmp_path: Path,
     assert checker.check(account).clean
 
 
-def test_an_mbox_is_not_compared(tmp_path: Path, database: Database) -> None:
+def test_mbox_drift_is_found_by_content_keys_and_repaired(tmp_path: Path,
+                                                          database: Database) -> None:
+    def entry(n: int, sender: tuple[str, str] = CUSTOMER, to: tuple[str, str] = REP,
+              labels: str = "Inbox") -> bytes:
+        raw = make_message(n, sender=sender, to=[to], headers={"X-Gmail-Labels": labels})
+        return (b"From ada@acme.example Mon Nov  2 09:00:00 2026\n"
+                + raw.replace(b"\r\n", b"\n") + b"\n")
+
     path = tmp_path / "export.mbox"
-    path.write_bytes(b"From ada@acme.example Mon Nov  2 09:00:00 2026\n"
-                     + make_message(1, sender=CUSTOMER, to=[REP]) + b"\n")
+    entries = [entry(1), entry(2), entry(3),
+               entry(4, sender=REP, to=("Carl", "carl@ourco.example")),  # internal
+               entry(5, labels="Spam")]  # left out by the provider: not compared
+    path.write_bytes(b"".join(entries))
     settings = settings_for(mboxes=[str(path)])
-    report = synced(database, settings).check(settings.accounts[0])
-    assert report.supported and report.clean
-    assert [(r.resource, r.compared) for r in report.resources] == [(str(path), False)]
+    account = settings.accounts[0]
+    checker = synced(database, settings)
+    clean = checker.check(account)
+    (box,) = clean.resources
+    assert clean.supported and clean.clean and box.compared
+    assert (box.present, box.stored, box.skipped) == (4, 3, 1)
+
+    resource = str(path)
+    with path.open("rb") as fh:  # the ids of messages 1..5, by the provider's key scheme
+        first, second, *_ = (f"{resource}#{key}" for *_, key in keyed_messages(fh, 0, SeenSet()))
+    with database.session(write=False) as s:
+        before = load_cursors(s, account.id)
+    with database.session() as s:
+        s.execute(delete(Source).where(Source.provider_id == first))
+    path.write_bytes(b"".join(entries[:1] + entries[2:]))  # message 2 expunged, no pass since
+    report = checker.check(account)
+    (box,) = report.resources
+    assert (box.missing, box.vanished, box.repaired, box.remaining) == (1, 1, 2, 0)
+    stored = sources(database)
+    assert (stored[first], stored[second]) == (False, True)
+    with database.session(write=False) as s:
+        assert load_cursors(s, account.id) == before  # a repair moves no cursor
+    assert checker.check(account).clean

@@ -4,6 +4,7 @@ flags, Takeout labels, quarantine."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
@@ -92,8 +93,8 @@ NO_SERVER: Limits = {
                                   "missing path is the 'unreachable' case)"),
     "cursor_expired": NotApplicable(
         "a local cursor is checked against the files themselves (mtimes, seen keys, mbox "
-        "offset and tail hash); a stale one means 'read again', there is no server to "
-        "refuse it"),
+        "offset and prefix fingerprint); a stale one means 'read again', there is no "
+        "server to refuse it"),
 }
 
 
@@ -162,7 +163,9 @@ class LocalCalendarBackend(LocalBackend, BackendHooks):
 
 @dataclass
 class MboxBackend(BackendHooks):
-    """One mbox file (mboxrd, as Google Takeout writes it) under tmp_path."""
+    """One mbox file (mboxrd, as Google Takeout writes it) under tmp_path. Its
+    ``stored_ids`` stands for a store that holds every message added: the ids of
+    the file's messages (by the provider's own key scheme) plus those removed."""
 
     root: Path
     page_size: int = 10
@@ -170,29 +173,47 @@ class MboxBackend(BackendHooks):
     def __post_init__(self) -> None:
         self.path = self.root / "archive.mbox"
         self.path.write_bytes(b"")
+        self.removed: set[str] = set()
 
     def limits(self) -> Limits:
-        return {**NO_SERVER,
-                "deletion": NotApplicable(
-                    "an mbox is an export read by byte offset, and its provider ids are "
-                    "offsets: a rewrite gives a cut message's offset to the next one, so a "
-                    "cut cannot be told from a shift (providers/local/mbox.py)")}
+        return NO_SERVER
 
     def provider(self) -> Provider:
         return self.provider_at("subject")
 
     def provider_at(self, privacy: str, path: Path | None = None) -> Provider:
         acct = account(self.root, mboxes=[str(path or self.path)], page_size=self.page_size)
-        return create_provider(acct, ProviderContext(privacy=privacy, now=lambda: BASE_TIME))
+        return create_provider(acct, ProviderContext(privacy=privacy, now=lambda: BASE_TIME,
+                                                     stored_ids=self.stored_ids))
 
-    def add_message(self, raw: bytes) -> int:
-        """Append ``raw`` (From-line escaped); its offset in the file."""
-        offset = self.path.stat().st_size
+    def ids_in_file(self) -> set[str]:
+        from providers.local.common import SeenSet
+        from providers.local.mbox import keyed_messages
+
+        with self.path.open("rb") as fh:
+            return {f"{self.path}#{key}" for *_, key in keyed_messages(fh, 0, SeenSet())}
+
+    def stored_ids(self, resource: str) -> set[str]:
+        return self.ids_in_file() | self.removed if resource == str(self.path) else set()
+
+    def add_message(self, raw: bytes) -> bytes:
+        """Append ``raw`` (From-line escaped); the bytes written, to remove it by."""
         text = re.sub(rb"(?m)^(>*From )", rb">\1", raw.replace(b"\r\n", b"\n"))
+        entry = b"From contract@test Mon Nov  2 09:00:00 2026\n" + text.rstrip(b"\n") + b"\n\n"
         with self.path.open("ab") as fh:
-            fh.write(b"From contract@test Mon Nov  2 09:00:00 2026\n" + text.rstrip(b"\n")
-                     + b"\n\n")
-        return offset
+            fh.write(entry)
+        return entry
+
+    def remove_message(self, handle: object) -> None:
+        """Expunge as a mail client does: write the file anew without it, move it over."""
+        assert isinstance(handle, bytes)
+        data = self.path.read_bytes()
+        assert handle in data
+        before = self.ids_in_file()
+        fresh = self.path.with_suffix(".new")
+        fresh.write_bytes(data.replace(handle, b"", 1))
+        os.replace(fresh, self.path)
+        self.removed |= before - self.ids_in_file()
 
     def add_event(self, spec: EventSpec) -> None:  # pragma: no cover - mail only
         raise NotImplementedError("an mbox holds mail")
@@ -431,6 +452,242 @@ def test_mbox_replaced_or_truncated_is_read_again(tmp_path: Path) -> None:
     os.replace(replacement, box)
     got, _ = run(mbox_provider(tmp_path, box), cursors)
     assert [m.message_id for m in got] == [message_id(n) for n in (8, 9, 10, 11)]
+
+
+class StoreStandIn:
+    """What the engine's store keeps of an mbox: live provider ids, applied page by page."""
+
+    def __init__(self, *ids: str) -> None:
+        self.ids: set[str] = set(ids)
+        self.asked = 0
+
+    def stored_ids(self, resource: str) -> set[str]:
+        self.asked += 1
+        return {pid for pid in self.ids if pid.startswith(resource + "#")}
+
+    def provider(self, tmp_path: Path, path: Path, page_size: int = 500) -> LocalProvider:
+        return LocalProvider(account(tmp_path, mboxes=[str(path)], page_size=page_size),
+                             ProviderContext(now=BASE_TIME, stored_ids=self.stored_ids))
+
+    def run(self, tmp_path: Path, path: Path, cursors: dict[str, Cursor] | None = None,
+            page_size: int = 500) -> tuple[list[Any], dict[str, Cursor]]:
+        got, cursors = run(self.provider(tmp_path, path, page_size), cursors)
+        for item in got:
+            if isinstance(item, Deletion):
+                self.ids.discard(item.provider_id)
+            else:
+                self.ids.add(item.provider_id)
+        return got, cursors
+
+
+def by_message_id(got: list[Any]) -> dict[str, str]:
+    return {m.message_id: m.provider_id for m in got if not isinstance(m, Deletion)}
+
+
+def test_mbox_rewrite_without_a_message_reports_exactly_that_deletion(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    entries = [takeout_entry(n, "Inbox", "1") for n in range(1, 5)]
+    box.write_bytes(b"".join(entries))
+    store = StoreStandIn()
+    got, cursors = store.run(tmp_path, box)
+    ids = by_message_id(got)
+    assert len(set(ids.values())) == 4
+    inode = box.stat().st_ino
+    box.write_bytes(b"".join(entries[:1] + entries[2:]))  # expunged in place, file shorter
+    assert box.stat().st_ino == inode
+    got, cursors = store.run(tmp_path, box, cursors)
+    assert got == [Deletion(ids[message_id(2)], "message")]
+    assert store.run(tmp_path, box, cursors)[0] == []
+
+
+def test_mbox_rewrite_that_drops_one_and_appends_another(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    entries = [takeout_entry(n, "Inbox", "1") for n in range(1, 4)]
+    box.write_bytes(b"".join(entries))
+    store = StoreStandIn()
+    got, cursors = store.run(tmp_path, box)
+    ids = by_message_id(got)
+    replacement = tmp_path / "t.mbox.new"  # written anew and moved over: the file grew
+    replacement.write_bytes(b"".join(entries[1:]) + takeout_entry(4, "Inbox", "1")
+                            + takeout_entry(5, "Inbox", "1"))
+    os.replace(replacement, box)
+    got, cursors = store.run(tmp_path, box, cursors)
+    assert [m.message_id for m in got if not isinstance(m, Deletion)] == [
+        message_id(4), message_id(5)]
+    assert got[-1:] == [Deletion(ids[message_id(1)], "message")]  # after the new copies
+    assert {pid for pid in store.ids} == {ids[message_id(2)], ids[message_id(3)],
+                                          *by_message_id(got).values()}
+
+
+def test_mbox_interrupted_rescan_neither_repeats_nor_forgets(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    entries = [takeout_entry(n, "Inbox", "1") for n in range(1, 4)]
+    box.write_bytes(b"".join(entries))
+    store = StoreStandIn()
+    got, cursors = store.run(tmp_path, box)
+    gone = by_message_id(got)[message_id(1)]
+    box.write_bytes(b"".join([*entries[1:], *(takeout_entry(n, "Inbox", "1")
+                                              for n in range(4, 8))]))
+    first = next(iter(store.provider(tmp_path, box, page_size=2).sync(cursors)))
+    assert [m.message_id for m in messages([first])] == [message_id(4), message_id(5)]
+    assert first.cursor is not None  # saved; the process dies before the next page
+    store.ids |= {m.provider_id for m in messages([first])}
+    got, _ = store.run(tmp_path, box, {str(box): first.cursor}, page_size=2)
+    assert [m.message_id for m in got if not isinstance(m, Deletion)] == [
+        message_id(6), message_id(7)]
+    assert got[-1] == Deletion(gone, "message")
+
+
+def test_mbox_identical_copies_have_distinct_ids_by_occurrence(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    copy, other = takeout_entry(1, "Inbox", "1"), takeout_entry(2, "Inbox", "1")
+    box.write_bytes(copy + other + copy)
+    store = StoreStandIn()
+    got, cursors = store.run(tmp_path, box)
+    first, second, third = (m.provider_id for m in got)
+    assert third == f"{first}.2" and len({first, second, third}) == 3
+    box.write_bytes(other + copy)  # one copy expunged: the last occurrence is the one gone
+    got, cursors = store.run(tmp_path, box, cursors)
+    assert got == [Deletion(third, "message")]
+    with open(box, "ab") as fh:  # a copy appended again takes the free occurrence
+        fh.write(copy)
+    got, cursors = store.run(tmp_path, box, cursors)
+    assert [m.provider_id for m in got] == [third]
+
+
+def test_mbox_status_headers_rewritten_in_place_keep_the_ids(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    entry = takeout_entry(1, "Inbox", "1")
+    head, body = entry.split(b"\n\n", 1)
+    box.write_bytes(head + b"\nStatus: O\nX-Mozilla-Status: 0000\n\n" + body)
+    store = StoreStandIn()
+    got, cursors = store.run(tmp_path, box)
+    box.write_bytes(head + b"\nStatus: RO\nX-Status: A\nX-Mozilla-Status: 0001\n\n" + body)
+    assert store.run(tmp_path, box, cursors)[0] == []  # read and answered: the same message
+    (msg,) = by_message_id(got).values()
+    assert store.ids == {msg}
+
+
+class ReadCounter:
+    """Counts the bytes the mbox reader gets from disk (its ``open`` is swapped for this)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def open(self, path: Path, mode: str) -> io.BufferedReader:
+        counter = self
+
+        class Counted(io.FileIO):
+            def readinto(self, buffer: Any) -> int | None:
+                n = super().readinto(buffer)
+                counter.bytes += n or 0
+                return n
+
+        assert mode == "rb"
+        return io.BufferedReader(Counted(path, "r"))
+
+
+def test_mbox_append_reads_only_the_appended_bytes(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.local import mbox
+
+    box = tmp_path / "big.mbox"
+    filler = "A line of filler text in the body of the message.\n" * 400
+    box.write_bytes(b"".join(takeout_entry(n, "Inbox", "1", body=filler)
+                             for n in range(1, 101)))
+    counter = ReadCounter()
+    monkeypatch.setattr(mbox, "open", counter.open, raising=False)
+    store = StoreStandIn()
+    _, cursors = store.run(tmp_path, box)
+    old_size = box.stat().st_size
+    assert old_size > 2_000_000 and counter.bytes >= old_size
+    appended = takeout_entry(101, "Inbox", "1", body=filler) + takeout_entry(102, "Inbox", "1")
+    with open(box, "ab") as fh:
+        fh.write(appended)
+    counter.bytes = 0
+    got, cursors = store.run(tmp_path, box, cursors)
+    assert [m.message_id for m in got] == [message_id(101), message_id(102)]
+    # the new bytes plus the prefix fingerprint's windows (read twice, in buffer-sized
+    # blocks), nowhere near the 2 MB before them
+    assert counter.bytes < len(appended) + 200_000
+    # the counter sees a rescan, for contrast: one message expunged in place
+    gone = takeout_entry(50, "Inbox", "1", body=filler)
+    box.write_bytes(box.read_bytes().replace(gone, b""))
+    counter.bytes = 0
+    got, _ = store.run(tmp_path, box, cursors)
+    assert [type(it) for it in got] == [Deletion] and counter.bytes >= box.stat().st_size
+
+
+def offset_ids(box: Path) -> list[str]:
+    """The provider ids cursor version 1 gave the messages of ``box`` (byte offsets)."""
+    from providers.local.mbox import split_messages
+
+    with box.open("rb") as fh:
+        return [f"{box}#{offset}" for offset, *_ in split_messages(fh, 0)]
+
+
+def test_mbox_old_offset_cursor_migrates_to_content_ids(tmp_path: Path) -> None:
+    box = tmp_path / "t.mbox"
+    box.write_bytes(b"".join(takeout_entry(n, "Inbox", "1") for n in range(1, 6)))
+    st = box.stat()
+    old = offset_ids(box)
+    elsewhere = f"{tmp_path / 'other.mbox'}#0"
+    store = StoreStandIn(*old, elsewhere)
+    v1: Cursor = {"v": 1, "offset": st.st_size, "tail": "0" * 32, "size": st.st_size,
+                  "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+    provider = store.provider(tmp_path, box, page_size=2)
+    first = next(iter(provider.sync({str(box): v1})))  # the engine saves page 1, then dies
+    assert [m.message_id for m in messages([first])] == [message_id(1), message_id(2)]
+    assert first.cursor is not None and first.cursor["v"] == 2
+    store.ids |= {it.provider_id for it in first.items}
+    got, cursors = store.run(tmp_path, box, {str(box): first.cursor}, page_size=2)
+    delivered = [m for m in got if not isinstance(m, Deletion)]
+    assert [m.message_id for m in delivered] == [message_id(n) for n in (3, 4, 5)]
+    # old ids are marked gone only after every message is stored again under its new id
+    assert got[len(delivered):] == [Deletion(pid, "message") for pid in sorted(old)]
+    assert store.ids == {elsewhere, *(it.provider_id for it in first.items),
+                         *(m.provider_id for m in delivered)}
+    assert cursors[str(box)]["v"] == 2 and "legacy" not in cursors[str(box)]
+    asked = store.asked
+    assert store.run(tmp_path, box, cursors)[0] == [] and store.asked == asked
+
+
+mbox_bodies = st.lists(st.sampled_from(["hello", "From here on", ">From quoted", "", "bye"]),
+                       max_size=3)
+mbox_messages = st.builds(
+    lambda subject, lines: (f"From: a@x.example\nSubject: {subject}\n\n"
+                            + "".join(f"{ln}\n" for ln in lines)).encode(),
+    st.sampled_from(["a", "b", "c"]), mbox_bodies)
+
+
+def mbox_of(messages: list[bytes], separator: bytes) -> bytes:
+    escaped = (re.sub(rb"(?m)^(>*From )", rb">\1", raw) for raw in messages)
+    return b"".join(separator + raw + b"\n" for raw in escaped)
+
+
+def keys_of(data: bytes) -> list[str]:
+    from providers.local.common import SeenSet
+    from providers.local.mbox import keyed_messages
+
+    return [key for *_, key in keyed_messages(io.BytesIO(data), 0, SeenSet())]
+
+
+@given(st.lists(mbox_messages, min_size=1, max_size=8), st.data())
+@settings(max_examples=80, deadline=None)
+def test_mbox_ids_survive_any_rewrite_that_keeps_the_bytes(
+        originals: list[bytes], data: st.DataObject) -> None:
+    before = keys_of(mbox_of(originals, b"From a@x.example Mon Nov  2 09:00:00 2026\n"))
+    assert len(set(before)) == len(before)  # copies are told apart
+    digests = {raw: key for raw, key in zip(originals, before, strict=True) if "." not in key}
+    assert len(set(digests.values())) == len(digests)  # distinct messages, distinct keys
+    # a rewrite: any subset of the messages in any order, with other separator lines
+    kept = data.draw(st.permutations(originals)).copy()
+    del kept[data.draw(st.integers(0, len(kept))):]
+    after = keys_of(mbox_of(kept, b"From b@y.example Tue Nov  3 10:00:00 2026\n"))
+    for raw in set(kept):
+        copies = [key for other, key in zip(kept, after, strict=True) if other == raw]
+        was = [key for other, key in zip(originals, before, strict=True) if other == raw]
+        assert copies == was[:len(copies)]  # the same ids; a dropped copy takes the last
 
 
 # --------------------------------------------------------------------------- .ics files

@@ -8,9 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from syncd.cli.app import EXIT_FAILED, FORMAT, App, app_of, cli, configured_account, echo_json
+from syncd.errors import SyncdError, describe
+from syncd.logs import get_logger
 
 if TYPE_CHECKING:
+    from syncd.store.database import Database
     from syncd.sync.coverage import CoverageReport
+
+log = get_logger(__name__)
 
 
 @cli.command("verify")
@@ -26,7 +31,9 @@ def verify(ctx: click.Context, account_id: str, no_repair: bool, fmt: str) -> No
     Lists the provider's ids in the sync window without bodies, compares them
     with the stored copies, skip records and quarantine, then fetches what is
     missing and marks what vanished (unless --no-repair). Exits 0 when clean
-    or repaired, 1 when drift remains, 2 for an unknown account.
+    or repaired, 1 when drift remains, 2 for an unknown account. A check
+    with repair is stored like the daemon's: /readyz and the daemon's next
+    check of the account follow it.
     """
     app = app_of(ctx)
     settings = app.load()
@@ -47,12 +54,27 @@ def verify(ctx: click.Context, account_id: str, no_repair: bool, fmt: str) -> No
             bar.update(task, completed=done, total=total, description=resource)
 
         report = checker.check(account, repair=not no_repair, progress=progress)
+    if not no_repair:  # a look without repair says nothing of the drift a repair leaves
+        _record(engine.db, report)
     if fmt == "json":
         echo_json(report.to_dict())
     else:
         _print_report(app, report)
     if not report.clean:
         ctx.exit(EXIT_FAILED)
+
+
+def _record(database: Database, report: CoverageReport) -> None:
+    """Store the check; the report still prints if the store fails now."""
+    from syncd.store.account_state import record_coverage_check
+    from syncd.store.types import utcnow
+
+    try:
+        record_coverage_check(database, report.account_id, checked_at=utcnow(),
+                              drift=report.drift)
+    except SyncdError as exc:
+        log.warning("cannot store the coverage check", account=report.account_id,
+                    error=describe(exc))
 
 
 def _print_report(app: App, report: CoverageReport) -> None:

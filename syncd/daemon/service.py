@@ -215,6 +215,7 @@ class Daemon:
                     log.warning("cannot register accounts: concurrent inserts")
         self.jobs.apply(wanted)
         self.coverage.forget(set(wanted))
+        self.coverage.load(set(wanted))  # stored due times and drift: /readyz red from the start
         self.webhooks.apply(settings.webhooks)
 
     def request_stop(self, reason: str = "requested") -> None:

@@ -2,6 +2,8 @@
 
 The sync engine is the only writer during a pass (:mod:`syncd.sync.engine`);
 ``syncd auth`` clears ``needs_reauth`` through :func:`credentials_renewed`.
+Coverage checks (the daemon's and ``syncd verify``'s) store their result
+through :func:`record_coverage_check`, each in its own short transaction.
 What the states mean and when they change is decided by the pass's verdict
 (:mod:`syncd.sync.outcome`); this module only stores it.
 
@@ -13,15 +15,20 @@ Invariants:
   (the hash of the settings it failed with) and cleared by a success or a
   renewal, so a changed config makes the account pollable again.
 * ``items_synced`` only grows; ``last_pass_items`` is the latest pass's.
+* ``coverage_checked_at``/``coverage_drift`` describe the latest finished
+  coverage check with repair; ``coverage_drift`` is NULL when it was clean.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from syncd.store.database import Database
 from syncd.store.schema import Account
 from syncd.store.types import utcnow
 
@@ -89,3 +96,46 @@ def record_pass(row: Account, outcome: PassRecord) -> None:
         row.last_error_code, row.last_error_message = outcome.error
     if outcome.config_hash is not None:
         row.config_hash = outcome.config_hash
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageState:
+    """An account's latest finished coverage check, as stored."""
+
+    checked_at: datetime
+    #: the drift it left after its repair (missing, vanished, remaining); None: clean
+    drift: dict[str, int] | None
+
+
+def record_coverage_check(db: Database, account_id: str, *, checked_at: datetime,
+                          drift: Mapping[str, int] | None) -> bool:
+    """Store a finished check of ``account_id``; False if the account has no row yet.
+
+    Its own transaction, one UPDATE: it never holds the row longer than that,
+    whatever pass or command runs beside it.
+    """
+    with db.session() as s:
+        result = s.execute(
+            update(Account).where(Account.id == account_id)
+            .values(coverage_checked_at=checked_at,
+                    coverage_drift=dict(drift) if drift is not None else None))
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def coverage_states(db: Database, account_ids: Iterable[str]) -> dict[str, CoverageState]:
+    """account id -> its latest stored check; accounts never checked are absent."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    with db.session(write=False) as s:
+        rows = s.execute(select(Account.id, Account.coverage_checked_at, Account.coverage_drift)
+                         .where(Account.id.in_(wanted), Account.coverage_checked_at.is_not(None)))
+        return {account_id: CoverageState(checked_at, _counts(drift))
+                for account_id, checked_at, drift in rows}
+
+
+def _counts(drift: object) -> dict[str, int] | None:
+    """The stored drift as counts (None for a clean check or an unreadable value)."""
+    if not isinstance(drift, dict):
+        return None
+    return {key: int(drift.get(key) or 0) for key in ("missing", "vanished", "remaining")}

@@ -190,6 +190,12 @@ class Account(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the last coverage check finished (syncd.store.account_state), so a
+    #: restarted daemon keeps the account's due time
+    coverage_checked_at: Mapped[datetime | None] = mapped_column()
+    #: that check's drift left after its repair ({missing, vanished, remaining});
+    #: NULL when it came back clean
+    coverage_drift: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class SyncCursor(Base):

@@ -35,12 +35,12 @@ Gmail and Outlook mail (ids in today's window), Google Calendar (series and
 event ids in today's window), Outlook calendar (instance ids in the window
 of the cursor's round; missing items only: a stored occurrence's id cannot
 be placed in time, so vanished ones are left to the delta), local Maildir
-folders (message keys the cursor has seen) and local .ics files (UIDs in the
-cursor's window). Not by local mbox files, whose ids are byte offsets that a
-rewrite reuses: their resources report ``compared: false``. Gmail, Outlook
-mail and Google Calendar have no upper bound like ``last_uid``: an item that
-arrives between the pass and the check counts as missing and is stored by
-the repair, which the next pass's upsert makes harmless.
+folders (message keys the cursor has seen), local mbox files (content keys
+the cursor has seen) and local .ics files (UIDs in the cursor's window).
+Gmail, Outlook mail and Google Calendar have no upper bound like
+``last_uid``: an item that arrives between the pass and the check counts as
+missing and is stored by the repair, which the next pass's upsert makes
+harmless.
 """
 
 from __future__ import annotations
@@ -146,6 +146,13 @@ class CoverageReport:
     def clean(self) -> bool:
         """No drift left: none found, or all of it repaired."""
         return self.remaining == 0
+
+    @property
+    def drift(self) -> dict[str, int] | None:
+        """The drift left after the repair, as /readyz lists it; None when clean."""
+        if self.clean:
+            return None
+        return {"missing": self.missing, "vanished": self.vanished, "remaining": self.remaining}
 
     def to_dict(self) -> dict[str, Any]:
         return {"account": self.account_id, "provider": self.provider,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import yaml
 from sqlalchemy import delete
 
 from syncd.store.database import Database
-from syncd.store.schema import Source
+from syncd.store.schema import Account, Source
 from tests.fixtures.dovecot import MailUser
 from tests.generate import make_message
 
@@ -112,3 +113,30 @@ def test_verify_before_the_first_pass_has_nothing_to_compare(tmp_path: Path) -> 
     assert report(proc)["supported"] is True and report(proc)["resources"] == []
     table = syncd(path, "verify", "--account", "files")
     assert table.returncode == 0 and "nothing synced yet" in table.stdout
+
+
+def stored_check(db: Database) -> tuple[datetime | None, dict[str, Any] | None]:
+    with db.session(write=False) as s:
+        row = s.get(Account, "rita")
+        assert row is not None
+        return row.coverage_checked_at, row.coverage_drift
+
+
+def test_verify_with_repair_records_the_check_for_the_daemon(
+        database: Database, config: Path) -> None:
+    remove_stored(database, 1, 2)
+    looked = syncd(config, "verify", "--account", "rita", "--no-repair")
+    assert looked.returncode == 1
+    assert stored_check(database) == (None, None)  # a look without repair records nothing
+
+    started = datetime.now(UTC)
+    partly = syncd(config, "verify", "--account", "rita")  # max_repair 1: one remains
+    assert partly.returncode == 1, partly.stderr
+    checked, drift = stored_check(database)
+    assert checked is not None and checked >= started
+    assert drift == {"missing": 2, "vanished": 0, "remaining": 1}
+
+    fixed = syncd(config, "verify", "--account", "rita")
+    assert fixed.returncode == 0, fixed.stderr
+    later, drift = stored_check(database)
+    assert later is not None and later >= checked and drift is None

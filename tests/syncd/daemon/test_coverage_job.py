@@ -8,6 +8,7 @@ of 1 makes a repair leave drift behind.
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,13 +16,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete
+from structlog.testing import capture_logs
 
+from syncd.config.model import Account as AccountSettings
 from syncd.config.model import Settings
 from syncd.daemon.coverage_job import CoverageJob, coverage_checker
 from syncd.daemon.metrics import SyncMetrics
 from syncd.daemon.service import Daemon
 from syncd.store.database import Database
-from syncd.store.schema import Source
+from syncd.store.schema import Account, Source
+from syncd.sync.coverage import CoverageChecker, CoverageReport
 from syncd.sync.engine import SyncEngine
 from syncd.sync.outcome import PassResult, Verdict
 from tests.fixtures.dovecot import MailUser
@@ -153,3 +157,190 @@ def test_disabled_coverage_never_checks(database: Database, mailbox: MailUser) -
         now[0] += timedelta(days=2)
     assert "syncd_coverage_missing_total{" not in metrics.render()
 
+
+
+class Late(random.Random):
+    """Every draw at the top of its range: a first moment drawn at random comes late."""
+
+    def random(self) -> float:
+        return 0.99
+
+
+def stored_state(db: Database) -> tuple[datetime | None, dict[str, Any] | None]:
+    with db.session(write=False) as s:
+        row = s.get(Account, "rita")
+        assert row is not None
+        return row.coverage_checked_at, row.coverage_drift
+
+
+def test_a_restart_keeps_the_due_time_of_the_stored_check(database: Database,
+                                                          mailbox: MailUser) -> None:
+    settings = settings_for(mailbox, interval_hours=24)
+    engine = SyncEngine(database, settings, fetch_process="never")
+    account = settings.accounts[0]
+    assert engine.sync_account(account).ok
+    checked = datetime(2026, 12, 1, tzinfo=UTC)
+    now = [checked]
+    before = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
+                         SyncMetrics(), clock=lambda: now[0])
+    assert before.run(account) is not None
+    assert stored_state(database) == (checked, None)
+
+    # restarted: a first moment at random would come 0.99 interval after the start
+    remove_stored(database, 1)
+    now[0] = checked + timedelta(hours=20)
+    metrics = SyncMetrics()
+    after = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
+                        clock=lambda: now[0], rng=Late())
+    labels = '{account="rita",provider="imap"}'
+    ok = PassResult(account_id="rita")
+    after.after_pass(account, ok)  # within one interval of the stored check: not yet
+    assert not has_sample(metrics.render(), f"syncd_coverage_missing_total{labels}")
+    now[0] = checked + timedelta(hours=24 * 1.1, seconds=1)
+    after.after_pass(account, ok)  # one interval (+ jitter) after it: now, not a day later
+    assert has_sample(metrics.render(), f"syncd_coverage_missing_total{labels} 1")
+    assert stored_state(database) == (now[0], None)
+
+
+def test_drift_outlives_a_restart_until_a_clean_check(database: Database,
+                                                      mailbox: MailUser) -> None:
+    settings = settings_for(mailbox, max_repair=1)
+    engine = SyncEngine(database, settings, fetch_process="never")
+    account = settings.accounts[0]
+    assert engine.sync_account(account).ok
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
+
+    def job() -> CoverageJob:
+        return CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
+                           SyncMetrics(), clock=lambda: now[0])
+
+    remove_stored(database, 1, 2)  # one repaired per check: one remains
+    report = job().run(account)
+    assert report is not None and report.remaining == 1
+    drift = {"missing": 2, "vanished": 0, "remaining": 1}
+    assert stored_state(database) == (now[0], drift)
+
+    restarted = job()
+    assert restarted.drifting() == []  # nothing read before it sees the account
+    restarted.after_pass(account, PassResult(account_id="rita"))  # first sight: not due
+    assert restarted.drifting() == [{"account": "rita", **drift}]
+    loaded = job()
+    loaded.load({"rita"})  # what the daemon does when it schedules its accounts
+    assert loaded.drifting() == [{"account": "rita", **drift}]
+
+    now[0] += timedelta(hours=1)
+    report = restarted.run(account)  # repairs the rest
+    assert report is not None and report.clean
+    assert restarted.drifting() == []
+    assert stored_state(database) == (now[0], None)
+    again = job()
+    again.load({"rita"})
+    assert again.drifting() == []
+
+
+def test_a_store_outage_while_recording_or_loading_fails_no_pass(database: Database,
+                                                                 mailbox: MailUser) -> None:
+    settings = settings_for(mailbox, interval_hours=24)
+    engine = SyncEngine(database, settings, fetch_process="never")
+    account = settings.accounts[0]
+    assert engine.sync_account(account).ok
+    down = Database("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1")
+
+    class GoesDown(CoverageChecker):
+        def check(self, account: AccountSettings, **kwargs: Any) -> CoverageReport:
+            report = super().check(account, **kwargs)
+            self.db = down  # the store goes away between the check and its record
+            return report
+
+    checker = GoesDown(database, settings, provider_factory=engine.provider_factory,
+                       vault=engine.vault)
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
+    metrics = SyncMetrics()
+    job = CoverageJob(lambda: checker, lambda: settings, metrics, clock=lambda: now[0])
+    remove_stored(database, 1)
+    try:
+        with capture_logs() as logs:
+            report = job.run(account)
+            assert report is not None and report.repaired == 1
+            # the next pass's first sight of another account cannot read the store either
+            other = account.model_copy(update={"id": "rita2"})
+            job.after_pass(other, PassResult(account_id="rita2"))
+    finally:
+        down.dispose()
+    assert has_sample(metrics.render(),
+                      'syncd_coverage_repaired_total{account="rita",provider="imap"} 1')
+    assert stored_state(database) == (None, None)
+    trouble = [(e["event"], e["log_level"]) for e in logs if "coverage state" in e["event"]
+               or "coverage check" in e["event"]]
+    assert trouble == [("cannot store coverage check", "warning"),
+                       ("cannot load coverage state; retried after the next pass", "warning")]
+
+
+def test_a_restarted_daemon_is_not_ready_while_stored_drift_remains(
+        database: Database, mailbox: MailUser, daemon: Daemon) -> None:
+    remove_stored(database, 2, 3)  # one repaired per check: one remains
+    report = daemon.coverage.run(daemon.accounts["rita"])
+    assert report is not None and report.remaining == 1
+    daemon.shutdown(grace_s=5)
+
+    settings = settings_for(mailbox, max_repair=1)
+    restarted = Daemon(settings, SyncEngine(database, settings, fetch_process="never"),
+                       enable_reminders=False)
+    restarted.start()  # red before any pass: the drift is read when accounts are scheduled
+    try:
+        status, body = readyz(restarted)
+        assert status == 503
+        assert body["coverage_drift"] == [{"account": "rita", "missing": 2, "vanished": 0,
+                                           "remaining": 1}]
+    finally:
+        restarted.shutdown(grace_s=5)
+
+
+def test_stored_drift_is_not_listed_while_checks_are_disabled(database: Database,
+                                                              mailbox: MailUser) -> None:
+    settings = settings_for(mailbox, max_repair=1)
+    engine = SyncEngine(database, settings, fetch_process="never")
+    assert engine.sync_account(settings.accounts[0]).ok
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
+    remove_stored(database, 1, 2)
+    checks = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
+                         SyncMetrics(), clock=lambda: now[0])
+    assert checks.run(settings.accounts[0]) is not None and checks.drifting() != []
+    disabled = settings_for(mailbox, max_repair=1, enabled=False)
+    restarted = CoverageJob(lambda: coverage_checker(engine, disabled), lambda: disabled,
+                            SyncMetrics(), clock=lambda: now[0])
+    restarted.load({"rita"})
+    assert restarted.drifting() == []  # no check could ever clear it
+
+
+def test_a_check_stored_elsewhere_counts_for_the_running_job(database: Database,
+                                                             mailbox: MailUser) -> None:
+    settings = settings_for(mailbox, max_repair=1, interval_hours=24)
+    engine = SyncEngine(database, settings, fetch_process="never")
+    account = settings.accounts[0]
+    assert engine.sync_account(account).ok
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    now = [start]
+    metrics = SyncMetrics()
+    running = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
+                          clock=lambda: now[0])
+    ok = PassResult(account_id="rita")
+    remove_stored(database, 1, 2)
+    assert running.run(account) is not None and running.drifting() != []
+
+    # another process (as `syncd verify` does) repairs the rest 20 hours later
+    now[0] = start + timedelta(hours=20)
+    elsewhere = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
+                            SyncMetrics(), clock=lambda: now[0])
+    manual = elsewhere.run(account)
+    assert manual is not None and manual.clean and stored_state(database) == (now[0], None)
+    remove_stored(database, 3)
+    running.after_pass(account, ok)  # its next pass reads it: clean, due a day after it
+    assert running.drifting() == []
+    now[0] = start + timedelta(hours=24 * 1.1, seconds=1)  # due by its own check, not now
+    running.after_pass(account, ok)
+    labels = '{account="rita",provider="imap"}'
+    assert has_sample(metrics.render(), f"syncd_coverage_missing_total{labels} 2")
+    now[0] = start + timedelta(hours=20 + 24 * 1.1, seconds=1)
+    running.after_pass(account, ok)
+    assert has_sample(metrics.render(), f"syncd_coverage_missing_total{labels} 3")

@@ -62,7 +62,7 @@ from sqlalchemy.orm import Session
 
 from syncd.store.rollups import COMPANIES, CONTACTS, refresh_rollups
 from syncd.store.schema import RollupBacklog
-from syncd.store.sql import chunks, table_of
+from syncd.store.sql import table_of
 
 #: how long a marked party waits while its pass goes on, at least: what a reader of
 #: the rollups may see lag behind the pages of a long pass
@@ -98,15 +98,15 @@ def mark(session: Session, contacts: Iterable[int | None], companies: Iterable[i
     if not rows:
         return
     conn = session.connection()
-    for batch in chunks(rows):
-        if conn.dialect.name == "postgresql":
-            stmt = pg_insert(_TABLE).values(batch)
-            # a no-op update, for its row lock (module doc: a flush holding the mark)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["kind", "party_id"],
-                set_={"marked_at": _TABLE.c.marked_at}))
-        else:
-            conn.execute(sqlite_insert(_TABLE).values(batch).on_conflict_do_nothing())
+    # one cached single-row statement, executed for every row (executemany): a
+    # multi-VALUES statement would be compiled anew for every page's row count
+    if conn.dialect.name == "postgresql":
+        # a no-op update, for its row lock (module doc: a flush holding the mark)
+        conn.execute(pg_insert(_TABLE).on_conflict_do_update(
+            index_elements=["kind", "party_id"], set_={"marked_at": _TABLE.c.marked_at}),
+            rows)
+    else:
+        conn.execute(sqlite_insert(_TABLE).on_conflict_do_nothing(), rows)
 
 
 def due(session: Session, *, now: datetime) -> bool:

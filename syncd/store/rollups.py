@@ -328,12 +328,12 @@ def _lock_rows(conn: Connection, party: Party, ids: Sequence[int],
     stmt = select(table.c[key], *(table.c[c] for c in STORED_COLUMNS)).where(
         table.c[key].in_(ids))
     if conn.dialect.name == "postgresql":
-        known = list(conn.scalars(select(party.parties.c.id).where(party.parties.c.id.in_(ids))))
+        known = sorted(conn.scalars(select(party.parties.c.id).where(party.parties.c.id.in_(ids))))
         if known:
             empty = dict(zip(STORED_COLUMNS, _values(EMPTY), strict=True))
-            conn.execute(pg_insert(table)
-                         .values([{key: i, **empty, "updated_at": now} for i in known])
-                         .on_conflict_do_nothing(index_elements=[key]))
+            # executemany of one cached statement (a multi-VALUES one compiles per size)
+            conn.execute(pg_insert(table).on_conflict_do_nothing(index_elements=[key]),
+                         [{key: i, **empty, "updated_at": now} for i in known])
         stmt = stmt.order_by(table.c[key]).with_for_update()
     return {row[0]: Stored(*row[1:]) for row in conn.execute(stmt).all()}
 

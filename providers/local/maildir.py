@@ -116,6 +116,19 @@ def _listing(folder: MaildirFolder, seen: SeenSet
     """
     pending: dict[str, tuple[str, str, str]] = {}
     still_there = SeenSet()
+    for sub, name in _entries(folder):
+        key = message_key(name)
+        digest = SeenSet.digest(key)
+        if seen.has_digest(digest):
+            still_there.add_digest(digest)
+        else:
+            pending.setdefault(key, (key, sub, name))  # same key in both: first wins
+    return sorted(pending.values()), still_there
+
+
+def _entries(folder: MaildirFolder) -> Iterator[tuple[str, str]]:
+    """(subdir, file name) of every message file in new/ then cur/ (dot files are
+    a client's temporary files); a missing subdir holds nothing."""
     for sub in ("new", "cur"):
         try:
             names = os.listdir(folder.path / sub)
@@ -124,15 +137,8 @@ def _listing(folder: MaildirFolder, seen: SeenSet
         except OSError as exc:
             raise TransientError(f"cannot list {folder.path / sub}: {exc.strerror}") from exc
         for name in names:
-            if name.startswith("."):
-                continue
-            key = message_key(name)
-            digest = SeenSet.digest(key)
-            if seen.has_digest(digest):
-                still_there.add_digest(digest)
-            else:
-                pending.setdefault(key, (key, sub, name))  # same key in both: first wins
-    return sorted(pending.values()), still_there
+            if not name.startswith("."):
+                yield sub, name
 
 
 class _Reader:
@@ -149,15 +155,7 @@ class _Reader:
         self._moved: dict[str, tuple[str, str]] | None = None
 
     def _relist(self) -> dict[str, tuple[str, str]]:
-        found: dict[str, tuple[str, str]] = {}
-        for sub in ("new", "cur"):
-            try:
-                names = os.listdir(self.folder.path / sub)
-            except FileNotFoundError:
-                continue
-            for name in names:
-                found.setdefault(message_key(name), (sub, name))
-        return found
+        return _files(self.folder)
 
     def _open(self, sub: str, name: str) -> tuple[bytes, str, float] | None:
         try:
@@ -242,16 +240,8 @@ def sync_folder(folder: MaildirFolder, cursor: Cursor | None, options: Options
 def _files(folder: MaildirFolder) -> dict[str, tuple[str, str]]:
     """Message key -> (subdir, file name) of every message now in the folder."""
     found: dict[str, tuple[str, str]] = {}
-    for sub in ("new", "cur"):
-        try:
-            names = os.listdir(folder.path / sub)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise TransientError(f"cannot list {folder.path / sub}: {exc.strerror}") from exc
-        for name in names:
-            if not name.startswith("."):
-                found.setdefault(message_key(name), (sub, name))
+    for sub, name in _entries(folder):
+        found.setdefault(message_key(name), (sub, name))
     return found
 
 

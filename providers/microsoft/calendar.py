@@ -56,7 +56,7 @@ from providers.base import (
 )
 from providers.errors import BadItem, SyncdError
 from providers.microsoft.calendar_records import INSTANCE_TYPES, instance_type, to_event
-from providers.microsoft.common import graph_client, iso_z
+from providers.microsoft.common import graph_client, iso_z, pages_by_id
 from providers.microsoft.delta import walk
 from providers.microsoft.mail_records import graph_time
 from providers.microsoft.settings import OutlookCalendarAccount
@@ -132,18 +132,9 @@ class OutlookCalendarProvider(Provider):
     def fetch_by_id(self, resource: str, keys: Collection[str]) -> Iterator[Page]:
         """Events by Graph id (one GET each), normalized as the delta's; cursor ``None``."""
         series: dict[str, str] = {}
-        page = Page(resource=RESOURCE)
-        for graph_id in sorted(keys):
-            item = self.client.get_optional(
-                f"{self.client.mailbox}/events/{quote(graph_id, safe='')}",
-                headers=self._headers(), resource=RESOURCE)
-            if item is not None:  # gone since listed: nothing to store
-                self._add(page, item, series)
-            if len(page.items) + len(page.quarantined) >= self.account.page_size:
-                yield page
-                page = Page(resource=RESOURCE)
-        if page.items or page.quarantined:
-            yield page
+        return pages_by_id(self.client, "events", keys, resource=RESOURCE,
+                           page_size=self.account.page_size, headers=self._headers(),
+                           add=lambda page, item: self._add(page, item, series))
 
     def _list_ids(self, start: datetime, end: datetime) -> set[str]:
         url: str | None = f"{self.client.mailbox}/calendarView"

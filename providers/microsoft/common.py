@@ -1,11 +1,13 @@
-"""What the Outlook mail and calendar providers share: client construction."""
+"""What the Outlook mail and calendar providers share: client construction, fetching by id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
-from providers.base import ProviderContext
+from providers.base import Page, ProviderContext
 from providers.microsoft.auth import token_source
 from providers.microsoft.graph_http import GraphClient
 from providers.microsoft.settings import OutlookAccount
@@ -33,3 +35,24 @@ def graph_client(account: OutlookAccount, context: ProviderContext) -> GraphClie
 
 def iso_z(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pages_by_id(client: GraphClient, collection: str, ids: Collection[str], *,
+                resource: str, page_size: int, headers: Mapping[str, str],
+                add: Callable[[Page, dict[str, Any]], None],
+                params: Mapping[str, str] | None = None) -> Iterator[Page]:
+    """Pages (cursor ``None``) of the items ``{mailbox}/{collection}/{id}`` for ``ids``,
+    one GET each in id order; ``add`` normalizes an item into the page as the delta
+    pass does. An item gone since it was listed (404) is skipped: nothing to store."""
+    page = Page(resource=resource)
+    for graph_id in sorted(ids):
+        item = client.get_optional(f"{client.mailbox}/{collection}/{quote(graph_id, safe='')}",
+                                   params=params, headers=headers, resource=resource)
+        if item is not None:
+            add(page, item)
+        if len(page.items) + len(page.quarantined) >= page_size:
+            yield page
+            page = Page(resource=resource)
+    if page.items or page.quarantined:
+        yield page
+

@@ -48,7 +48,7 @@ from providers.base import (
     Quarantined,
 )
 from providers.errors import BadItem
-from providers.microsoft.common import graph_client, iso_z
+from providers.microsoft.common import graph_client, iso_z, pages_by_id
 from providers.microsoft.delta import Start, walk_many
 from providers.microsoft.mail_records import (
     EXPAND_HEADERS,
@@ -146,18 +146,9 @@ class OutlookMailProvider(Provider):
         params = {"$select": select_fields(self.privacy)}
         if self.account.transport_headers:
             params["$expand"] = EXPAND_HEADERS
-        page = Page(resource=resource)
-        for graph_id in sorted(keys):
-            item = self.client.get_optional(
-                f"{self.client.mailbox}/messages/{quote(graph_id, safe='')}", params=params,
-                headers=self._headers(), resource=resource)
-            if item is not None:  # gone since listed: nothing to store
-                self._add(page, item, resource)
-            if len(page.items) + len(page.quarantined) >= self.account.page_size:
-                yield page
-                page = Page(resource=resource)
-        if page.items or page.quarantined:
-            yield page
+        return pages_by_id(self.client, "messages", keys, resource=resource,
+                           page_size=self.account.page_size, headers=self._headers(),
+                           params=params, add=lambda page, item: self._add(page, item, resource))
 
     def _list_ids(self, folder: str, flt: str | None) -> set[str]:
         params = {"$select": "id", "$top": "1000"}

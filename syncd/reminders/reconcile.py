@@ -111,16 +111,11 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
             row.due_at = due
             row.updated_at = now
             report.moved += 1
-        fields = {"priority": w.priority, "subject": w.subject,
-                  "owner": w.owner if row.assigned_by is None else row.owner,
-                  "contact_id": w.contact_id, "company_id": w.company_id,
-                  "opportunity_id": w.opportunity_id, "interaction_id": w.interaction_id}
-        changed = [k for k, v in fields.items() if getattr(row, k) != v]
-        for k in changed:
-            setattr(row, k, fields[k])
-        if changed:
-            row.updated_at = now
-            report.updated += 1
+        update_fields(row, {"priority": w.priority, "subject": w.subject,
+                            "owner": w.owner if row.assigned_by is None else row.owner,
+                            "contact_id": w.contact_id, "company_id": w.company_id,
+                            "opportunity_id": w.opportunity_id,
+                            "interaction_id": w.interaction_id}, now, report)
         moved = [k for k, old_v in zip(("due_at", *_UPDATABLE), before, strict=True)
                  if getattr(row, k) != old_v]
         if reopened:
@@ -133,6 +128,20 @@ def reconcile(s: Session, plan: Plan, existing: Mapping[str, Reminder], now: dat
 #: fields derivation may update on a stored reminder (besides ``due_at``)
 _UPDATABLE = ("priority", "subject", "owner", "contact_id", "company_id", "opportunity_id",
               "interaction_id")
+
+
+def update_fields(row: Reminder, fields: Mapping[str, object], now: datetime,
+                  report: DeriveReport) -> list[str]:
+    """Give an open reminder the values derivation wants now (the caller keeps an
+    owner a person set); counts the row as updated when any differed and returns
+    the names of those that did."""
+    changed = [k for k, v in fields.items() if getattr(row, k) != v]
+    for k in changed:
+        setattr(row, k, fields[k])
+    if changed:
+        row.updated_at = now
+        report.updated += 1
+    return changed
 
 
 def close_open(s: Session, row: Reminder, status: str, reason: str, now: datetime,

@@ -54,7 +54,7 @@ from syncd.reminders.context import Calendars
 from syncd.reminders.events import record_reminder
 from syncd.reminders.facts import Party, Person, parties
 from syncd.reminders.plan import utc_text
-from syncd.reminders.reconcile import DeriveReport, close_open, insert_new
+from syncd.reminders.reconcile import DeriveReport, close_open, insert_new, update_fields
 from syncd.reminders.selection import select_rule
 from syncd.store.relationship_queries import (
     Engagement,
@@ -364,16 +364,11 @@ def _apply(s: Session, rows: list[Reminder], wanted: Mapping[str, Want], keep: s
             row.reason = f"reopened: {w.why}"
             report.reopened += 1
             record_reminder(s, "opened", row.id, row, reopened=True)
-        fields = {"priority": w.priority, "subject": w.subject,
-                  "owner": w.owner if row.assigned_by is None else row.owner,
-                  "contact_id": w.contact_id, "company_id": w.company_id,
-                  "opportunity_id": w.opportunity_id}
-        changed = [k for k, v in fields.items() if getattr(row, k) != v]
-        for k in changed:
-            setattr(row, k, fields[k])
+        changed = update_fields(row, {"priority": w.priority, "subject": w.subject,
+                                      "owner": w.owner if row.assigned_by is None else row.owner,
+                                      "contact_id": w.contact_id, "company_id": w.company_id,
+                                      "opportunity_id": w.opportunity_id}, now, report)
         if changed:
-            row.updated_at = now
-            report.updated += 1
             record_reminder(s, "updated", row.id, row, changed=changed)
     insert_new(s, new_rows, report)
     s.flush()

@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from syncd.cli import cli
 from syncd.config.model import Settings
 from syncd.store.database import Database
 from syncd.store.schema import Interaction, Source, SyncCursor
@@ -26,6 +23,8 @@ from tests.providers.google.conftest import REP, endpoints, trust, write_key_fil
 from tests.providers.microsoft.conftest import CLIENT_ID, SECRET, auth_settings, fast_limits
 from tests.standins.google import GoogleStandIn
 from tests.standins.graph import GraphStandIn
+from tests.syncd.lifecycle.test_resync import count, run
+from tests.syncd.lifecycle.test_resync import write as write_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ANN = ("Ann Acme", "ann@acme.example")
@@ -51,21 +50,7 @@ def graph() -> Iterator[GraphStandIn]:
 
 
 def write(tmp_path: Path, database: Database, account: dict[str, Any]) -> tuple[Path, Settings]:
-    config = {"state_dir": str(tmp_path),
-              "store": {"url": database.url.render_as_string(hide_password=False)},
-              "organization": {"internal_domains": ["ourco.example"]}, "accounts": [account]}
-    path = tmp_path / "syncd.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path, Settings.model_validate(config)
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--config", str(config), *args])
-
-
-def count(database: Database, model: Any) -> int:
-    with database.session(write=False) as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    return write_config(tmp_path, database, [account])
 
 
 def stored_cursor(database: Database) -> dict[str, Any]:

@@ -71,10 +71,11 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
     triaged = triage(page, policy=policy, level=settings.privacy_for(account),
                      private_tags=private_tags(account),
                      private_events=settings.privacy.private_events)
+    at = now or utcnow()
     with db.session() as s:
         lookup = snapshot_for(s, triaged.addresses, policy)
         plan = triaged.decide(resolve(triaged.addresses, lookup, policy))
-        leads = find_leads(settings, policy, plan, now=now or utcnow())
+        leads = find_leads(settings, policy, plan, now=at)
         if plan.private:
             forget_sources(s, account.id, plan.private)
         if triaged.private_meetings:
@@ -82,7 +83,7 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
         applied = write_page(s, account.id, plan.write,
                              mirror_mail_deletions=settings.deletions == "mirror")
         # before auto-creation: a contact it creates converts the lead (store/leads.py)
-        lead_ids = write_leads(s, settings, account, leads, now=now or utcnow())
+        lead_ids = write_leads(s, settings, account, leads, now=at)
         create_for_page(s, plan, auto_create_for(settings), policy)
         link_logged(s, plan.keys, rep=account.owner)
         regrouped = regroup(s, applied.touched_threads)
@@ -90,7 +91,6 @@ def commit_page(db: Database, settings: Settings, account: Account, policy: Poli
         moved_contacts, moved_companies = parties_in_threads(s, regrouped)
         contacts = applied.touched_contacts | moved_contacts
         companies = applied.touched_companies | moved_companies
-        at = now or utcnow()
         refreshed: tuple[set[int], set[int]] | None = None
         if final or backlog.due(s, now=at):
             refreshed = backlog.flush(s, contacts, companies, now=at)

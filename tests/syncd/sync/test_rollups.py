@@ -32,17 +32,30 @@ from syncd.store.database import Database, alembic_config
 from syncd.store.relink import relink
 from syncd.store.removal import forget_sources
 from syncd.store.rollup_facts import Rollup
-from syncd.store.rollups import read_rollups, rebuild_rollups
+from syncd.store.rollups import (
+    SCAN_MAX,
+    SCAN_MIN_PARTIES,
+    SCAN_SLICE,
+    read_rollups,
+    rebuild_rollups,
+    scan_plan,
+)
 from syncd.store.schema import (
     Base,
     Company,
     CompanyDomain,
+    CompanyExchangeDay,
+    CompanyReplies,
     CompanyRepRollup,
     CompanyRollup,
+    CompanyStrength,
     Contact,
     ContactEmail,
+    ContactExchangeDay,
+    ContactReplies,
     ContactRepRollup,
     ContactRollup,
+    ContactStrength,
     Reminder,
 )
 from syncd.store.sql import table_of
@@ -52,6 +65,9 @@ from syncd.sync.commit import commit_page
 REPS = {"acc-rita": "rita@ourco.example", "acc-sam": "sam@ourco.example"}
 PEOPLE = ("ann@acme.example", "bob@acme.example", "cat@globex.example", "dan@gmail.com")
 ROLLUP_TABLES = (ContactRollup, CompanyRollup, ContactRepRollup, CompanyRepRollup)
+#: everything a refresh writes: the rollups and the relationship facts
+REFRESHED_TABLES = (*ROLLUP_TABLES, ContactReplies, CompanyReplies, ContactStrength,
+                    CompanyStrength, ContactExchangeDay, CompanyExchangeDay)
 
 
 def settings_for(*, auto_create: bool = False) -> Settings:
@@ -224,10 +240,11 @@ def all_rollups(s: Session, now: datetime) -> dict[str, dict[int, Rollup]]:
             "company": read_rollups(s, "company", companies, now=now)}
 
 
-def rollup_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+def rollup_rows(db: Database, tables: tuple[type[Base], ...] = ROLLUP_TABLES
+                ) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     with db.session(write=False) as s:
-        for model in ROLLUP_TABLES:
+        for model in tables:
             table = table_of(model)
             out[table.name] = [tuple(r) for r in s.execute(
                 select(*table.columns).order_by(*table.primary_key.columns))]
@@ -244,13 +261,14 @@ def party_keys(s: Session) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def assert_kept_equal_rebuilt(db: Database, step: object) -> None:
-    """The rollups kept so far equal a full recompute (done in a savepoint, undone)."""
+def assert_kept_equal_rebuilt(db: Database, step: object, scans: int | None = None) -> None:
+    """The rollups kept so far equal a full recompute (done in a savepoint, undone),
+    its histories read by index (``scans`` 0) or in that many scans."""
     now = utcnow()
     with db.session() as s:
         kept, kept_keys = all_rollups(s, now), party_keys(s)
         savepoint = s.begin_nested()
-        rebuild_rollups(s, now=now)
+        rebuild_rollups(s, now=now, scans=scans)
         rebuilt, rebuilt_keys = all_rollups(s, now), party_keys(s)
         savepoint.rollback()
     assert rebuilt == kept, f"after {step}"
@@ -423,7 +441,8 @@ def test_rollups_kept_along_the_way_equal_a_full_recompute(
         else:
             world.play(n, step)
         just_committed = len(world.written) > committed or (kind == "again" and just_committed)
-        assert_kept_equal_rebuilt(database, step)
+        # the pages' refreshes read by index; the recompute by index or in scans
+        assert_kept_equal_rebuilt(database, step, scans=n % 3)
 
 
 @pytest.mark.parametrize("later_days", [0, 200])
@@ -442,3 +461,48 @@ def test_rebuild_is_a_fixed_point(database: Database, later_days: int) -> None:
         acme = world.company("acme.example", read_at)
         assert acme.next_meeting_at is None and acme.interactions_30d == 0
         assert acme.interactions_365d == 3
+
+
+def test_scans_and_the_index_read_the_same_histories(database: Database) -> None:
+    """A refresh that reads the store in one scan or several writes exactly the
+    rows that one reading by the party indexes writes."""
+    world = World(database, settings_for())
+    for domain in ("acme.example", "globex.example"):
+        world.add_company(domain)
+    for person in PEOPLE[:2]:  # cat@globex.example: her company's only
+        world.add_contact(person)
+    n = 0
+    for thread, person in enumerate(PEOPLE * 2, start=1):
+        for k, account in enumerate(("acc-rita", "acc-sam", "acc-rita")):
+            n += 1
+            world.mail(n, account, person, outbound=k != 1, thread=thread, days=-60 + n)
+    world.meeting(n + 1, "acc-sam", PEOPLE[0], uid=1, days=-2)
+    world.meeting(n + 2, "acc-rita", PEOPLE[2], uid=2, days=5)
+    world.delete(3)
+    now = utcnow()
+    by_scan: dict[int, dict[str, list[tuple[Any, ...]]]] = {}
+    for scans in (0, 1, 2, 3):
+        with database.session() as s:
+            for model in REFRESHED_TABLES:
+                s.execute(delete(table_of(model)))
+            rebuild_rollups(s, now=now, scans=scans)
+        by_scan[scans] = rollup_rows(database, REFRESHED_TABLES)
+    assert all(by_scan[0][table_of(m).name] for m in (ContactRollup, CompanyRollup,
+                                                      ContactRepRollup, ContactReplies,
+                                                      CompanyStrength, ContactExchangeDay))
+    assert by_scan[1] == by_scan[0]
+    assert by_scan[2] == by_scan[0]
+    assert by_scan[3] == by_scan[0]
+
+
+@pytest.mark.parametrize(("parties", "directory", "interactions", "scans"), [
+    (SCAN_MIN_PARTIES - 1, 0, 10, 0),              # a small refresh reads by index
+    (SCAN_MIN_PARTIES, SCAN_MIN_PARTIES * 4, 0, 1),  # a quarter of the directory: a scan
+    (SCAN_MIN_PARTIES, SCAN_MIN_PARTIES * 4 + 1, 10, 0),
+    (5_551, 5_803, 96_853, 1),                     # the 100,000-message initial sync
+    (5_551, 5_803, SCAN_SLICE + 1, 2),             # a larger store: a share per scan
+    (5_551, 5_803, SCAN_SLICE * SCAN_MAX, SCAN_MAX),
+    (5_551, 5_803, SCAN_SLICE * SCAN_MAX + 1, 0),  # too large to hold: by index
+])
+def test_the_read_plan(parties: int, directory: int, interactions: int, scans: int) -> None:
+    assert scan_plan(parties, directory=directory, interactions=interactions) == scans

@@ -65,8 +65,11 @@ from syncd.store.schema import RollupBacklog
 from syncd.store.sql import table_of
 
 #: how long a marked party waits while its pass goes on, at least: what a reader of
-#: the rollups may see lag behind the pages of a long pass
-MAX_LAG = timedelta(seconds=30)
+#: the rollups may see lag behind the pages of a long pass (an initial sync or a
+#: catch-up; a one-page pass refreshes at once). Each flush rereads the whole
+#: history of its parties, so a shorter lag costs a long pass a flush per lag
+#: (2.7 s for the whole 100,000-message sales store)
+MAX_LAG = timedelta(seconds=60)
 #: ... and at most this share of a long pass goes to refreshing before its end: the
 #: wait grows to ``last flush's duration / FLUSH_SHARE`` when flushes get long
 FLUSH_SHARE = 0.1

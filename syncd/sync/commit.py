@@ -22,7 +22,7 @@ database transaction:
    runs whatever the reminders settings — and keep the relationship
    rollups of the contacts and companies the page touched
    (:mod:`syncd.store.rollup_backlog`): the pass's last page, or a page
-   once the backlog's oldest mark is old enough (30 s, longer when
+   once the backlog's oldest mark is old enough (60 s, longer when
    flushes take long), refreshes them together with every party earlier
    pages marked; any
    other page of a long pass only marks them (refreshing per page would

@@ -48,9 +48,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import icalendar
-import recurring_ical_events
-
 from providers.base import (
     Address,
     Attendee,
@@ -60,7 +57,6 @@ from providers.base import (
     EventVisibility,
 )
 from providers.errors import BadItem
-from providers.ical_light import read_simple
 from providers.settings import PRIVACY_ORDER
 
 #: span a recurring set is expanded over when the caller gives no window
@@ -251,9 +247,16 @@ def _load(text: str | bytes) -> list[Any]:
             text = data.decode("latin-1")
     if "BEGIN:VCALENDAR" not in text.upper() and "BEGIN:VEVENT" not in text.upper():
         raise BadItem("(calendar)", "not iCalendar data (no BEGIN:VCALENDAR)")
+    # imported when first needed: the engine imports this module for clamp_event and
+    # never parses, so it does not carry icalendar (~8 MB; ical_light uses its parser)
+    import icalendar
+
+    from providers.ical_light import read_simple
+
     light = read_simple(text)  # the common invite, without icalendar's object model
     if light is not None:
         return [light]
+
     try:
         found = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...
@@ -300,6 +303,9 @@ def _expand(master: Any, overrides: list[Any], timezones: Iterable[Any], *, uid:
         lo = to_utc(first)
         window = (lo, lo + timedelta(days=DEFAULT_SERIES_DAYS))
     lo, hi = window
+    import icalendar  # see _load
+    import recurring_ical_events
+
     mini = icalendar.Calendar()
     mini.add("version", "2.0")
     mini.add("prodid", "-//syncd//expand//EN")

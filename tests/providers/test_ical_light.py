@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from providers import ical
+from providers import ical, ical_light
 from providers.errors import BadItem
 from providers.ical_light import read_simple
 from tests.generate import BASE_TIME, EventSpec, to_ics
@@ -32,7 +32,7 @@ WINDOWS = [None, (BASE_TIME - timedelta(days=30), BASE_TIME + timedelta(days=30)
 
 def outcome(text: str | bytes, window: Any, *, light: bool) -> Any:
     switch = (contextlib.nullcontext() if light
-              else mock.patch.object(ical, "read_simple", lambda _text: None))
+              else mock.patch.object(ical_light, "read_simple", lambda _text: None))
     with switch:
         try:
             return ical.parse_calendar(text, provider_id_prefix="p", window=window)

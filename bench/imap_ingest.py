@@ -158,12 +158,20 @@ def poll_cost(user: MailUser, cursors: dict[str, Any], rounds: int) -> tuple[flo
 def tree_rss_kib(root: int, field: str = "Rss:") -> int:
     """Summed ``field`` (``Rss:`` or ``Pss:``, proportional: shared pages split
     between the processes sharing them) of ``root`` and its descendants."""
+    return sum(tree_rss_by_process(root, field).values())
+
+
+def tree_rss_by_process(root: int, field: str = "Rss:") -> dict[str, int]:
+    """``field`` in KiB of ``root`` and each descendant, by "pid name"."""
     parents: dict[int, int] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                    head, tail = f.read().rsplit(")", 1)
+                parents[int(entry)] = int(tail.split()[1])
+                names[int(entry)] = head.partition("(")[2]
             except OSError:
                 continue
     tree, grew = {root}, True
@@ -171,28 +179,34 @@ def tree_rss_kib(root: int, field: str = "Rss:") -> int:
         more = {pid for pid, parent in parents.items() if parent in tree} - tree
         grew = bool(more)
         tree |= more
-    total = 0
-    for pid in tree:
+    out: dict[str, int] = {}
+    for pid in sorted(tree):
         try:
             with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith(field)), 0)
+                out[f"{pid} {'engine' if pid == root else names.get(pid, '?')}"] = next(
+                    (int(line.split()[1]) for line in f if line.startswith(field)), 0)
         except OSError:
             continue
-    return total
+    return out
 
 
 class PeakTreeRSS:
-    """Samples :func:`tree_rss_kib` of this process in a thread; peaks in KiB."""
+    """Samples the RSS of this process and its descendants in a thread; the peak
+    of the sum (and of the PSS sum) in KiB, and each process's RSS at that peak."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.peak = self.peak_pss = 0
+        self.at_peak: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
         self._thread.start()
 
     def _run(self, every: float) -> None:
         while not self._stop.wait(every):
-            self.peak = max(self.peak, tree_rss_kib(os.getpid()))
+            by_process = tree_rss_by_process(os.getpid())
+            total = sum(by_process.values())
+            if total > self.peak:
+                self.peak, self.at_peak = total, by_process
             self.peak_pss = max(self.peak_pss, tree_rss_kib(os.getpid(), "Pss:"))
 
     def stop(self) -> tuple[int, int]:
@@ -255,7 +269,8 @@ def child_sync(params: dict[str, Any]) -> None:
                       "items": result.items, "rollups": rollups,
                       "pages": result.pages, "created": result.created,
                       "skipped": result.skipped, "polls": polls, "tree_peak_kib": tree_peak,
-                      "tree_pss_kib": tree_pss}))
+                      "tree_pss_kib": tree_pss,
+                      "at_peak_mb": {k: round(v / 1024) for k, v in sampler.at_peak.items()}}))
 
 
 def import_full_directory(db: Any, work: Path, count: int) -> None:
@@ -372,6 +387,7 @@ def run_corpus(server: DovecotServer, corpus: str, directory: str, args: argpars
               f"summed): {result['tree_peak_kib'] / 1024:.0f} MB (PSS "
               f"{result['tree_pss_kib'] / 1024:.0f} MB; engine ru_maxrss "
               f"{maxrss_kib / 1024:.0f} MB)", flush=True)
+        print(f"    at the peak, RSS by process (MB): {result['at_peak_mb']}", flush=True)
         if result.get("polls"):
             print(f"    no-change pass through SyncEngine: provider kept "
                   f"{result['polls']['kept'] * 1000:6.2f} ms, new provider per pass "

@@ -46,8 +46,11 @@ States (parent side)::
        └──close() early────► stopping ──┘
 
 Children are started by a ``forkserver`` (spawned once per daemon, so it is
-safe in a multi-threaded process; it preloads :data:`PRELOAD`), so each pass
-pays a fork and its provider package's import, not an interpreter start.
+safe in a multi-threaded process), so each pass pays a fork and the imports
+of this module and its provider package (about 0.2 s, once per first pass),
+not an interpreter start. The forkserver preloads nothing
+(:data:`PRELOAD`): it lives as long as the daemon, and preloading would keep
+~28 MB of imports resident there between the rare passes that fork.
 """
 
 from __future__ import annotations
@@ -72,9 +75,9 @@ _PAGE, _END, _ERROR = "page", "end", "error"
 A = TypeVar("A")
 _ACK, _STOP = "ack", "stop"
 
-#: imported once by the forkserver; a child imports its own provider package
-#: (~0.1-0.5 s once per first pass) rather than every fork carrying them all
-PRELOAD = ["syncd.sync.fetch_process", "syncd.logs", "providers"]
+#: imported by the forkserver before it forks anything: nothing (module doc); without
+#: an explicit empty list it would import the daemon's ``__main__``
+PRELOAD: list[str] = []
 
 _context: multiprocessing.context.ForkServerContext | None = None
 

@@ -337,7 +337,8 @@ class _History:
         serves (and forgets) them."""
         by_contact: dict[int, dict[int, int]] = {}
         by_company: dict[int, dict[int, int]] = {}
-        self._fold(_SCAN_SQL, (), set(contact_ids), set(company_ids), by_contact, by_company)
+        self._fold(_SCAN_SQL, (), set(contact_ids), set(company_ids), by_contact, by_company,
+                   stream=True)
         self.scanned = {CONTACTS.kind: by_contact, COMPANIES.kind: by_company}
 
     def of(self, contact_ids: Sequence[int], company_ids: Sequence[int]
@@ -383,18 +384,23 @@ class _History:
 
     def _fold(self, sql: str, params: tuple[int, ...], want_contacts: set[int],
               want_companies: set[int], by_contact: dict[int, dict[int, int]],
-              by_company: dict[int, dict[int, int]]) -> None:
+              by_company: dict[int, dict[int, int]], *, stream: bool = False) -> None:
         """Run the history read and fold its rows into party -> interaction ->
         role bits, the interactions' facts and their reps.
 
         Rows come straight from the driver (no per-row type processing: this
-        is the refresh's hot loop), a batch at a time; times are made aware
-        UTC here as :class:`~syncd.store.types.UTCDateTime` would.
+        is the refresh's hot loop), a batch at a time (``stream``: from the
+        server a batch at a time too); times are made aware UTC here as
+        :class:`~syncd.store.types.UTCDateTime` would.
         """
         facts, reps, owners, strings = self.facts, self.reps, self._owners(), self.strings
         # the DBAPI cursor of the session's connection (same transaction), without the
-        # result wrapper's per-batch processing
-        cursor = self.conn.connection.cursor()
+        # result wrapper's per-batch processing; a scan on PostgreSQL streams through a
+        # server-side cursor (psycopg's default cursor holds every row of the result)
+        if stream and self.conn.dialect.name == "postgresql":
+            cursor = self.conn.connection.cursor(name="syncd_rollup_scan")
+        else:
+            cursor = self.conn.connection.cursor()
         try:
             cursor.execute(sql, params)
             # one row per participant and source: the sources give the reps (cached

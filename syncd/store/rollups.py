@@ -420,17 +420,9 @@ class _History:
                         if owner not in have:
                             reps[iid] = self._with(have, owner)
                     if contact_id in want_contacts:
-                        held = by_contact.get(contact_id)
-                        if held is None:
-                            by_contact[contact_id] = {iid: bits}
-                        else:
-                            held[iid] = held.get(iid, 0) | bits
+                        _add_roles(by_contact, contact_id, iid, bits)
                     if company_id in want_companies:
-                        held = by_company.get(company_id)
-                        if held is None:
-                            by_company[company_id] = {iid: bits}
-                        else:
-                            held[iid] = held.get(iid, 0) | bits
+                        _add_roles(by_company, company_id, iid, bits)
         finally:
             cursor.close()
 
@@ -471,6 +463,16 @@ class _History:
         if out is None:
             out = self.rep_sets[key] = reps | {owner}
         return out
+
+
+def _add_roles(folded: dict[int, dict[int, int]], party_id: int, interaction_id: int,
+               bits: int) -> None:
+    """Fold one participant row's role bits into party -> interaction -> bits."""
+    held = folded.get(party_id)
+    if held is None:
+        folded[party_id] = {interaction_id: bits}
+    else:
+        held[interaction_id] = held.get(interaction_id, 0) | bits
 
 
 def _lock_rows(conn: Connection, party: Party, ids: Sequence[int],

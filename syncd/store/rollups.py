@@ -317,8 +317,8 @@ def _slices(ids: Sequence[int], parts: int) -> list[Sequence[int]]:
 
 
 class _History:
-    """Loads parties' histories, by the party indexes or in one scan of the
-    store (:func:`_scan_wanted`); reps are cached for one refresh."""
+    """Loads parties' histories, by the party indexes or in a scan of the
+    store (:func:`_scans`); reps are cached for one refresh."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

@@ -161,14 +161,18 @@ def kinds_of(s: Session, ids: Iterable[int]) -> dict[int, tuple[str, str, bool, 
 
 
 def interactions_with(s: Session, addresses: Iterable[str],
-                      roles: Sequence[str] | None = None) -> dict[str, set[int]]:
-    """address -> ids of interactions it takes part in (by the address index only)."""
+                      roles: Sequence[str] | None = None, *,
+                      since: datetime | None = None) -> dict[str, set[int]]:
+    """address -> ids of interactions it takes part in (by the address index only);
+    ``since``: only those that occurred then or later (a participant row carries
+    its interaction's time)."""
     out: dict[str, set[int]] = {}
     for batch in chunks(sorted(set(addresses))):
-        for address, role, iid in s.execute(
-            select(Participant.address, Participant.role, Participant.interaction_id)
-            .where(Participant.address.in_(batch))
-        ):
+        stmt = (select(Participant.address, Participant.role, Participant.interaction_id)
+                .where(Participant.address.in_(batch)))
+        if since is not None:
+            stmt = stmt.where(Participant.occurred_at >= since)
+        for address, role, iid in s.execute(stmt):
             if roles is None or role in roles:
                 out.setdefault(address, set()).add(iid)
     return out

@@ -142,7 +142,9 @@ def _written_after(s: Session, ended: Sequence[Meeting],
     if not ended:
         return {}
     addresses = {p.address for m in ended for p in externals[m.id]}
-    by_address = interactions_with(s, addresses, RECIPIENT_ROLES)
+    # only mail after the earliest end can count: an attendee's older history is not read
+    by_address = interactions_with(s, addresses, RECIPIENT_ROLES,
+                                   since=min(m.ends_at for m in ended))
     facts = kinds_of(s, {i for ids in by_address.values() for i in ids})
     sent = {iid: when for iid, (kind, direction, deleted, when) in facts.items()
             if kind == "email" and direction == "outbound" and not deleted}

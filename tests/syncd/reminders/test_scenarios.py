@@ -143,6 +143,7 @@ def test_meeting_follow_up_done_when_the_rep_writes_to_an_attendee(database: Dat
     w = World(database)
     w.at(MONDAY - 3 * D).meeting("m1", MONDAY + 2 * H, attendees=(ANN, BOB))
     assert w.open("meeting_follow_up") == []  # not ended yet
+    w.at(MONDAY + H).mail(RITA, (BOB,), "Agenda")  # before it ended: not a follow-up
     w.at(MONDAY + 4 * H).sweep()
     r = w.one("meeting_follow_up")
     assert r.due_at == utc(2026, 11, 3, 12)  # ended 12:00 Mon + 8 business hours

@@ -49,6 +49,24 @@ def settings_for(user: MailUser, **coverage: Any) -> Settings:
             "interval": 3600, "jitter": 0}]})
 
 
+def synced(db: Database, user: MailUser, **coverage: Any
+           ) -> tuple[Settings, SyncEngine, AccountSettings]:
+    """Settings with these coverage options, an engine, and its account after a first pass."""
+    settings = settings_for(user, **coverage)
+    engine = SyncEngine(db, settings, fetch_process="never")
+    account = settings.accounts[0]
+    assert engine.sync_account(account).ok
+    return settings, engine, account
+
+
+def job_of(engine: SyncEngine, settings: Settings, now: list[datetime],
+           metrics: SyncMetrics | None = None, **options: Any) -> CoverageJob:
+    """The daemon's coverage job over ``engine``, its clock reading ``now[0]``."""
+    return CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
+                       metrics if metrics is not None else SyncMetrics(),
+                       clock=lambda: now[0], **options)
+
+
 def remove_stored(db: Database, *uids: int) -> None:
     """Delete the stored copies of these INBOX UIDs behind syncd's back."""
     with db.session() as s:
@@ -118,14 +136,10 @@ def test_readyz_turns_red_only_while_drift_outlives_a_repair(
 
 def test_checks_run_after_successful_passes_once_due(database: Database,
                                                       mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, interval_hours=24)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    account = settings.accounts[0]
-    assert engine.sync_account(account).ok
+    settings, engine, account = synced(database, mailbox, interval_hours=24)
     now = [datetime(2026, 12, 1, tzinfo=UTC)]
     metrics = SyncMetrics()
-    job = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
-                      clock=lambda: now[0])
+    job = job_of(engine, settings, now, metrics)
     labels = '{account="rita",provider="imap"}'
     ok = PassResult(account_id="rita")
     assert ok.ok
@@ -145,15 +159,12 @@ def test_checks_run_after_successful_passes_once_due(database: Database,
 
 
 def test_disabled_coverage_never_checks(database: Database, mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, enabled=False)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    assert engine.sync_account(settings.accounts[0]).ok
+    settings, engine, account = synced(database, mailbox, enabled=False)
     now = [datetime(2026, 12, 1, tzinfo=UTC)]
     metrics = SyncMetrics()
-    job = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
-                      clock=lambda: now[0])
+    job = job_of(engine, settings, now, metrics)
     for _ in range(3):
-        job.after_pass(settings.accounts[0], PassResult(account_id="rita"))
+        job.after_pass(account, PassResult(account_id="rita"))
         now[0] += timedelta(days=2)
     assert "syncd_coverage_missing_total{" not in metrics.render()
 
@@ -175,14 +186,10 @@ def stored_state(db: Database) -> tuple[datetime | None, dict[str, Any] | None]:
 
 def test_a_restart_keeps_the_due_time_of_the_stored_check(database: Database,
                                                           mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, interval_hours=24)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    account = settings.accounts[0]
-    assert engine.sync_account(account).ok
+    settings, engine, account = synced(database, mailbox, interval_hours=24)
     checked = datetime(2026, 12, 1, tzinfo=UTC)
     now = [checked]
-    before = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
-                         SyncMetrics(), clock=lambda: now[0])
+    before = job_of(engine, settings, now)
     assert before.run(account) is not None
     assert stored_state(database) == (checked, None)
 
@@ -190,8 +197,7 @@ def test_a_restart_keeps_the_due_time_of_the_stored_check(database: Database,
     remove_stored(database, 1)
     now[0] = checked + timedelta(hours=20)
     metrics = SyncMetrics()
-    after = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
-                        clock=lambda: now[0], rng=Late())
+    after = job_of(engine, settings, now, metrics, rng=Late())
     labels = '{account="rita",provider="imap"}'
     ok = PassResult(account_id="rita")
     after.after_pass(account, ok)  # within one interval of the stored check: not yet
@@ -204,15 +210,11 @@ def test_a_restart_keeps_the_due_time_of_the_stored_check(database: Database,
 
 def test_drift_outlives_a_restart_until_a_clean_check(database: Database,
                                                       mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, max_repair=1)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    account = settings.accounts[0]
-    assert engine.sync_account(account).ok
+    settings, engine, account = synced(database, mailbox, max_repair=1)
     now = [datetime(2026, 12, 1, tzinfo=UTC)]
 
     def job() -> CoverageJob:
-        return CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
-                           SyncMetrics(), clock=lambda: now[0])
+        return job_of(engine, settings, now)
 
     remove_stored(database, 1, 2)  # one repaired per check: one remains
     report = job().run(account)
@@ -240,10 +242,7 @@ def test_drift_outlives_a_restart_until_a_clean_check(database: Database,
 
 def test_a_store_outage_while_recording_or_loading_fails_no_pass(database: Database,
                                                                  mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, interval_hours=24)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    account = settings.accounts[0]
-    assert engine.sync_account(account).ok
+    settings, engine, account = synced(database, mailbox, interval_hours=24)
     down = Database("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1")
 
     class GoesDown(CoverageChecker):
@@ -298,40 +297,31 @@ def test_a_restarted_daemon_is_not_ready_while_stored_drift_remains(
 
 def test_stored_drift_is_not_listed_while_checks_are_disabled(database: Database,
                                                               mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, max_repair=1)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    assert engine.sync_account(settings.accounts[0]).ok
+    settings, engine, account = synced(database, mailbox, max_repair=1)
     now = [datetime(2026, 12, 1, tzinfo=UTC)]
     remove_stored(database, 1, 2)
-    checks = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
-                         SyncMetrics(), clock=lambda: now[0])
-    assert checks.run(settings.accounts[0]) is not None and checks.drifting() != []
+    checks = job_of(engine, settings, now)
+    assert checks.run(account) is not None and checks.drifting() != []
     disabled = settings_for(mailbox, max_repair=1, enabled=False)
-    restarted = CoverageJob(lambda: coverage_checker(engine, disabled), lambda: disabled,
-                            SyncMetrics(), clock=lambda: now[0])
+    restarted = job_of(engine, disabled, now)
     restarted.load({"rita"})
     assert restarted.drifting() == []  # no check could ever clear it
 
 
 def test_a_check_stored_elsewhere_counts_for_the_running_job(database: Database,
                                                              mailbox: MailUser) -> None:
-    settings = settings_for(mailbox, max_repair=1, interval_hours=24)
-    engine = SyncEngine(database, settings, fetch_process="never")
-    account = settings.accounts[0]
-    assert engine.sync_account(account).ok
+    settings, engine, account = synced(database, mailbox, max_repair=1, interval_hours=24)
     start = datetime(2026, 12, 1, tzinfo=UTC)
     now = [start]
     metrics = SyncMetrics()
-    running = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings, metrics,
-                          clock=lambda: now[0])
+    running = job_of(engine, settings, now, metrics)
     ok = PassResult(account_id="rita")
     remove_stored(database, 1, 2)
     assert running.run(account) is not None and running.drifting() != []
 
     # another process (as `syncd verify` does) repairs the rest 20 hours later
     now[0] = start + timedelta(hours=20)
-    elsewhere = CoverageJob(lambda: coverage_checker(engine, settings), lambda: settings,
-                            SyncMetrics(), clock=lambda: now[0])
+    elsewhere = job_of(engine, settings, now)
     manual = elsewhere.run(account)
     assert manual is not None and manual.clean and stored_state(database) == (now[0], None)
     remove_stored(database, 3)
